@@ -1,0 +1,5 @@
+import logging
+
+
+class JsonFormatter(logging.Formatter):
+    pass

@@ -1,0 +1,5 @@
+from django.test.runner import DiscoverRunner
+
+
+class TestRunner(DiscoverRunner):
+    pass

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class RiskConfig(AppConfig):
+    """The risk engine: login context, signals, score and decision."""
+
+    name = "risk"
+    verbose_name = "Risk engine"
+    default_auto_field = "django.db.models.BigAutoField"
