@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractUser, UserManager as DjangoUserManager
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -17,7 +18,7 @@ class UserManager(DjangoUserManager):
 
     use_in_migrations = True
 
-    def _create_user_object(self, username, email, password, **extra_fields):  # noqa: ARG002
+    def _create_user_object(self, username, email, password, **extra_fields):
         email = normalize_email_address(email or "")
         if not email:
             raise ValueError("An email address is required.")

@@ -1,0 +1,40 @@
+"""The client IP address: one function, so tests and every caller agree (house rule 3)."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def normalize_ip(value: str) -> str | None:
+    """Return the canonical text of an IP address, IPv4-mapped IPv6 unwrapped; None if invalid."""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """Return the address of the client that sent ``request``.
+
+    ``REMOTE_ADDR`` unless ``TRUSTED_PROXY_COUNT`` proxies are in front of the app. Each trusted
+    proxy appends the address it received the request from to X-Forwarded-For, so the client is
+    the entry that many positions from the right. The left-most entry is whatever the client chose
+    to send and is never trusted.
+    """
+    # "0.0.0.0" stands for "no usable peer address" (never a real client): it still gets throttled.
+    remote = normalize_ip(request.META.get("REMOTE_ADDR", "")) or "0.0.0.0"  # noqa: S104
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    if len(forwarded) < count:
+        # Fewer hops than proxies: the request did not come through the whole proxy chain.
+        return remote
+    return normalize_ip(forwarded[-count]) or remote

@@ -1,0 +1,97 @@
+"""Forms: parsing and validation only; the work happens in services and the login flow."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import password_validation
+
+TOO_LONG = "This password is too long. It can have at most %(limit_value)d characters."
+
+
+def password_field(label: str, autocomplete: str, *, help_text: str = "") -> forms.CharField:
+    """A password input that refuses oversized values before anything hashes them."""
+    return forms.CharField(
+        label=label,
+        strip=False,
+        max_length=settings.PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(attrs={"autocomplete": autocomplete}),
+        help_text=help_text,
+        error_messages={"max_length": TOO_LONG},
+    )
+
+
+def email_field(field_class: type[forms.CharField] = forms.EmailField, autocomplete: str = "email") -> forms.CharField:
+    """The email input of every account form."""
+    return field_class(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": autocomplete, "autofocus": True}),
+    )
+
+
+def new_password_field() -> forms.CharField:
+    return password_field(
+        "New password", "new-password", help_text=password_validation.password_validators_help_text_html()
+    )
+
+
+class AccessibleFormMixin:
+    """Tie each field's error list to its input (aria-describedby) for screen readers."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        for name, errors in self.errors.items():
+            if name in self.fields and errors:
+                widget = self.fields[name].widget
+                error_id = f"{self[name].auto_id}_error"
+                described = widget.attrs.get("aria-describedby", "")
+                if error_id not in described.split():
+                    widget.attrs["aria-describedby"] = f"{error_id} {described}".strip()
+                widget.attrs["aria-invalid"] = "true"
+
+
+class LoginForm(AccessibleFormMixin, forms.Form):
+    # A CharField: the sign-in form says the same thing for any input, valid address or not.
+    email = email_field(forms.CharField, autocomplete="username")
+    password = password_field("Password", "current-password")
+
+
+class SignupForm(AccessibleFormMixin, forms.Form):
+    email = email_field()
+    password = password_field(
+        "Password",
+        "new-password",
+        help_text=(
+            f"At least {settings.PASSWORD_MIN_LENGTH} characters. Long passphrases, spaces and "
+            "any characters are welcome; common passwords and your email address are refused."
+        ),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        email, password = cleaned.get("email"), cleaned.get("password")
+        if email and password:
+            from authsite.models import User
+
+            try:
+                password_validation.validate_password(password, User(email=email))
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class PasswordChangeForm(AccessibleFormMixin, auth_forms.PasswordChangeForm):
+    old_password = password_field("Current password", "current-password")
+    new_password1 = new_password_field()
+    new_password2 = password_field("New password again", "new-password")
+
+
+class SetPasswordForm(AccessibleFormMixin, auth_forms.SetPasswordForm):
+    new_password1 = new_password_field()
+    new_password2 = password_field("New password again", "new-password")
+
+
+class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
+    email = email_field()

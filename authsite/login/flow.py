@@ -1,0 +1,113 @@
+"""The login controller: password -> stages -> finish.
+
+``login_finish`` is the only code in the project that calls ``django.contrib.auth.login()``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import auth, messages
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, resolve_url
+
+from authsite import clock, events
+from authsite.login.stages import get_login_stages
+from authsite.login.state import (
+    PendingLogin,
+    pending_login_clear,
+    pending_login_load,
+    pending_login_stash,
+)
+from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
+
+EXPIRED_MESSAGE = "Your sign-in took too long and has expired. Please enter your password again."
+MISSING_MESSAGE = "Please sign in first."
+
+
+def login_begin(request: HttpRequest, *, user, backend: str, next_url: str, flags: dict | None = None) -> HttpResponse:
+    """Start a pending login for ``user`` after a correct password and run its stages."""
+    # A new session id once the password is known good: a fixated id from before is worthless.
+    request.session.cycle_key()
+    pending = PendingLogin(
+        user_id=user.pk,
+        backend=backend,
+        started_at=clock.timestamp(),
+        next_url=next_url,
+        flags=dict(flags or {}),
+    )
+    return login_continue(request, pending)
+
+
+def login_continue(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+    """Run stages from the current one on; finish when none pauses."""
+    stages = get_login_stages()
+    while pending.stage_index < len(stages):
+        response = stages[pending.stage_index].handle(request, pending)
+        if response is not None:
+            pending_login_stash(request, pending)
+            return response
+        pending.stage_index += 1
+    return login_finish(request, pending)
+
+
+def login_stage_passed(request: HttpRequest, pending: PendingLogin, key: str) -> HttpResponse:
+    """Mark stage ``key`` (the current one) as passed and go on."""
+    stages = get_login_stages()
+    if pending.stage_index >= len(stages) or stages[pending.stage_index].key != key:
+        raise ValueError(f"stage {key!r} is not the current stage")
+    pending.stage_index += 1
+    return login_continue(request, pending)
+
+
+def login_abort(request: HttpRequest, message: str) -> HttpResponse:
+    """Drop the pending login and send the user back to the password page with ``message``."""
+    pending_login_clear(request)
+    messages.error(request, message)
+    return redirect(settings.LOGIN_URL)
+
+
+def login_finish(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+    """Sign the user in: the one call to ``auth.login()``, after every stage has passed."""
+    user = get_user_model()._default_manager.filter(pk=pending.user_id, is_active=True).first()
+    if user is None:
+        return login_abort(request, "This account can no longer sign in.")
+    pending_login_clear(request)
+    # auth.login() rotates the session key (the session holds no user yet) and stores the
+    # password hash that ends this session when the password changes.
+    auth.login(request, user, backend=pending.backend)
+    now = clock.timestamp()
+    request.session[SESSION_AUTH_AT] = now
+    request.session[SESSION_SEEN_AT] = now
+    events.auth_event(request, events.LOGIN_SUCCESS, outcome="success", user_id=user.pk)
+    return HttpResponseRedirect(pending.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+def pending_login_required(stage_key: str) -> Callable:
+    """Guard a stage view: it runs only while ``stage_key`` is the current stage of a live login.
+
+    The view receives the ``PendingLogin`` as keyword argument ``pending``.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            pending = pending_login_load(request)
+            if pending is None:
+                messages.info(request, MISSING_MESSAGE)
+                return redirect(settings.LOGIN_URL)
+            if pending.is_expired():
+                events.auth_event(request, events.LOGIN_EXPIRED, outcome="expired", user_id=pending.user_id)
+                return login_abort(request, EXPIRED_MESSAGE)
+            stages = get_login_stages()
+            if pending.stage_index >= len(stages) or stages[pending.stage_index].key != stage_key:
+                # Not this stage's turn: resume wherever the login really is.
+                return login_continue(request, pending)
+            return view(request, *args, pending=pending, **kwargs)
+
+        return wrapped
+
+    return decorator

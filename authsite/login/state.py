@@ -1,0 +1,62 @@
+"""The pending login: a correct password whose later stages have not all passed yet.
+
+It lives in the session under one key, holds only ids and small JSON values, and expires after
+``LOGIN_PENDING_TIMEOUT`` seconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from authsite import clock
+
+SESSION_KEY = "pending_login"
+
+
+@dataclass
+class PendingLogin:
+    user_id: int
+    backend: str
+    started_at: float
+    next_url: str = ""
+    # Index into the configured stages of the stage that is running now.
+    stage_index: int = 0
+    # Per-stage scratch space, keyed by the stage's ``key``.
+    stage_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Facts found at the password step that later stages must see (e.g. a throttle outage).
+    flags: dict[str, Any] = field(default_factory=dict)
+    # Random id of this attempt: codes sent during it are bound to it.
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+
+    def is_expired(self) -> bool:
+        return clock.timestamp() - self.started_at > settings.LOGIN_PENDING_TIMEOUT
+
+    def state_for(self, key: str) -> dict[str, Any]:
+        return self.stage_state.setdefault(key, {})
+
+
+def pending_login_stash(request: HttpRequest, pending: PendingLogin) -> None:
+    """Save ``pending`` in the session."""
+    request.session[SESSION_KEY] = asdict(pending)
+
+
+def pending_login_load(request: HttpRequest) -> PendingLogin | None:
+    """Return the session's pending login, or None when there is none or it is unreadable."""
+    raw = request.session.get(SESSION_KEY)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return PendingLogin(**raw)
+    except TypeError:
+        # Written by an older version with other fields: treat as absent, the user starts again.
+        return None
+
+
+def pending_login_clear(request: HttpRequest) -> None:
+    """Forget the session's pending login."""
+    request.session.pop(SESSION_KEY, None)

@@ -1,0 +1,137 @@
+"""Account services: sign-up, activation, and the password step of sign-in."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from authsite import clock, events
+from authsite.clientip import client_ip
+from authsite.models import User, normalize_email_address
+from authsite.throttle import (
+    ThrottleState,
+    ThrottleVerdict,
+    login_throttle_check,
+    login_throttle_record_failure,
+    login_throttle_record_success,
+)
+
+_ACTIVATION_SALT = "accounts.activation"
+
+
+def send_templated_email(*, to: str, subject: str, template: str, context: dict) -> None:
+    """Render ``template`` and send it as a plain-text email through the default mailer."""
+    body = render_to_string(template, {"site_name": settings.SITE_NAME, **context})
+    EmailMessage(subject=f"{settings.SITE_NAME}: {subject}", body=body, to=[to]).send()
+
+
+def _activation_state(user: User) -> str:
+    # Changes once the account is activated or its password changes, so a link works once.
+    raw = f"{user.pk}:{user.is_active}:{user.email_verified_at}:{user.password}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def account_activation_token(user: User) -> str:
+    """Return a signed, expiring, single-use token that activates ``user``."""
+    return signing.dumps({"u": user.pk, "s": _activation_state(user)}, salt=_ACTIVATION_SALT)
+
+
+def account_activation_user(token: str) -> User | None:
+    """Return the inactive user a valid ``token`` activates, or None."""
+    try:
+        data = signing.loads(token, salt=_ACTIVATION_SALT, max_age=settings.ACCOUNT_ACTIVATION_TIMEOUT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict):
+        return None
+    user = User.objects.filter(pk=data.get("u"), is_active=False, email_verified_at__isnull=True).first()
+    if user is None or not signing.constant_time_compare(data.get("s", ""), _activation_state(user)):
+        return None
+    return user
+
+
+def account_activate(request: HttpRequest, *, user: User) -> None:
+    """Activate ``user`` after they proved they read mail at their address."""
+    user.is_active = True
+    user.email_verified_at = clock.now()
+    user.save(update_fields=["is_active", "email_verified_at"])
+    events.auth_event(request, events.ACTIVATED, outcome="success", user_id=user.pk)
+
+
+def account_signup(request: HttpRequest, *, email: str, password: str) -> None:
+    """Register ``email``, or tell its owner by mail that the account already exists.
+
+    Both branches hash a password and send one email, and the caller answers both the same way,
+    so sign-up does not reveal which addresses have accounts (OWASP ASVS 6.3.8).
+    """
+    email = normalize_email_address(email)
+    base = request.build_absolute_uri("/")[:-1]
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        if user is not None and (user.is_active or user.email_verified_at is not None):
+            make_password(password)  # same work as the other branch
+            send_templated_email(
+                to=user.email,
+                subject="you already have an account",
+                template="emails/signup_exists.txt",
+                context={"login_url": base + reverse("login"), "reset_url": base + reverse("password_reset")},
+            )
+            events.auth_event(request, events.SIGNUP_ATTEMPT, outcome="exists", user_id=user.pk)
+            return
+        if user is None:
+            try:
+                with transaction.atomic():
+                    user = User.objects.create_user(email=email, password=password, is_active=False)
+            except IntegrityError:
+                # Signed up twice at the same moment: the other request created it.
+                return
+        else:
+            # Never activated: whoever holds the mailbox decides, with the newest password.
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        link = base + reverse("activate", args=[account_activation_token(user)])
+        send_templated_email(
+            to=user.email,
+            subject="confirm your email address",
+            template="emails/activate.txt",
+            context={"activate_url": link, "hours": settings.ACCOUNT_ACTIVATION_TIMEOUT // 3600},
+        )
+        events.auth_event(request, events.SIGNUP, outcome="pending_activation", user_id=user.pk)
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    user: User | None
+    throttle: ThrottleVerdict
+
+
+def login_check_password(request: HttpRequest, *, email: str, password: str) -> PasswordCheck:
+    """Check a password attempt, counting failures; the caller starts the staged login on success.
+
+    Unknown and known accounts take the same path: ModelBackend hashes the password once even
+    for an unknown user (Django #20760), and throttle counters are keyed by the submitted name.
+    """
+    ip = client_ip(request)
+    verdict = login_throttle_check(username=email, ip=ip)
+    if verdict.state is ThrottleState.THROTTLED:
+        events.auth_event(request, events.LOGIN_FAIL_MAX, outcome="throttled", scope=verdict.scope)
+        return PasswordCheck(None, verdict)
+    if verdict.state is ThrottleState.UNAVAILABLE:
+        events.auth_event(request, events.THROTTLE_UNAVAILABLE, outcome="degraded")
+    user = authenticate(request, username=normalize_email_address(email), password=password)
+    if user is None:
+        login_throttle_record_failure(username=email, ip=ip)
+        events.auth_event(request, events.LOGIN_FAIL, outcome="failure")
+        return PasswordCheck(None, verdict)
+    login_throttle_record_success(username=email)
+    return PasswordCheck(user, verdict)

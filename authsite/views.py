@@ -1,0 +1,139 @@
+"""Views: parse the request, call one service or flow, respond."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from authsite import events, forms, services
+from authsite.login import flow
+from authsite.throttle import ThrottleState
+
+INVALID_LOGIN = (
+    "That email address and password don't match an active account. If you signed up "
+    "recently, confirm your email address first."
+)
+
+
+def safe_next_url(request: HttpRequest) -> str:
+    """Return the ``next`` parameter if it points into this site, otherwise an empty string."""
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return ""
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "home.html")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.method == "GET":
+        return redirect(safe_next_url(request) or settings.LOGIN_REDIRECT_URL)
+    next_url = safe_next_url(request)
+    form = forms.LoginForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        check = services.login_check_password(
+            request, email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+        )
+        if check.throttle.state is ThrottleState.THROTTLED:
+            response = render(request, "429.html", {"minutes": max(1, check.throttle.retry_after // 60)}, status=429)
+            response["Retry-After"] = str(check.throttle.retry_after)
+            return response
+        if check.user is not None:
+            flags = {"throttle_unavailable": check.throttle.state is ThrottleState.UNAVAILABLE}
+            return flow.login_begin(
+                request, user=check.user, backend=check.user.backend, next_url=next_url, flags=flags
+            )
+        form.add_error(None, INVALID_LOGIN)
+    return render(request, "registration/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def signup_view(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    form = forms.SignupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.account_signup(request, email=form.cleaned_data["email"], password=form.cleaned_data["password"])
+        return redirect("signup_done")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def signup_done_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/signup_done.html")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def activate_view(request: HttpRequest, token: str) -> HttpResponse:
+    user = services.account_activation_user(token)
+    if user is None:
+        return render(request, "registration/activate_invalid.html", status=400)
+    if request.method == "POST":
+        services.account_activate(request, user=user)
+        messages.success(request, "Your email address is confirmed. You can sign in now.")
+        return redirect("login")
+    return render(request, "registration/activate.html", {"email": user.email})
+
+
+class LogoutView(auth_views.LogoutView):
+    def post(self, request, *args, **kwargs):
+        user_id = request.user.pk if request.user.is_authenticated else None
+        response = super().post(request, *args, **kwargs)
+        if user_id is not None:
+            events.auth_event(request, events.LOGOUT, outcome="success", user_id=user_id)
+        messages.info(request, "You have signed out.")
+        return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    form_class = forms.PasswordChangeForm
+    success_url = reverse_lazy("password_change_done")
+
+    def form_valid(self, form):
+        # super() keeps this session signed in (update_session_auth_hash); every other session of
+        # the user stored the old password hash and ends on its next request.
+        response = super().form_valid(form)
+        events.auth_event(self.request, events.PASSWORD_CHANGE, outcome="success", user_id=form.user.pk)
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = forms.PasswordResetForm
+    email_template_name = "emails/password_reset.txt"
+    subject_template_name = "emails/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        events.auth_event(self.request, events.PASSWORD_RESET_REQUEST, outcome="requested")
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = forms.SetPasswordForm
+    # No sign-in after a reset: signing in again goes through every stage, second factor included.
+    post_reset_login = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        events.auth_event(self.request, events.PASSWORD_RESET, outcome="success", user_id=form.user.pk)
+        return response
+
+
+@login_required
+def password_change_done_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "registration/password_change_done.html")

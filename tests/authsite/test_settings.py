@@ -1,0 +1,141 @@
+"""Twelve-factor settings, production checks, security headers, and the gunicorn production path."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from django.conf import settings
+from django.test import SimpleTestCase, TestCase
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def production_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="authsite.settings",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="auth.example.com,127.0.0.1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_manage(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+class ProductionSettingsTests(SimpleTestCase):
+    def test_production_without_secret_key_refuses_to_start_and_says_what_to_set(self):
+        env = production_env()
+        del env["DJANGO_SECRET_KEY"]
+        result = run_manage("check", env=env)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("DJANGO_SECRET_KEY is not set", result.stderr)
+
+    def test_check_deploy_passes_with_production_settings(self):
+        result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("no issues", result.stdout)
+
+    def test_bad_environment_values_get_clear_messages(self):
+        result = run_manage("check", env=production_env(TRUSTED_PROXY_COUNT="two"))
+        self.assertIn("TRUSTED_PROXY_COUNT must be a whole number", result.stderr)
+        result = run_manage("check", env=production_env(MAIL_BACKEND="pigeon"))
+        self.assertIn("MAIL_BACKEND must be one of", result.stderr)
+
+
+class SecurityHeaderTests(TestCase):
+    def test_every_page_forbids_framing_and_inline_script(self):
+        for path in ("/", "/login/", "/signup/", "/password/reset/", "/no-such-page/"):
+            with self.subTest(path=path):
+                response = self.client.get(path)
+                self.assertEqual(response["X-Frame-Options"], "DENY")
+                csp = response["Content-Security-Policy"]
+                self.assertIn("frame-ancestors 'none'", csp)
+                self.assertIn("script-src 'self'", csp)
+                self.assertNotIn("unsafe-inline", csp)
+                self.assertEqual(response["X-Content-Type-Options"], "nosniff")
+                self.assertEqual(response["Referrer-Policy"], "same-origin")
+
+    def test_pages_load_no_external_resources(self):
+        for path in ("/", "/login/", "/signup/"):
+            content = self.client.get(path).content.decode()
+            self.assertIsNone(re.search(r'(src|href)="(https?:)?//', content), path)
+            self.assertNotIn("<script>", content)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class GunicornProductionPathTests(SimpleTestCase):
+    """Start the real WSGI server with production settings and fetch the sign-in page."""
+
+    def test_gunicorn_serves_login_page_with_production_headers(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = production_env(
+                DATABASE_URL=f"sqlite:///{tmp}/db.sqlite3",
+                STATIC_ROOT=f"{tmp}/static",
+                TRUSTED_PROXY_COUNT="1",
+                MAIL_BACKEND="console",
+            )
+            for step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
+                result = run_manage(*step, env=env)
+                self.assertEqual(result.returncode, 0, result.stderr)
+            port = free_port()
+            gunicorn = Path(sys.executable).with_name("gunicorn")
+            server = subprocess.Popen(
+                [str(gunicorn), "authsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                response = self._get_when_up(f"http://127.0.0.1:{port}/login/")
+                body = response.read().decode()
+                self.assertEqual(response.status, 200)
+                self.assertIn("Sign in", body)
+                headers = response.headers
+                self.assertIn("max-age=31536000", headers["Strict-Transport-Security"])
+                self.assertIn("frame-ancestors 'none'", headers["Content-Security-Policy"])
+                cookies = headers.get_all("Set-Cookie")
+                self.assertTrue(any(c.startswith("__Host-csrftoken=") and "Secure" in c for c in cookies), cookies)
+                css = re.search(r'href="(/static/css/site\.[0-9a-f]+\.css)"', body)
+                self.assertIsNotNone(css, "static files are not served with hashed names")
+                self.assertEqual(self._get_when_up(f"http://127.0.0.1:{port}{css.group(1)}").status, 200)
+            finally:
+                server.terminate()
+                server.wait(timeout=20)
+                if server.stdout:
+                    server.stdout.close()
+
+    def _get_when_up(self, url: str):
+        request = urllib.request.Request(
+            url, headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.5", "Host": "127.0.0.1"}
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return urllib.request.urlopen(request, timeout=5)
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)

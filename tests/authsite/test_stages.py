@@ -1,0 +1,123 @@
+"""The staged login: pending state, guards, expiry, and the single place that logs in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from unittest import mock
+
+from django.contrib.auth import SESSION_KEY
+from django.test import Client, override_settings
+from django.utils import timezone
+
+from authsite.login.state import SESSION_KEY as PENDING_KEY
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+
+STAGES = [
+    "tests.authsite.stages.SkippedStage",
+    "tests.authsite.stages.ConfirmStage",
+    "tests.authsite.stages.SecondStage",
+]
+
+
+@override_settings(ROOT_URLCONF="tests.authsite.stages", LOGIN_STAGES=STAGES)
+class StagedLoginTests(CacheClearingTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_user()
+
+    def password(self, client: Client | None = None):
+        return (client or self.client).post("/login/", {"email": self.user.email, "password": PASSWORD})
+
+    def test_password_alone_does_not_sign_in_when_stages_are_configured(self):
+        response = self.password()
+        self.assertRedirects(response, "/test/confirm/", fetch_redirect_response=False)
+        self.assertNotIn(SESSION_KEY, self.client.session)
+        pending = self.client.session[PENDING_KEY]
+        self.assertEqual(pending["user_id"], self.user.pk)
+        self.assertEqual(pending["stage_index"], 1)  # the skipped stage passed by itself
+        self.assertTrue(pending["stage_state"]["confirm"]["shown"])
+        self.assertFalse(self.client.get("/").wsgi_request.user.is_authenticated)
+
+    def test_all_stages_passed_signs_in_once(self):
+        self.password()
+        self.assertRedirects(self.client.post("/test/confirm/"), "/test/second/", fetch_redirect_response=False)
+        self.assertNotIn(SESSION_KEY, self.client.session)
+        response = self.client.post("/test/second/")
+        self.assertRedirects(response, "/", fetch_redirect_response=False)
+        self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
+        self.assertNotIn(PENDING_KEY, self.client.session)
+
+    def test_session_key_changes_after_password_and_after_last_stage(self):
+        self.client.get("/login/")
+        self.client.cookies["sessionid"] = "k" * 32
+        self.password()
+        after_password = self.client.cookies["sessionid"].value
+        self.assertNotEqual(after_password, "k" * 32)
+        self.client.post("/test/confirm/")
+        self.client.post("/test/second/")
+        after_login = self.client.cookies["sessionid"].value
+        self.assertNotEqual(after_login, after_password)
+        stale = Client()
+        stale.cookies["sessionid"] = after_password
+        self.assertFalse(stale.get("/").wsgi_request.user.is_authenticated)
+
+    def test_stage_url_without_pending_login_goes_to_password_page(self):
+        response = self.client.get("/test/confirm/", follow=True)
+        self.assertRedirects(response, "/login/")
+        self.assertContains(response, "Please sign in first.")
+
+    def test_stage_url_out_of_turn_resumes_the_current_stage(self):
+        self.password()
+        response = self.client.post("/test/second/")
+        self.assertRedirects(response, "/test/confirm/", fetch_redirect_response=False)
+        self.assertNotIn(SESSION_KEY, self.client.session)
+
+    def test_expired_pending_login_goes_back_to_password_with_message(self):
+        self.password()
+        later = timezone.now() + timedelta(seconds=601)
+        with mock.patch("authsite.clock.now", return_value=later), self.assertLogs("authsite.events") as logs:
+            response = self.client.post("/test/confirm/", follow=True)
+        self.assertRedirects(response, "/login/")
+        self.assertContains(response, "took too long")
+        self.assertNotIn(PENDING_KEY, self.client.session)
+        self.assertNotIn(SESSION_KEY, self.client.session)
+        self.assertIn("authn_login_expired", logs.output[0])
+
+    def test_pending_login_just_inside_timeout_still_works(self):
+        self.password()
+        later = timezone.now() + timedelta(seconds=590)
+        with mock.patch("authsite.clock.now", return_value=later):
+            response = self.client.post("/test/confirm/")
+        self.assertRedirects(response, "/test/second/", fetch_redirect_response=False)
+
+    def test_deactivated_during_stages_cannot_finish(self):
+        self.password()
+        self.client.post("/test/confirm/")
+        self.user.is_active = False
+        self.user.save()
+        response = self.client.post("/test/second/", follow=True)
+        self.assertContains(response, "can no longer sign in")
+        self.assertNotIn(SESSION_KEY, self.client.session)
+
+    def test_corrupt_pending_state_is_treated_as_absent(self):
+        session = self.client.session
+        session[PENDING_KEY] = {"unexpected": 1}
+        session.save()
+        self.client.cookies["sessionid"] = session.session_key
+        response = self.client.get("/test/confirm/")
+        self.assertRedirects(response, "/login/", fetch_redirect_response=False)
+
+
+class StageSettingTests(CacheClearingTestCase):
+    def test_bad_stage_path_is_a_system_check_error(self):
+        from authsite.checks import check_login_settings
+
+        with override_settings(LOGIN_STAGES=["no.such.Stage"]):
+            errors = check_login_settings()
+        self.assertEqual([e.id for e in errors], ["accounts.E001"])
+
+    def test_no_stages_means_plain_password_login(self):
+        make_user()
+        response = self.client.post("/login/", {"email": "alice@example.com", "password": PASSWORD})
+        self.assertRedirects(response, "/", fetch_redirect_response=False)
+        self.assertIn(SESSION_KEY, self.client.session)

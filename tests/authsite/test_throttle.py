@@ -1,0 +1,96 @@
+"""Throttling of the password step, shared through the cache."""
+
+from __future__ import annotations
+
+import time
+from unittest import mock
+
+from django.test import Client, override_settings
+
+from authsite.login.state import SESSION_KEY as PENDING_KEY
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+
+
+class ThrottleTests(CacheClearingTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_user()
+
+    def attempt(self, client: Client, password: str = "wrong password!", email: str = "alice@example.com"):
+        return client.post("/login/", {"email": email, "password": password})
+
+    def test_100_failures_allowed_then_429_without_checking_the_password(self):
+        for i in range(100):
+            ip_client = Client(REMOTE_ADDR=f"10.1.{i // 250}.{i % 250 + 1}")
+            self.assertEqual(self.attempt(ip_client).status_code, 200, f"attempt {i + 1}")
+        with self.assertLogs("authsite.events") as logs:
+            response = self.attempt(Client(REMOTE_ADDR="10.9.9.9"), password=PASSWORD)
+        self.assertEqual(response.status_code, 429)
+        self.assertContains(response, "Too many attempts", status_code=429)
+        self.assertEqual(response["Retry-After"], "900")
+        self.assertIn("authn_login_fail_max", logs.output[0])
+
+    def test_counters_are_shared_between_clients_and_keyed_by_normalised_email(self):
+        with override_settings(
+            LOGIN_THROTTLE={"ACCOUNT_MAX_FAILURES": 3, "IP_MAX_FAILURES": 1000, "WINDOW_SECONDS": 900}
+        ):
+            self.attempt(Client(REMOTE_ADDR="192.0.2.1"))
+            self.attempt(Client(REMOTE_ADDR="192.0.2.2"), email="ALICE@example.com")
+            self.attempt(Client(REMOTE_ADDR="192.0.2.3"), email=" alice@EXAMPLE.com")
+            self.assertEqual(self.attempt(Client(REMOTE_ADDR="192.0.2.4"), password=PASSWORD).status_code, 429)
+
+    def test_unknown_account_is_throttled_the_same_way(self):
+        with override_settings(
+            LOGIN_THROTTLE={"ACCOUNT_MAX_FAILURES": 2, "IP_MAX_FAILURES": 1000, "WINDOW_SECONDS": 900}
+        ):
+            for _ in range(2):
+                self.attempt(Client(), email="ghost@example.com")
+            self.assertEqual(self.attempt(Client(), email="ghost@example.com").status_code, 429)
+
+    def test_per_ip_limit_across_accounts(self):
+        with override_settings(
+            LOGIN_THROTTLE={"ACCOUNT_MAX_FAILURES": 100, "IP_MAX_FAILURES": 5, "WINDOW_SECONDS": 900}
+        ):
+            spray = Client(REMOTE_ADDR="203.0.113.7")
+            for i in range(5):
+                self.assertEqual(self.attempt(spray, email=f"user{i}@example.com").status_code, 200)
+            self.assertEqual(self.attempt(spray, password=PASSWORD).status_code, 429)
+            # The real user elsewhere is not affected.
+            self.assertEqual(self.attempt(Client(REMOTE_ADDR="198.51.100.1"), password=PASSWORD).status_code, 302)
+
+    def test_success_resets_consecutive_failures(self):
+        with override_settings(
+            LOGIN_THROTTLE={"ACCOUNT_MAX_FAILURES": 3, "IP_MAX_FAILURES": 1000, "WINDOW_SECONDS": 900}
+        ):
+            self.attempt(Client())
+            self.attempt(Client())
+            self.assertEqual(self.attempt(Client(), password=PASSWORD).status_code, 302)
+            self.attempt(Client())
+            self.attempt(Client())
+            self.assertEqual(self.attempt(Client(), password=PASSWORD).status_code, 302)
+
+    def test_no_permanent_lockout_the_window_expires(self):
+        # A one-second window, and a real wait: the cache's own expiry (locmem or Redis) is tested.
+        with override_settings(
+            LOGIN_THROTTLE={"ACCOUNT_MAX_FAILURES": 2, "IP_MAX_FAILURES": 1000, "WINDOW_SECONDS": 1}
+        ):
+            self.attempt(Client())
+            self.attempt(Client())
+            self.assertEqual(self.attempt(Client(), password=PASSWORD).status_code, 429)
+            time.sleep(1.2)
+            self.assertEqual(self.attempt(Client(), password=PASSWORD).status_code, 302)
+
+    def test_cache_outage_fails_closed_into_the_pending_login(self):
+        with (
+            mock.patch("authsite.throttle.cache.get_many", side_effect=ConnectionError("cache down")),
+            mock.patch("authsite.throttle.cache.add", side_effect=ConnectionError("cache down")),
+            mock.patch("authsite.throttle.cache.delete", side_effect=ConnectionError("cache down")),
+            override_settings(
+                ROOT_URLCONF="tests.authsite.stages", LOGIN_STAGES=["tests.authsite.stages.ConfirmStage"]
+            ),
+            self.assertLogs("authsite", level="INFO") as logs,
+        ):
+            response = self.attempt(self.client, password=PASSWORD)
+        self.assertEqual(response.status_code, 302)
+        self.assertTrue(self.client.session[PENDING_KEY]["flags"]["throttle_unavailable"])
+        self.assertTrue(any("authn_throttle_unavailable" in line for line in logs.output))

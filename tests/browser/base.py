@@ -1,0 +1,84 @@
+"""Real-browser tests: Debian's headless Chromium driven by Playwright against a live server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import unittest
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles.testing import StaticLiveServerTestCase
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT_DIR = Path(settings.BASE_DIR) / "docs" / "screenshots"
+
+
+class BrowserTestCase(StaticLiveServerTestCase):
+    """One browser per test class; a fresh context (cookies, storage) per test.
+
+    Without Chromium the tests are skipped locally, but in CI (``CI=true``) they fail: a missing
+    browser must never look like a pass.
+    """
+
+    browser = None
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        if not Path(CHROMIUM).exists():
+            if os.environ.get("CI", "").lower() == "true":
+                raise AssertionError(f"Chromium not found at {CHROMIUM}; .ci/run must install it")
+            raise unittest.SkipTest("Chromium is not installed (apt-get install chromium chromium-driver)")
+        # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from
+        # threads with a running loop unless told otherwise.
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        super().setUpClass()
+        from playwright.sync_api import sync_playwright
+
+        cls._playwright = sync_playwright().start()
+        cls.browser = cls._playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        if cls.browser is not None:
+            cls.browser.close()
+            cls._playwright.stop()
+        super().tearDownClass()
+
+    def setUp(self) -> None:
+        super().setUp()
+        from django.core.cache import cache
+
+        cache.clear()
+        self.context = self.browser.new_context(viewport={"width": 1100, "height": 800})
+        self.page = self.context.new_page()
+        self.addCleanup(self.context.close)
+
+    def url(self, path: str) -> str:
+        return f"{self.live_server_url}{path}"
+
+    def screenshot(self, name: str) -> None:
+        """Save a screenshot to docs/screenshots when UPDATE_SCREENSHOTS=1 (kept out of normal runs)."""
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=True)
+
+    def assert_every_input_has_a_visible_label(self) -> None:
+        unlabelled = self.page.evaluate(
+            """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                .filter(el => { const l = el.labels && el.labels[0];
+                                return !l || !l.textContent.trim() || l.offsetParent === null; })
+                .map(el => el.name || el.id)"""
+        )
+        self.assertEqual(unlabelled, [], "inputs without a visible label")
