@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from cryptography.fernet import Fernet
-from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from factors.conf import factors_settings
+from factors.crypto import development_mode
 
 
 @register(Tags.security)
@@ -16,7 +16,7 @@ def check_factors_settings(app_configs=None, **kwargs) -> list:
     keys = factors_settings.ENCRYPTION_KEYS
     if isinstance(keys, str):
         keys = [k for k in keys.split(",") if k.strip()]
-    if not keys and not settings.DEBUG:
+    if not keys and not development_mode():
         errors.append(
             Error(
                 "FACTORS_ENCRYPTION_KEYS is empty in production.",
@@ -36,7 +36,22 @@ def check_factors_settings(app_configs=None, **kwargs) -> list:
                 )
             )
     backend = factors_settings.SMS_BACKEND
-    if not settings.DEBUG and backend in {"console", "locmem"} | {
+    if backend in {"twilio", "factors.sms.backends.twilio.SmsBackend"}:
+        if not (factors_settings.TWILIO_ACCOUNT_SID and factors_settings.TWILIO_AUTH_TOKEN):
+            errors.append(Error("Twilio credentials are missing.", id="factors.E003"))
+        if not (factors_settings.TWILIO_MESSAGING_SERVICE_SID or factors_settings.TWILIO_FROM_NUMBER):
+            errors.append(Error("Twilio needs a Messaging Service SID or a From number.", id="factors.E004"))
+    if not factors_settings.WEBAUTHN_RP_ID or not factors_settings.WEBAUTHN_ORIGINS:
+        errors.append(Error("FACTORS_WEBAUTHN_RP_ID and FACTORS_WEBAUTHN_ORIGINS are required.", id="factors.E005"))
+    return errors
+
+
+@register(Tags.security, deploy=True)
+def check_factors_deploy(app_configs=None, **kwargs) -> list:
+    """Report development-only factor settings (``manage.py check --deploy``)."""
+    errors: list = []
+    backend = factors_settings.SMS_BACKEND
+    if backend in {"console", "locmem"} | {
         "factors.sms.backends.console.SmsBackend",
         "factors.sms.backends.locmem.SmsBackend",
     }:
@@ -46,15 +61,7 @@ def check_factors_settings(app_configs=None, **kwargs) -> list:
                 id="factors.W002",
             )
         )
-    if backend in {"twilio", "factors.sms.backends.twilio.SmsBackend"}:
-        if not (factors_settings.TWILIO_ACCOUNT_SID and factors_settings.TWILIO_AUTH_TOKEN):
-            errors.append(Error("Twilio credentials are missing.", id="factors.E003"))
-        if not (factors_settings.TWILIO_MESSAGING_SERVICE_SID or factors_settings.TWILIO_FROM_NUMBER):
-            errors.append(Error("Twilio needs a Messaging Service SID or a From number.", id="factors.E004"))
-    rp_id = factors_settings.WEBAUTHN_RP_ID
-    origins = factors_settings.WEBAUTHN_ORIGINS
-    if not rp_id or not origins:
-        errors.append(Error("FACTORS_WEBAUTHN_RP_ID and FACTORS_WEBAUTHN_ORIGINS are required.", id="factors.E005"))
-    elif not settings.DEBUG and any(not o.startswith("https://") for o in origins):
+    origins = factors_settings.WEBAUTHN_ORIGINS or []
+    if any(not o.startswith("https://") for o in origins):
         errors.append(Error("WebAuthn origins must be https:// in production.", id="factors.E006"))
     return errors

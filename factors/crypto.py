@@ -4,8 +4,9 @@ Fernet (AES-128-CBC + HMAC-SHA256, from ``cryptography``) through ``MultiFernet`
 ``FACTORS_ENCRYPTION_KEYS`` encrypts, every key decrypts. To rotate: put a new key first, deploy,
 run ``manage.py factors_reencrypt`` (``reencrypt``), then drop the old key.
 
-Without configured keys, DEBUG gets a development key derived from SECRET_KEY, so ``runserver``
-works out of the box; production refuses (system check ``factors.E001`` and ImproperlyConfigured
+Without configured keys, development (DEBUG, or a ``manage.py test`` run, which forces DEBUG off
+but is not production: ``settings.TESTING``) gets a key derived from SECRET_KEY, so ``runserver``
+and the test suites of other apps work out of the box; production refuses (system check ``factors.E001`` and ImproperlyConfigured
 at first use), because a key derived from SECRET_KEY would make rotating SECRET_KEY destroy every
 TOTP enrolment.
 """
@@ -36,6 +37,11 @@ def development_key() -> bytes:
     return base64.urlsafe_b64encode(digest.digest())
 
 
+def development_mode() -> bool:
+    """Tell whether the development fallback key may be used (DEBUG or a test run)."""
+    return bool(settings.DEBUG or getattr(settings, "TESTING", False))
+
+
 def configured_keys() -> list[bytes]:
     """Return the keys in use, newest first; raise ImproperlyConfigured if there are none."""
     keys = factors_settings.ENCRYPTION_KEYS
@@ -44,7 +50,7 @@ def configured_keys() -> list[bytes]:
     keys = [k.strip().encode() if isinstance(k, str) else k for k in keys]
     if keys:
         return keys
-    if settings.DEBUG:
+    if development_mode():
         return [development_key()]
     raise ImproperlyConfigured(
         "FACTORS_ENCRYPTION_KEYS is empty. Set it to one or more Fernet keys, e.g. "
