@@ -23,6 +23,8 @@ FACTORS_TEST_SETTINGS = {
     "FACTORS_WEBAUTHN_RP_ID": "localhost",
     "FACTORS_WEBAUTHN_ORIGINS": ["http://localhost:8000"],
     "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    # Users are made in bulk here; Argon2 would only slow the suite down.
+    "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
 }
 
 _emails = itertools.count(1)
