@@ -42,6 +42,11 @@ class FactorDevice(ThrottlingMixin, Device):
 
     factor_kind: ClassVar[str] = ""
 
+    # Fail closed: a device is usable only once a service has activated it (django-otp's default
+    # is True).
+    confirmed = models.BooleanField(
+        default=False, help_text="Usable for sign-in (set after a successful first verification)."
+    )
     created_at = models.DateTimeField(default=seams.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     preferred = models.BooleanField(default=False)

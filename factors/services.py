@@ -231,7 +231,7 @@ def factor_recovery_codes_generate(*, user) -> list[str]:
             RecoveryCodeDevice.objects.select_for_update().filter(user=user).order_by("pk").first()
         )
         if device is None:
-            device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes")
+            device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
         RecoveryCodeDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         device.codes.all().delete()
         RecoveryCode.objects.bulk_create(
