@@ -79,9 +79,17 @@ class FactorDevice(ThrottlingMixin, Device):
 
     def throttle_increment(self, commit: bool = True) -> None:
         self.throttling_failure_timestamp = seams.now()
-        self.throttling_failure_count += 1
-        if commit:
-            self.save(update_fields=["throttling_failure_timestamp", "throttling_failure_count"])
+        if not commit:
+            self.throttling_failure_count += 1
+            return
+        # Increment in the database, so parallel failures are all counted.
+        type(self).objects.filter(pk=self.pk).update(
+            throttling_failure_timestamp=self.throttling_failure_timestamp,
+            throttling_failure_count=models.F("throttling_failure_count") + 1,
+        )
+        self.throttling_failure_count = (
+            type(self).objects.values_list("throttling_failure_count", flat=True).get(pk=self.pk)
+        )
 
     def throttle_reset(self, commit: bool = True) -> None:
         self.throttling_failure_timestamp = None
@@ -97,10 +105,25 @@ class FactorDevice(ThrottlingMixin, Device):
         """Implement django-otp's protocol; prefer ``check_token`` for a detailed outcome."""
         return self.check_token(str(token)) is Check.OK
 
-    def _succeeded(self) -> None:
-        self.throttling_failure_timestamp = None
-        self.throttling_failure_count = 0
-        self.last_used_at = seams.now()
+    def _consume(self, *, values: dict, **conditions) -> bool:
+        """Record a success with a conditional UPDATE; return False if the condition failed.
+
+        The condition (e.g. "last_t is still older", "the code is still the stored one") is
+        checked by the database, so even a stale instance or a missing row lock cannot accept the
+        same code twice. The caller's select_for_update remains the primary guarantee.
+        """
+        now = seams.now()
+        values = {
+            **values,
+            "last_used_at": now,
+            "throttling_failure_timestamp": None,
+            "throttling_failure_count": 0,
+        }
+        updated = type(self).objects.filter(pk=self.pk, **conditions).update(**values)
+        if updated:
+            for name, value in values.items():
+                setattr(self, name, value)
+        return bool(updated)
 
 
 class TOTPDevice(FactorDevice):
@@ -148,17 +171,7 @@ class TOTPDevice(FactorDevice):
             if t >= 0 and constant_time_compare(token, otp.hotp(key, t, digits=self.digits)):
                 matched.append(t)
         fresh = [t for t in matched if t > self.last_t]
-        if fresh:
-            self.last_t = max(fresh)
-            self._succeeded()
-            self.save(
-                update_fields=[
-                    "last_t",
-                    "last_used_at",
-                    "throttling_failure_timestamp",
-                    "throttling_failure_count",
-                ]
-            )
+        if fresh and self._consume(last_t__lt=max(fresh), values={"last_t": max(fresh)}):
             return Check.OK
         # A replay counts as a failure too: it is what an attacker who saw a code would send.
         self.throttle_increment()
@@ -208,12 +221,11 @@ class RecoveryCodeDevice(FactorDevice):
         if match is None:
             self.throttle_increment()
             return Check.INVALID
-        match.used_at = seams.now()
-        match.save(update_fields=["used_at"])
-        self._succeeded()
-        self.save(
-            update_fields=["last_used_at", "throttling_failure_timestamp", "throttling_failure_count"]
-        )
+        # The conditional update makes the code single-use even if the row lock were missing.
+        used = RecoveryCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=seams.now())
+        if not used or not self._consume(values={}):
+            self.throttle_increment()
+            return Check.INVALID
         return Check.OK
 
 
@@ -290,20 +302,13 @@ class CodeDevice(CooldownMixin, FactorDevice):
         if not ok:
             self.throttle_increment()
             return Check.INVALID
-        self.token_hash = ""
-        self.valid_until = None
-        self.last_generated_timestamp = None
-        self._succeeded()
-        self.save(
-            update_fields=[
-                "token_hash",
-                "valid_until",
-                "last_generated_timestamp",
-                "last_used_at",
-                "throttling_failure_timestamp",
-                "throttling_failure_count",
-            ]
+        consumed = self._consume(
+            token_hash=self.token_hash,
+            values={"token_hash": "", "valid_until": None, "last_generated_timestamp": None},
         )
+        if not consumed:
+            self.throttle_increment()
+            return Check.INVALID
         return Check.OK
 
 

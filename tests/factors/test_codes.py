@@ -258,3 +258,15 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.assertIn("Test Site", body)
         self.assertNotIn("http", body)
         self.assertEqual(len(re.findall(r"\d{6}", body)), 1)
+
+
+class StaleCodeDeviceTests(FactorsTestMixin, TestCase):
+    def test_two_instances_of_one_device_accept_a_code_once(self):
+        user = make_user()
+        device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
+        with mock.patch("factors.seams.random_digits", return_value="246802"):
+            factor_email_send_code(user=user, device_id=device.persistent_id, bind=LOGIN_A)
+        first = EmailDevice.objects.get(pk=device.pk)
+        second = EmailDevice.objects.get(pk=device.pk)
+        self.assertEqual(first.check_token("246802", bind=LOGIN_A).value, "ok")
+        self.assertEqual(second.check_token("246802", bind=LOGIN_A).value, "invalid")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 from django.test import TestCase
 
-from factors.models import RecoveryCode, RecoveryCodeDevice
+from factors.models import RecoveryCode, RecoveryCodeDevice, recovery_code_hasher
 from factors.registry import Requirement, satisfies
 from factors.services import (
     VerifyStatus,
@@ -80,8 +82,24 @@ class RecoveryCodeTests(FactorsTestMixin, TestCase):
         self.assertFalse(user_has_factor(self.user))
 
     def test_codes_come_from_the_randomness_seam(self):
-        from unittest import mock
-
         with mock.patch("factors.seams.token_bytes", return_value=bytes(10)):
             codes = factor_recovery_codes_generate(user=make_user())
         self.assertEqual(codes[0], "AAAA-AAAA-AAAA-AAAA")
+
+    def test_two_interleaved_checks_accept_a_code_once(self):
+        first = RecoveryCodeDevice.objects.get(pk=self.device.pk)
+        second = RecoveryCodeDevice.objects.get(pk=self.device.pk)
+        real_verify = recovery_code_hasher.verify
+        interleaved: list[bool] = []
+
+        def verify(candidate, encoded):
+            # The second check has read the unused codes; now the first one uses the code.
+            if not interleaved:
+                interleaved.append(True)
+                self.assertEqual(first.check_token(self.codes[3]).value, "ok")
+            return real_verify(candidate, encoded)
+
+        with mock.patch.object(recovery_code_hasher, "verify", side_effect=verify):
+            self.assertEqual(second.check_token(self.codes[3]).value, "invalid")
+        self.assertEqual(interleaved, [True])
+        self.assertEqual(recovery_codes_remaining(user=self.user), 9)

@@ -168,3 +168,25 @@ class TotpVerifyTests(TotpTestCase):
         device = self.enrolled()
         self.assertTrue(device.verify_token(self.code(device)))
         self.assertFalse(device.verify_token(self.code(device)))
+
+
+class StaleInstanceTests(TotpTestCase):
+    """Single use holds in the database itself, not only through the row lock."""
+
+    def test_two_instances_of_one_device_accept_a_code_once(self):
+        device = self.enrolled()
+        first = TOTPDevice.objects.get(pk=device.pk)
+        second = TOTPDevice.objects.get(pk=device.pk)  # loaded before the first one is used
+        code = self.code(device)
+        self.assertEqual(first.check_token(code).value, "ok")
+        self.assertEqual(second.check_token(code).value, "replay")
+        device.refresh_from_db()
+        self.assertEqual(device.throttling_failure_count, 1)
+
+    def test_failures_from_stale_instances_are_all_counted(self):
+        device = self.enrolled()
+        stale = [TOTPDevice.objects.get(pk=device.pk) for _ in range(3)]
+        for instance in stale:
+            self.assertEqual(instance.check_token("000000").value, "invalid")
+        device.refresh_from_db()
+        self.assertEqual(device.throttling_failure_count, 3)
