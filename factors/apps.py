@@ -7,3 +7,7 @@ class FactorsConfig(AppConfig):
     name = "factors"
     verbose_name = "Sign-in factors"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Register the system checks and the SMS backend cache reset on setting_changed.
+        from factors import checks, sms  # noqa: F401

@@ -1,0 +1,106 @@
+"""The factor types, their strength, and which requirement each one satisfies.
+
+Strength ranks the kinds for display (strongest first) and for the risk policy:
+
+=====================  ========  ==================================================================
+kind                   strength  why
+=====================  ========  ==================================================================
+webauthn               50        phishing-resistant: the signature is bound to the origin.
+totp                   40        "app": a shared secret on a device; phishable but not
+                                 interceptable in transit like SMS.
+sms                    30        "restricted" (NIST SP 800-63B §3.1.3.3): SIM swap, SS7 and
+                                 pumping; allowed, never for a strong requirement.
+email                  20        the mailbox is often the same account that resets the password.
+recovery               10        a recovery path, not a daily factor: listed last, satisfies only
+                                 ``Requirement.ANY`` (so a user who lost their device can still
+                                 finish an ordinary challenge), never STRONG or PHISHING_RESISTANT;
+                                 using one should notify the user (the caller does that).
+=====================  ========  ==================================================================
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+
+class Strength(enum.IntEnum):
+    """How much a verified factor of a kind is worth; higher is stronger."""
+
+    RECOVERY = 10
+    EMAIL = 20
+    RESTRICTED = 30
+    APP = 40
+    PHISHING_RESISTANT = 50
+
+
+class Requirement(enum.StrEnum):
+    """What the risk policy asks of the second factor."""
+
+    ANY = "any"
+    STRONG = "strong"
+    PHISHING_RESISTANT = "phishing_resistant"
+
+
+@dataclass(frozen=True)
+class FactorType:
+    """One kind of factor."""
+
+    kind: str
+    label: str
+    strength: Strength
+    satisfies: frozenset[Requirement]
+
+
+FACTOR_TYPES: dict[str, FactorType] = {
+    t.kind: t
+    for t in (
+        FactorType(
+            "webauthn",
+            "Security key or passkey",
+            Strength.PHISHING_RESISTANT,
+            frozenset(Requirement),
+        ),
+        FactorType(
+            "totp",
+            "Authenticator app",
+            Strength.APP,
+            frozenset({Requirement.ANY, Requirement.STRONG}),
+        ),
+        FactorType("sms", "Text message", Strength.RESTRICTED, frozenset({Requirement.ANY})),
+        FactorType("email", "Email code", Strength.EMAIL, frozenset({Requirement.ANY})),
+        FactorType("recovery", "Recovery code", Strength.RECOVERY, frozenset({Requirement.ANY})),
+    )
+}
+
+
+def kind_of(device_or_kind: Any) -> str:
+    """Return the factor kind of a device instance, device class or kind string."""
+    if isinstance(device_or_kind, str):
+        return device_or_kind
+    return device_or_kind.factor_kind
+
+
+def factor_type(device_or_kind: Any) -> FactorType:
+    """Return the FactorType of a device or kind (KeyError for an unknown kind)."""
+    return FACTOR_TYPES[kind_of(device_or_kind)]
+
+
+def strength(device_or_kind: Any) -> Strength:
+    """Return the strength of a device or kind."""
+    return factor_type(device_or_kind).strength
+
+
+def satisfies(device_or_kind: Any, minimum: Requirement | str) -> bool:
+    """Tell whether a verified factor of this kind meets the requirement ``minimum``.
+
+    SMS, email and recovery codes never satisfy ``STRONG``; only WebAuthn satisfies
+    ``PHISHING_RESISTANT``.
+    """
+    return Requirement(minimum) in factor_type(device_or_kind).satisfies
+
+
+def sort_key(device: Any) -> tuple[int, int]:
+    """Key for sorting devices strongest first (then preferred first)."""
+    return (-int(strength(device)), 0 if getattr(device, "preferred", False) else 1)

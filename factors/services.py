@@ -1,0 +1,465 @@
+"""Services of the factors app (writes) and selectors (reads), keyword-only and typed.
+
+Views and the login stages call these; they never touch device models directly. A device is
+named by its django-otp persistent id (``"factors.totpdevice/12"``), always together with the
+user it must belong to. Notifications ("a recovery code was used", "a factor was added") are the
+caller's job; results carry what it needs.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.core.mail import send_mail
+from django.db import transaction
+
+from factors import crypto, limits, otp, seams
+from factors.conf import factors_settings
+from factors.models import (
+    DEVICE_MODELS,
+    Check,
+    CodeDevice,
+    EmailDevice,
+    FactorDevice,
+    RecoveryCode,
+    RecoveryCodeDevice,
+    SMSDevice,
+    TOTPDevice,
+    WebAuthnCredential,
+    parse_phone_number,
+    recovery_code_hasher,
+)
+from factors.qr import qr_svg
+from factors.registry import Requirement, satisfies, sort_key
+from factors.sms import SmsDeliveryError, send_sms
+
+logger = logging.getLogger(__name__)
+
+# --- Results ------------------------------------------------------------------------------------
+
+
+class VerifyStatus(enum.StrEnum):
+    OK = "ok"
+    INVALID = "invalid"
+    THROTTLED = "throttled"
+    REPLAY = "replay"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of ``factor_verify``.
+
+    ``seconds_left`` is set when THROTTLED. ``device`` is None when no usable device of that id
+    belongs to the user (reported as INVALID, like a wrong code). ``recovery_codes_left`` is set
+    after a recovery code was used, so the caller can notify and nudge the user to regenerate.
+    """
+
+    status: VerifyStatus
+    device: FactorDevice | None = None
+    seconds_left: int = 0
+    recovery_codes_left: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is VerifyStatus.OK
+
+    @property
+    def factor_kind(self) -> str | None:
+        return self.device.factor_kind if self.device is not None else None
+
+
+class SendStatus(enum.StrEnum):
+    SENT = "sent"
+    COOLDOWN = "cooldown"
+    CAPPED = "capped"
+    NOT_ALLOWED_COUNTRY = "not_allowed_country"
+    DELIVERY_FAILED = "delivery_failed"
+    NOT_USABLE = "not_usable"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """Outcome of sending a code. ``destination`` is masked, for "we sent a code to ..."."""
+
+    status: SendStatus
+    seconds_left: int = 0
+    destination: str = ""
+
+    @property
+    def sent(self) -> bool:
+        return self.status is SendStatus.SENT
+
+
+@dataclass(frozen=True)
+class TotpEnrollment:
+    """What the enrollment page shows: the QR code (SVG) and the key for manual entry."""
+
+    device: TOTPDevice
+    uri: str
+    secret_b32: str
+    qr_svg: str = field(repr=False)
+
+
+# --- Lookups ------------------------------------------------------------------------------------
+
+_MODELS_BY_LABEL = {m.model_label(): m for m in DEVICE_MODELS}
+
+
+def _parse_device_id(device_id: str) -> tuple[type[FactorDevice], int] | None:
+    label, _, pk = str(device_id).rpartition("/")
+    model = _MODELS_BY_LABEL.get(label)
+    if model is None or not pk.isdigit():
+        return None
+    return model, int(pk)
+
+
+def _lock_device(*, user, device_id: str, confirmed: bool | None = True) -> FactorDevice | None:
+    """Load ONE device of ``user`` by id with SELECT ... FOR UPDATE (call inside atomic())."""
+    parsed = _parse_device_id(device_id)
+    if parsed is None:
+        return None
+    model, pk = parsed
+    qs = model.objects.select_for_update().filter(pk=pk, user=user)
+    if confirmed is not None:
+        qs = qs.filter(confirmed=confirmed)
+    return qs.first()
+
+
+def enrollment_bind(device: FactorDevice) -> str:
+    """Return the bind string of codes sent while enrolling ``device``."""
+    return f"enroll:{device.persistent_id}"
+
+
+# --- Verification -------------------------------------------------------------------------------
+
+_CHECK_TO_STATUS = {
+    Check.OK: VerifyStatus.OK,
+    Check.INVALID: VerifyStatus.INVALID,
+    Check.THROTTLED: VerifyStatus.THROTTLED,
+    Check.REPLAY: VerifyStatus.REPLAY,
+}
+
+
+def _check_locked(device: FactorDevice, response: str, bind: str | None) -> VerifyResult:
+    check = device.check_token(response, bind=bind)
+    status = _CHECK_TO_STATUS[check]
+    left = device.throttle_seconds_left() if status is VerifyStatus.THROTTLED else 0
+    codes_left = None
+    if status is VerifyStatus.OK and isinstance(device, RecoveryCodeDevice):
+        codes_left = device.remaining()
+    return VerifyResult(status=status, device=device, seconds_left=left, recovery_codes_left=codes_left)
+
+
+def factor_verify(*, device_id: str, user, response: str, bind: str | None = None) -> VerifyResult:
+    """Check ``response`` against ONE confirmed device of ``user``, atomically.
+
+    ``bind`` is the pending-login id for email and SMS codes (ignored by TOTP and recovery
+    codes). The row lock makes a code succeed once even for parallel requests; the device's
+    throttle is honoured and updated. WebAuthn is verified by ``factors.webauthn`` instead.
+    """
+    if _parse_device_id(device_id) is None or device_id.startswith(WebAuthnCredential.model_label()):
+        return VerifyResult(status=VerifyStatus.INVALID)
+    with transaction.atomic():
+        device = _lock_device(user=user, device_id=device_id)
+        if device is None:
+            return VerifyResult(status=VerifyStatus.INVALID)
+        if isinstance(device, SMSDevice) and not device.verified:
+            return VerifyResult(status=VerifyStatus.INVALID)
+        return _check_locked(device, response, bind)
+
+
+# --- TOTP ---------------------------------------------------------------------------------------
+
+
+def factor_enroll_totp_begin(*, user, name: str = "Authenticator app") -> TotpEnrollment:
+    """Create an unconfirmed TOTP device with a new 160-bit key; return what to show.
+
+    Earlier unconfirmed TOTP devices of the user are dropped, so abandoned attempts do not pile up.
+    """
+    key = seams.token_bytes(20)
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+        device = TOTPDevice(
+            user=user,
+            name=name[:64],
+            confirmed=False,
+            digits=factors_settings.TOTP_DIGITS,
+            step=factors_settings.TOTP_STEP,
+            tolerance=factors_settings.TOTP_TOLERANCE,
+        )
+        device.set_key(key)
+        device.save()
+    uri = device.provisioning_uri()
+    return TotpEnrollment(device=device, uri=uri, secret_b32=otp.b32(key), qr_svg=qr_svg(uri))
+
+
+def factor_enroll_totp_confirm(*, user, device_id: str, token: str) -> VerifyResult:
+    """Activate an unconfirmed TOTP device after one correct code."""
+    if not str(device_id).startswith(TOTPDevice.model_label() + "/"):
+        return VerifyResult(status=VerifyStatus.INVALID)
+    with transaction.atomic():
+        device = _lock_device(user=user, device_id=device_id, confirmed=False)
+        if device is None:
+            return VerifyResult(status=VerifyStatus.INVALID)
+        result = _check_locked(device, token, None)
+        if result.ok:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+        return result
+
+
+# --- Recovery codes -----------------------------------------------------------------------------
+
+
+def format_recovery_code(raw: str) -> str:
+    """Show a 16-character code in groups of four: ``ABCD-EFGH-IJKL-MNOP``."""
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def factor_recovery_codes_generate(*, user) -> list[str]:
+    """Create a new set of recovery codes, voiding the old set; return them (shown once).
+
+    Each code is 80 random bits as 16 base32 characters (ASVS 6.5.2: >= 64 bits), stored hashed.
+    """
+    count = factors_settings.RECOVERY_CODE_COUNT
+    raw_codes = [otp.b32(seams.token_bytes(factors_settings.RECOVERY_CODE_BYTES)) for _ in range(count)]
+    with transaction.atomic():
+        device = (
+            RecoveryCodeDevice.objects.select_for_update().filter(user=user).order_by("pk").first()
+        )
+        if device is None:
+            device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+        RecoveryCodeDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.codes.all().delete()
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(device=device, code_hash=recovery_code_hasher.encode(c, recovery_code_hasher.salt()))
+            for c in raw_codes
+        )
+        # A fresh set is a fresh start for the throttle too.
+        device.throttle_reset()
+    return [format_recovery_code(c) for c in raw_codes]
+
+
+def recovery_codes_remaining(*, user) -> int:
+    """Return how many unused recovery codes the user has."""
+    return RecoveryCode.objects.filter(device__user=user, used_at__isnull=True).count()
+
+
+# --- Email and SMS codes ------------------------------------------------------------------------
+
+
+def factor_email_enroll_begin(*, user, email: str | None = None, name: str = "Email") -> EmailDevice:
+    """Create an unconfirmed email device (default: the account's address)."""
+    return EmailDevice.objects.create(user=user, name=name[:64], email=email or user.email, confirmed=False)
+
+
+def factor_sms_enroll_begin(*, user, phone_number: str, name: str = "Phone") -> SMSDevice:
+    """Create an unconfirmed SMS device; raise ValueError with a user-facing message.
+
+    The number must be a valid mobile number in an allowed country calling code.
+    """
+    number = parse_phone_number(phone_number)
+    if str(number.country_code) not in {str(c) for c in factors_settings.SMS_ALLOWED_CALLING_CODES}:
+        raise ValueError("We can't send texts to numbers in that country.")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return SMSDevice.objects.create(
+        user=user,
+        name=name[:64],
+        phone_number=e164,
+        calling_code=number.country_code,
+        confirmed=False,
+    )
+
+
+def _send_allowed_for_bind(device: CodeDevice, bind: str) -> bool:
+    # An unconfirmed device only receives enrollment codes; a confirmed one only login codes.
+    if device.confirmed:
+        return not bind.startswith("enroll:")
+    return bind == enrollment_bind(device)
+
+
+def _void_code(model: type[CodeDevice], pk: int, token_hash: str) -> None:
+    """Forget a code that could not be delivered, so the user can ask again at once."""
+    with transaction.atomic():
+        device = model.objects.select_for_update().filter(pk=pk).first()
+        if device is not None and device.token_hash == token_hash:
+            device.token_hash = ""
+            device.valid_until = None
+            device.last_generated_timestamp = None
+            device.save(update_fields=["token_hash", "valid_until", "last_generated_timestamp"])
+
+
+def factor_email_send_code(*, user, device_id: str, bind: str) -> SendResult:
+    """Email a new code bound to ``bind`` (pending-login id or ``enrollment_bind(device)``)."""
+    if not str(device_id).startswith(EmailDevice.model_label() + "/"):
+        return SendResult(status=SendStatus.NOT_USABLE)
+    with transaction.atomic():
+        device = _lock_device(user=user, device_id=device_id, confirmed=None)
+        if device is None or not _send_allowed_for_bind(device, bind):
+            return SendResult(status=SendStatus.NOT_USABLE)
+        left = device.cooldown_seconds_left()
+        if left:
+            return SendResult(status=SendStatus.COOLDOWN, seconds_left=left, destination=device.masked_destination())
+        code = device.issue_code(bind=bind)
+        token_hash, address = device.token_hash, device.email
+    minutes = factors_settings.CODE_VALIDITY_SECONDS // 60
+    try:
+        send_mail(
+            subject=f"Your {factors_settings.TOTP_ISSUER} code",
+            message=(
+                f"Your code is {code}. It expires in {minutes} minutes.\n\n"
+                "If you did not just try to sign in, someone knows your password: change it."
+            ),
+            from_email=None,
+            recipient_list=[address],
+        )
+    except Exception:  # the mail backend may raise anything; fail closed with "try another way"
+        logger.warning("email code delivery failed", extra={"device": device.persistent_id}, exc_info=True)
+        _void_code(EmailDevice, device.pk, token_hash)
+        return SendResult(status=SendStatus.DELIVERY_FAILED, destination=device.masked_destination())
+    return SendResult(status=SendStatus.SENT, destination=device.masked_destination())
+
+
+def factor_sms_send_code(*, user, device_id: str, bind: str, client_ip: str | None) -> SendResult:
+    """Text a new code bound to ``bind``, within the cooldown, the caps and the country list.
+
+    Only an explicit call sends (never a page render). On SmsDeliveryError the result is
+    DELIVERY_FAILED: show "We couldn't send a text right now; choose another way".
+    """
+    if not str(device_id).startswith(SMSDevice.model_label() + "/"):
+        return SendResult(status=SendStatus.NOT_USABLE)
+    with transaction.atomic():
+        device = _lock_device(user=user, device_id=device_id, confirmed=None)
+        if device is None or not _send_allowed_for_bind(device, bind):
+            return SendResult(status=SendStatus.NOT_USABLE)
+        destination = device.masked_destination()
+        allowed = {str(c) for c in factors_settings.SMS_ALLOWED_CALLING_CODES}
+        if str(device.calling_code) not in allowed:
+            return SendResult(status=SendStatus.NOT_ALLOWED_COUNTRY, destination=destination)
+        left = device.cooldown_seconds_left()
+        if left:
+            return SendResult(status=SendStatus.COOLDOWN, seconds_left=left, destination=destination)
+        if not limits.sms_send_allowed(
+            user_id=user.pk,
+            phone_number=device.phone_number,
+            calling_code=device.calling_code,
+            client_ip=client_ip,
+        ):
+            logger.warning("sms send capped", extra={"device": device.persistent_id})
+            return SendResult(status=SendStatus.CAPPED, destination=destination)
+        code = device.issue_code(bind=bind)
+        token_hash, to = device.token_hash, device.phone_number
+    minutes = factors_settings.CODE_VALIDITY_SECONDS // 60
+    body = f"{code} is your {factors_settings.TOTP_ISSUER} code. It expires in {minutes} minutes."
+    try:
+        send_sms(to=to, body=body)
+    except SmsDeliveryError as exc:
+        logger.warning("sms delivery failed: %s", exc, extra={"device": device.persistent_id})
+        _void_code(SMSDevice, device.pk, token_hash)
+        return SendResult(status=SendStatus.DELIVERY_FAILED, destination=destination)
+    return SendResult(status=SendStatus.SENT, destination=destination)
+
+
+def factor_enroll_code_confirm(*, user, device_id: str, code: str) -> VerifyResult:
+    """Activate an unconfirmed email or SMS device with the code sent for its enrollment."""
+    if not (
+        str(device_id).startswith(EmailDevice.model_label() + "/")
+        or str(device_id).startswith(SMSDevice.model_label() + "/")
+    ):
+        return VerifyResult(status=VerifyStatus.INVALID)
+    with transaction.atomic():
+        device = _lock_device(user=user, device_id=device_id, confirmed=False)
+        if device is None:
+            return VerifyResult(status=VerifyStatus.INVALID)
+        result = _check_locked(device, code, enrollment_bind(device))
+        if result.ok:
+            device.confirmed = True
+            fields = ["confirmed"]
+            if isinstance(device, SMSDevice):
+                device.verified_at = seams.now()
+                fields.append("verified_at")
+            device.save(update_fields=fields)
+        return result
+
+
+# --- Management ---------------------------------------------------------------------------------
+
+
+def _get_device(*, user, device_id: str) -> FactorDevice | None:
+    parsed = _parse_device_id(device_id)
+    if parsed is None:
+        return None
+    model, pk = parsed
+    return model.objects.filter(pk=pk, user=user).first()
+
+
+def factor_rename(*, user, device_id: str, name: str) -> FactorDevice:
+    """Rename one of the user's devices; raise ValueError for an empty name or unknown device."""
+    name = " ".join(name.split())
+    if not name:
+        raise ValueError("Enter a name.")
+    device = _get_device(user=user, device_id=device_id)
+    if device is None:
+        raise ValueError("No such device.")
+    device.name = name[:64]
+    device.save(update_fields=["name"])
+    return device
+
+
+def factor_remove(*, user, device_id: str) -> FactorDevice:
+    """Delete one of the user's devices; return it (unsaved) for the caller's notification."""
+    device = _get_device(user=user, device_id=device_id)
+    if device is None:
+        raise ValueError("No such device.")
+    device.delete()
+    return device
+
+
+def factor_set_preferred(*, user, device_id: str) -> FactorDevice:
+    """Make one confirmed device the user's preferred one (offered first at sign-in)."""
+    with transaction.atomic():
+        device = _lock_device(user=user, device_id=device_id)
+        if device is None:
+            raise ValueError("No such device.")
+        for model in DEVICE_MODELS:
+            model.objects.filter(user=user, preferred=True).update(preferred=False)
+        device.preferred = True
+        device.save(update_fields=["preferred"])
+    return device
+
+
+def user_factors(user) -> list[FactorDevice]:
+    """Return the user's confirmed devices, strongest first, preferred first within a kind."""
+    devices: list[FactorDevice] = []
+    for model in DEVICE_MODELS:
+        devices.extend(model.objects.filter(user=user, confirmed=True).order_by("created_at", "pk"))
+    return sorted(devices, key=sort_key)
+
+
+def user_has_factor(user, *, minimum: Requirement | str = Requirement.ANY) -> bool:
+    """Tell whether the user has a confirmed second factor meeting ``minimum``.
+
+    Recovery codes do not count: they are a way back in, not a factor to plan a sign-in around.
+    """
+    return any(
+        satisfies(d, minimum)
+        for d in user_factors(user)
+        if not isinstance(d, RecoveryCodeDevice) and not (isinstance(d, SMSDevice) and not d.verified)
+    )
+
+
+def factor_reencrypt_secrets() -> int:
+    """Re-encrypt every stored TOTP key with the newest key; return how many changed."""
+    changed = 0
+    for pk in TOTPDevice.objects.values_list("pk", flat=True).iterator():
+        with transaction.atomic():
+            device = TOTPDevice.objects.select_for_update().get(pk=pk)
+            if crypto.needs_reencrypt(device.encrypted_key):
+                device.encrypted_key = crypto.reencrypt(device.encrypted_key)
+                device.save(update_fields=["encrypted_key"])
+                changed += 1
+    return changed
+

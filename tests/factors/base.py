@@ -1,0 +1,71 @@
+"""Shared test helpers: settings for the factors app, a controllable clock, a user factory."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.test import override_settings
+
+from factors.sms.backends import locmem
+
+# Fixed Fernet keys for tests only (urlsafe base64 of 32 bytes).
+TEST_KEY = "Zm9yLXRlc3RzLW9ubHktZmFjdG9ycy1rZXktMDAwMDE="
+OTHER_KEY = "Zm9yLXRlc3RzLW9ubHktZmFjdG9ycy1rZXktMDAwMDI="
+
+FACTORS_TEST_SETTINGS = {
+    "FACTORS_ENCRYPTION_KEYS": [TEST_KEY],
+    "FACTORS_SMS_BACKEND": "locmem",
+    "FACTORS_TOTP_ISSUER": "Test Site",
+    "FACTORS_WEBAUTHN_RP_ID": "localhost",
+    "FACTORS_WEBAUTHN_ORIGINS": ["http://localhost:8000"],
+    "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    # Users are made in bulk here; Argon2 would only slow the suite down.
+    "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
+}
+
+_emails = itertools.count(1)
+
+
+def make_user(email: str | None = None, **extra):
+    """Create a user with a unique email address."""
+    return get_user_model().objects.create_user(
+        email=email or f"user{next(_emails)}@example.com", password="correct horse battery", **extra
+    )
+
+
+class Clock:
+    """A clock for ``factors.seams.now``; advance it instead of sleeping."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+    def set(self, when: datetime) -> None:
+        self.current = when
+
+
+class FactorsTestMixin:
+    """Apply the test settings, freeze time on a Clock, and start with empty outboxes/caches."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        overrides = override_settings(**FACTORS_TEST_SETTINGS)
+        overrides.enable()
+        self.addCleanup(overrides.disable)
+        self.clock = Clock()
+        patcher = mock.patch("factors.seams.now", self.clock)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        cache.clear()
+        locmem.outbox.clear()
+        locmem.SmsBackend.fail = False
+        self.addCleanup(locmem.outbox.clear)

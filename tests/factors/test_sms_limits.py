@@ -1,0 +1,113 @@
+"""SMS send caps (per user, number, IP, country calling code; hour and day) and the country list."""
+
+from __future__ import annotations
+
+import contextlib
+from unittest import mock
+
+from django.test import TestCase, override_settings
+
+from factors.models import SMSDevice
+from factors.services import SendStatus, factor_sms_send_code
+from factors.sms.backends import locmem
+from tests.factors.base import FactorsTestMixin, make_user
+
+NO_CAPS = {"user": {}, "number": {}, "ip": {}, "country": {}}
+
+
+def verified_sms_device(user, number: str = "+447911123456", calling_code: int = 44) -> SMSDevice:
+    return SMSDevice.objects.create(
+        user=user, name="Phone", phone_number=number, calling_code=calling_code, confirmed=True, verified_at="2026-01-01T00:00:00Z"
+    )
+
+
+class SmsCapTests(FactorsTestMixin, TestCase):
+    def send(self, device: SMSDevice, ip: str = "198.51.100.7"):
+        result = factor_sms_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=ip)
+        # Step past the cooldown so only the caps decide the next send.
+        self.clock.advance(61)
+        return result.status
+
+    @contextlib.contextmanager
+    def caps(self, **scopes):
+        """Apply only these caps; expect capped sends to be logged without the phone number."""
+        with (
+            override_settings(FACTORS_SMS_CAPS={**NO_CAPS, **scopes}),
+            self.assertLogs("factors.services", "WARNING") as logs,
+        ):
+            yield
+        output = "\n".join(logs.output)
+        self.assertIn("sms send capped", output)
+        self.assertNotIn("+44791", output)
+
+    def test_per_user_hour_and_day(self):
+        device = verified_sms_device(make_user())
+        with self.caps(user={"hour": 2, "day": 3}):
+            self.assertEqual([self.send(device) for _ in range(3)], [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
+            self.clock.advance(3600)
+            self.assertEqual(self.send(device), SendStatus.SENT)
+            self.assertEqual(self.send(device), SendStatus.CAPPED)  # day cap of 3 reached
+            self.clock.advance(86400)
+            self.assertEqual(self.send(device), SendStatus.SENT)
+        self.assertEqual(len(locmem.outbox), 4)
+
+    def test_per_number_across_users(self):
+        first = verified_sms_device(make_user())
+        second = verified_sms_device(make_user())
+        with self.caps(number={"hour": 1}):
+            self.assertEqual(self.send(first), SendStatus.SENT)
+            self.assertEqual(self.send(second), SendStatus.CAPPED)
+            other_number = verified_sms_device(make_user(), number="+447911123457")
+            self.assertEqual(self.send(other_number), SendStatus.SENT)
+
+    def test_per_client_ip(self):
+        devices = [verified_sms_device(make_user(), number=f"+4479111234{i:02d}") for i in range(3)]
+        with self.caps(ip={"hour": 2}):
+            statuses = [self.send(d, ip="203.0.113.9") for d in devices]
+            self.assertEqual(statuses, [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
+            self.assertEqual(self.send(devices[2], ip="203.0.113.10"), SendStatus.SENT)
+
+    def test_sms_pumping_of_sequential_numbers_is_stopped_by_the_country_cap(self):
+        # Many accounts, many IPs, sequential numbers in one country: only the country cap holds.
+        with self.caps(user={"hour": 5}, number={"hour": 5}, ip={"hour": 5}, country={"hour": 10}):
+            statuses = [
+                self.send(verified_sms_device(make_user(), number=f"+4479111235{i:02d}"), ip=f"192.0.2.{i}")
+                for i in range(15)
+            ]
+        self.assertEqual(statuses.count(SendStatus.SENT), 10)
+        self.assertEqual(statuses[10:], [SendStatus.CAPPED] * 5)
+        self.assertEqual(len(locmem.outbox), 10)
+
+    def test_refused_sends_do_not_use_up_other_counters(self):
+        capped_user_device = verified_sms_device(make_user(), number="+447911123460")
+        with self.caps(user={"hour": 1}, ip={"hour": 2}):
+            self.assertEqual(self.send(capped_user_device), SendStatus.SENT)
+            for _ in range(5):
+                self.assertEqual(self.send(capped_user_device), SendStatus.CAPPED)
+            # The IP cap (2) still has room: the five refusals did not count against it.
+            other = verified_sms_device(make_user(), number="+447911123461")
+            self.assertEqual(self.send(other), SendStatus.SENT)
+
+    def test_country_allow_list(self):
+        device = verified_sms_device(make_user())
+        with override_settings(FACTORS_SMS_ALLOWED_CALLING_CODES=["1", "49"]):
+            self.assertEqual(self.send(device), SendStatus.NOT_ALLOWED_COUNTRY)
+        self.assertEqual(locmem.outbox, [])
+        self.assertEqual(self.send(device), SendStatus.SENT)
+
+    def test_cache_failure_fails_closed(self):
+        device = verified_sms_device(make_user())
+        with (
+            mock.patch("factors.limits.cache.get_many", side_effect=ConnectionError("redis down")),
+            self.assertLogs("factors", "WARNING"),
+        ):
+            self.assertEqual(self.send(device), SendStatus.CAPPED)
+        self.assertEqual(locmem.outbox, [])
+
+    def test_cooldown_is_checked_before_caps(self):
+        device = verified_sms_device(make_user())
+        first = factor_sms_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=None)
+        second = factor_sms_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=None)
+        self.assertEqual(first.status, SendStatus.SENT)
+        self.assertEqual(second.status, SendStatus.COOLDOWN)
+        self.assertEqual(second.seconds_left, 60)
