@@ -7,6 +7,7 @@ from unittest import mock
 
 from django.core import mail
 from django.test import TestCase, override_settings
+from django_otp.models import GenerateNotAllowed, VerifyNotAllowed
 
 from factors.models import EmailDevice
 from factors.services import (
@@ -114,6 +115,10 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         result = self.send()
         self.assertEqual(result.status, SendStatus.COOLDOWN)
         self.assertEqual(result.seconds_left, 40)
+        self.device.refresh_from_db()
+        allowed, data = self.device.generate_is_allowed()
+        self.assertFalse(allowed)
+        self.assertEqual(data["reason"], GenerateNotAllowed.COOLDOWN_DURATION_PENDING)
         self.assertEqual(len(mail.outbox), 1)
         self.clock.advance(40)
         self.assertEqual(self.send().status, SendStatus.SENT)
@@ -133,6 +138,10 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         result = self.verify(last_email_code())
         self.assertEqual(result.status, VerifyStatus.THROTTLED)
         self.assertEqual(result.seconds_left, 8)
+        allowed, data = result.device.verify_is_allowed()
+        self.assertFalse(allowed)
+        self.assertEqual(data["reason"], VerifyNotAllowed.N_FAILED_ATTEMPTS)
+        self.assertEqual(data["failure_count"], 4)
 
     def test_new_code_replaces_the_previous_one(self):
         self.send()
