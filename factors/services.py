@@ -111,7 +111,8 @@ _MODELS_BY_LABEL = {m.model_label(): m for m in DEVICE_MODELS}
 def _parse_device_id(device_id: str) -> tuple[type[FactorDevice], int] | None:
     label, _, pk = str(device_id).rpartition("/")
     model = _MODELS_BY_LABEL.get(label)
-    if model is None or not pk.isdigit():
+    # ASCII digits only ("²".isdigit() is True) and within a bigint.
+    if model is None or not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
         return None
     return model, int(pk)
 
