@@ -9,7 +9,7 @@ from django.core import mail
 from django.test import TestCase, override_settings
 from django_otp.models import GenerateNotAllowed, VerifyNotAllowed
 
-from factors.models import EmailDevice
+from factors.models import EmailDevice, SMSDevice
 from factors.services import (
     SendStatus,
     VerifyStatus,
@@ -209,6 +209,17 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
                 factor_sms_enroll_begin(user=self.user, phone_number=raw)
         with self.assertRaisesMessage(ValueError, "that country"):
             factor_sms_enroll_begin(user=self.user, phone_number="+2348031234567")
+
+    def test_one_pending_enrollment_and_no_duplicate_numbers(self):
+        second = factor_sms_enroll_begin(user=self.user, phone_number="+447911123457")
+        self.assertEqual(list(SMSDevice.objects.filter(user=self.user)), [second])
+        self.device = second
+        self.enroll()
+        with self.assertRaisesMessage(ValueError, "already added"):
+            factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123457")
+        # Another user may add the same number (a shared phone); the caps still apply per number.
+        other = factor_sms_enroll_begin(user=make_user(), phone_number="+447911123457")
+        self.assertEqual(other.phone_number, "+447911123457")
 
     def test_usable_only_after_a_verified_code(self):
         self.assertEqual(self.send(LOGIN_A).status, SendStatus.NOT_USABLE)
