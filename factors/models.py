@@ -18,7 +18,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import models
 from django.utils.crypto import constant_time_compare, salted_hmac
-from django_otp.models import CooldownMixin, Device, ThrottlingMixin
+from django_otp.models import (
+    CooldownMixin,
+    Device,
+    GenerateNotAllowed,
+    ThrottlingMixin,
+    VerifyNotAllowed,
+)
 
 from factors import crypto, otp, seams
 from factors.conf import factors_settings
@@ -71,7 +77,7 @@ class FactorDevice(ThrottlingMixin, Device):
         left = self.throttle_seconds_left()
         if left:
             return False, {
-                "reason": "N_FAILED_ATTEMPTS",
+                "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
                 "failure_count": self.throttling_failure_count,
                 "seconds_left": left,
             }
@@ -265,7 +271,12 @@ class CodeDevice(CooldownMixin, FactorDevice):
     def generate_is_allowed(self):
         left = self.cooldown_seconds_left()
         if left:
-            return False, {"reason": "COOLDOWN_DURATION_PENDING", "seconds_left": left}
+            return False, {
+                "reason": GenerateNotAllowed.COOLDOWN_DURATION_PENDING,
+                "next_generation_at": self.last_generated_timestamp
+                + timedelta(seconds=self.get_cooldown_duration()),
+                "seconds_left": left,
+            }
         return True, None
 
     def _token_hash(self, code: str, bind: str) -> str:

@@ -92,12 +92,15 @@ def strength(device_or_kind: Any) -> Strength:
     return factor_type(device_or_kind).strength
 
 
-def satisfies(device_or_kind: Any, minimum: Requirement | str) -> bool:
-    """Tell whether a verified factor of this kind meets the requirement ``minimum``.
+def satisfies(device_or_kind: Any, minimum: Requirement | Strength | str) -> bool:
+    """Tell whether a verified factor of this kind meets ``minimum``.
 
-    SMS, email and recovery codes never satisfy ``STRONG``; only WebAuthn satisfies
-    ``PHISHING_RESISTANT``.
+    ``minimum`` is a Requirement (what the risk policy asks) or a Strength (at least this strong).
+    SMS, email and recovery codes never satisfy ``STRONG`` (nor ``Strength.APP``); only WebAuthn
+    satisfies ``PHISHING_RESISTANT``.
     """
+    if isinstance(minimum, Strength):
+        return strength(device_or_kind) >= minimum
     return Requirement(minimum) in factor_type(device_or_kind).satisfies
 
 

@@ -111,7 +111,8 @@ _MODELS_BY_LABEL = {m.model_label(): m for m in DEVICE_MODELS}
 def _parse_device_id(device_id: str) -> tuple[type[FactorDevice], int] | None:
     label, _, pk = str(device_id).rpartition("/")
     model = _MODELS_BY_LABEL.get(label)
-    if model is None or not pk.isdigit():
+    # ASCII digits only ("²".isdigit() is True) and within a bigint.
+    if model is None or not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
         return None
     return model, int(pk)
 
@@ -252,26 +253,39 @@ def recovery_codes_remaining(*, user) -> int:
 
 
 def factor_email_enroll_begin(*, user, email: str | None = None, name: str = "Email") -> EmailDevice:
-    """Create an unconfirmed email device (default: the account's address)."""
-    return EmailDevice.objects.create(user=user, name=name[:64], email=email or user.email, confirmed=False)
+    """Create an unconfirmed email device (default: the account's address).
+
+    Earlier unconfirmed email devices of the user are dropped.
+    """
+    with transaction.atomic():
+        EmailDevice.objects.filter(user=user, confirmed=False).delete()
+        return EmailDevice.objects.create(
+            user=user, name=name[:64], email=email or user.email, confirmed=False
+        )
 
 
 def factor_sms_enroll_begin(*, user, phone_number: str, name: str = "Phone") -> SMSDevice:
     """Create an unconfirmed SMS device; raise ValueError with a user-facing message.
 
-    The number must be a valid mobile number in an allowed country calling code.
+    The number must be a valid mobile number in an allowed country calling code, and not one
+    the user already has. Earlier unconfirmed SMS devices of the user are dropped, so one account
+    cannot line up many numbers to text.
     """
     number = parse_phone_number(phone_number)
     if str(number.country_code) not in {str(c) for c in factors_settings.SMS_ALLOWED_CALLING_CODES}:
         raise ValueError("We can't send texts to numbers in that country.")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return SMSDevice.objects.create(
-        user=user,
-        name=name[:64],
-        phone_number=e164,
-        calling_code=number.country_code,
-        confirmed=False,
-    )
+    with transaction.atomic():
+        if SMSDevice.objects.filter(user=user, confirmed=True, phone_number=e164).exists():
+            raise ValueError("You have already added that number.")
+        SMSDevice.objects.filter(user=user, confirmed=False).delete()
+        return SMSDevice.objects.create(
+            user=user,
+            name=name[:64],
+            phone_number=e164,
+            calling_code=number.country_code,
+            confirmed=False,
+        )
 
 
 def _send_allowed_for_bind(device: CodeDevice, bind: str) -> bool:

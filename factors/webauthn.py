@@ -26,7 +26,7 @@ from typing import Any
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from fido2.server import Fido2Server
-from fido2.utils import websafe_decode, websafe_encode
+from fido2.utils import websafe_encode
 from fido2.webauthn import (
     AttestedCredentialData,
     AuthenticationResponse,
@@ -260,7 +260,3 @@ def authenticate_complete(*, state: Mapping[str, Any], response: Mapping[str, An
         credential.save(update_fields=["sign_count", "last_used_at"])
     return AuthenticationResult(credential=credential, user_verified=auth_data.is_user_verified())
 
-
-def credential_id_from_response(response: Mapping[str, Any]) -> bytes:
-    """Return the raw credential id of a browser response (for lookups and logs)."""
-    return websafe_decode(response["rawId"])

@@ -7,8 +7,9 @@ from unittest import mock
 
 from django.core import mail
 from django.test import TestCase, override_settings
+from django_otp.models import GenerateNotAllowed, VerifyNotAllowed
 
-from factors.models import EmailDevice
+from factors.models import EmailDevice, SMSDevice
 from factors.services import (
     SendStatus,
     VerifyStatus,
@@ -114,6 +115,10 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         result = self.send()
         self.assertEqual(result.status, SendStatus.COOLDOWN)
         self.assertEqual(result.seconds_left, 40)
+        self.device.refresh_from_db()
+        allowed, data = self.device.generate_is_allowed()
+        self.assertFalse(allowed)
+        self.assertEqual(data["reason"], GenerateNotAllowed.COOLDOWN_DURATION_PENDING)
         self.assertEqual(len(mail.outbox), 1)
         self.clock.advance(40)
         self.assertEqual(self.send().status, SendStatus.SENT)
@@ -133,6 +138,10 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         result = self.verify(last_email_code())
         self.assertEqual(result.status, VerifyStatus.THROTTLED)
         self.assertEqual(result.seconds_left, 8)
+        allowed, data = result.device.verify_is_allowed()
+        self.assertFalse(allowed)
+        self.assertEqual(data["reason"], VerifyNotAllowed.N_FAILED_ATTEMPTS)
+        self.assertEqual(data["failure_count"], 4)
 
     def test_new_code_replaces_the_previous_one(self):
         self.send()
@@ -200,6 +209,17 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
                 factor_sms_enroll_begin(user=self.user, phone_number=raw)
         with self.assertRaisesMessage(ValueError, "that country"):
             factor_sms_enroll_begin(user=self.user, phone_number="+2348031234567")
+
+    def test_one_pending_enrollment_and_no_duplicate_numbers(self):
+        second = factor_sms_enroll_begin(user=self.user, phone_number="+447911123457")
+        self.assertEqual(list(SMSDevice.objects.filter(user=self.user)), [second])
+        self.device = second
+        self.enroll()
+        with self.assertRaisesMessage(ValueError, "already added"):
+            factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123457")
+        # Another user may add the same number (a shared phone); the caps still apply per number.
+        other = factor_sms_enroll_begin(user=make_user(), phone_number="+447911123457")
+        self.assertEqual(other.phone_number, "+447911123457")
 
     def test_usable_only_after_a_verified_code(self):
         self.assertEqual(self.send(LOGIN_A).status, SendStatus.NOT_USABLE)

@@ -35,6 +35,14 @@ class RegistryTests(SimpleTestCase):
         strong = sorted(k for k in FACTOR_TYPES if satisfies(k, Requirement.STRONG))
         self.assertEqual(strong, ["totp", "webauthn"])
 
+    def test_minimum_strength(self):
+        self.assertFalse(satisfies("sms", Strength.APP))
+        self.assertTrue(satisfies("sms", Strength.RESTRICTED))
+        self.assertTrue(satisfies("totp", Strength.APP))
+        self.assertFalse(satisfies("totp", Strength.PHISHING_RESISTANT))
+        self.assertFalse(satisfies("recovery", Strength.EMAIL))
+        self.assertTrue(satisfies("webauthn", Strength.PHISHING_RESISTANT))
+
     def test_unknown_requirement_is_an_error(self):
         with self.assertRaises(ValueError):
             satisfies("totp", "whatever")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import socket
 import threading
 import urllib.parse
@@ -119,6 +120,13 @@ class TwilioBackendTests(SimpleTestCase):
         self.assertEqual(request["form"]["MessagingServiceSid"], ["MG" + "1" * 32])
         self.assertNotIn("From", request["form"])
         self.assertTrue(request["auth"].startswith("Basic "))
+
+    def test_no_log_line_carries_the_message_body(self):
+        with self.assertLogs(level=logging.DEBUG) as logs:
+            logging.getLogger("factors").debug("marker")
+            send_sms(to="+447911123456", body="424242 is your code.")
+        self.assertTrue(any("Twilio API Request" in line for line in logs.output))
+        self.assertFalse(any("424242" in line for line in logs.output))
 
     @override_settings(FACTORS_TWILIO_MESSAGING_SERVICE_SID="", FACTORS_TWILIO_FROM_NUMBER="+15005550006")
     def test_from_number_when_no_messaging_service(self):

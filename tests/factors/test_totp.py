@@ -159,7 +159,8 @@ class TotpVerifyTests(TotpTestCase):
         self.assertIsNone(result.device)
 
     def test_malformed_device_ids_are_invalid(self):
-        for device_id in ("", "nonsense", "auth.user/1", "factors.totpdevice/x", "otp_totp.totpdevice/1"):
+        for device_id in ("", "nonsense", "auth.user/1", "factors.totpdevice/x", "otp_totp.totpdevice/1",
+                          "factors.totpdevice/²", "factors.totpdevice/" + "9" * 30, "factors.totpdevice/-1"):
             with self.subTest(device_id=device_id):
                 result = factor_verify(device_id=device_id, user=self.user, response="123456")
                 self.assertEqual(result.status, VerifyStatus.INVALID)
