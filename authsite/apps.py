@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class AccountsConfig(AppConfig):
@@ -11,3 +12,9 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from authsite import checks  # noqa: F401  (registers system checks)
+
+
+class MfaAdminConfig(AdminConfig):
+    """Django's admin, served by a site that demands a second factor from staff."""
+
+    default_site = "authsite.admin_site.MfaAdminSite"

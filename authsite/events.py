@@ -30,6 +30,18 @@ PASSWORD_RESET = "authn_password_reset"
 SESSION_EXPIRED = "session_expired"
 THROTTLE_UNAVAILABLE = "authn_throttle_unavailable"
 MALFORMED_REQUEST = "input_validation_fail"
+REAUTH = "authn_reauth"
+MFA_CHALLENGE = "authn_mfa_challenge"
+MFA_SUCCESS = "authn_mfa_success"
+MFA_FAIL = "authn_mfa_fail"
+MFA_THROTTLED = "authn_mfa_fail_max"
+MFA_ENROLLED = "authn_mfa_enrolled"
+MFA_REMOVED = "authn_mfa_removed"
+MFA_CHANGED = "authn_mfa_changed"
+MFA_RECOVERY_USED = "authn_mfa_recovery_used"
+MFA_CODE_SENT = "authn_mfa_code_sent"
+MFA_CODE_SEND_FAILED = "authn_mfa_code_send_fail"
+TOKEN_REUSE = "authn_token_reuse"
 
 _USER_AGENT_MAX = 512
 

@@ -95,3 +95,7 @@ class SetPasswordForm(AccessibleFormMixin, auth_forms.SetPasswordForm):
 
 class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
     email = email_field()
+
+
+class ReauthenticateForm(AccessibleFormMixin, forms.Form):
+    password = password_field("Password", "current-password")

@@ -18,6 +18,7 @@ from django.urls import reverse
 from authsite import clock, events
 from authsite.clientip import client_ip
 from authsite.models import User, normalize_email_address
+from authsite.reauth import reauth_mark
 from authsite.throttle import (
     ThrottleState,
     ThrottleVerdict,
@@ -134,4 +135,20 @@ def login_check_password(request: HttpRequest, *, email: str, password: str) -> 
         events.auth_event(request, events.LOGIN_FAIL, outcome="failure")
         return PasswordCheck(None, verdict)
     login_throttle_record_success(username=email)
+    return PasswordCheck(user, verdict)
+
+
+def account_reauthenticate(request: HttpRequest, *, password: str) -> PasswordCheck:
+    """Check the signed-in user's password again before a sensitive change, with throttling."""
+    user = request.user
+    verdict = login_throttle_check(username=user.email, ip=client_ip(request))
+    if verdict.state is ThrottleState.THROTTLED:
+        events.auth_event(request, events.LOGIN_FAIL_MAX, outcome="throttled", scope=verdict.scope)
+        return PasswordCheck(None, verdict)
+    if not user.check_password(password):
+        login_throttle_record_failure(username=user.email, ip=client_ip(request))
+        events.auth_event(request, events.REAUTH, outcome="failure")
+        return PasswordCheck(None, verdict)
+    reauth_mark(request)
+    events.auth_event(request, events.REAUTH, outcome="success")
     return PasswordCheck(user, verdict)

@@ -78,7 +78,8 @@ INSTALLED_APPS = [
     "authsite.apps.AccountsConfig",
     "factors.apps.FactorsConfig",
     "risk.apps.RiskConfig",
-    "django.contrib.admin",
+    "django_otp",
+    "authsite.apps.MfaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "authsite.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -179,9 +181,14 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # The staged login: dotted paths of stages run after a correct password, in order
 # (authsite.login.stages). Empty means the password alone signs the user in.
-LOGIN_STAGES: list[str] = env_list("LOGIN_STAGES", [])
+LOGIN_STAGES: list[str] = env_list("LOGIN_STAGES", ["factors.stages.ChallengeStage"])
 # A pending login (password checked, later stages not yet passed) expires after this many seconds.
 LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600)
+
+# Sensitive account changes (factors, recovery codes) need a password or factor check this recent.
+REAUTH_WINDOW_SECONDS = env_int("REAUTH_WINDOW_SECONDS", 600)
+# Staff must have a second factor, and the admin needs an OTP-verified session.
+MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 
 # Throttling of the password step (authsite.throttle); counters live in the cache, so they are
 # shared between processes when REDIS_URL is set. No permanent lockout: a window expires.
@@ -190,6 +197,20 @@ LOGIN_THROTTLE = {
     "IP_MAX_FAILURES": env_int("LOGIN_THROTTLE_IP_MAX_FAILURES", 300),
     "WINDOW_SECONDS": env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
 }
+
+# --- Second factors (factors/conf.py documents each) ---------------------------------------------
+FACTORS_ENCRYPTION_KEYS = env_list("FACTORS_ENCRYPTION_KEYS", [])
+FACTORS_TOTP_ISSUER = os.environ.get("TOTP_ISSUER") or None
+FACTORS_SMS_BACKEND = os.environ.get("SMS_BACKEND", "console" if DEBUG else "twilio")
+FACTORS_TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+FACTORS_TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+FACTORS_TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
+FACTORS_TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+FACTORS_TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 10)
+if "SMS_ALLOWED_CALLING_CODES" in os.environ:
+    FACTORS_SMS_ALLOWED_CALLING_CODES = env_list("SMS_ALLOWED_CALLING_CODES", [])
+FACTORS_WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "localhost")
+FACTORS_WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", ["http://localhost:8000"])
 
 # --- Sessions -----------------------------------------------------------------------------------
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)

@@ -1,7 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 from authsite import views
 
@@ -30,7 +29,7 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
-    # The admin signs in through the staged login like everyone else.
-    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
+    path("account/reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
+    path("", include("factors.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -23,14 +23,18 @@ INVALID_LOGIN = (
 )
 
 
-def safe_next_url(request: HttpRequest) -> str:
-    """Return the ``next`` parameter if it points into this site, otherwise an empty string."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
+def safe_redirect_target(request: HttpRequest, candidate: str) -> str:
+    """Return ``candidate`` if it points into this site, otherwise an empty string."""
+    if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
     return ""
+
+
+def safe_next_url(request: HttpRequest) -> str:
+    """Return the request's ``next`` parameter if it points into this site, otherwise ""."""
+    return safe_redirect_target(request, request.POST.get("next") or request.GET.get("next") or "")
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -137,3 +141,20 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 @login_required
 def password_change_done_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/password_change_done.html")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def reauthenticate_view(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next_url(request) or resolve_url("factors:security")
+    form = forms.ReauthenticateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        check = services.account_reauthenticate(request, password=form.cleaned_data["password"])
+        if check.throttle.state is ThrottleState.THROTTLED:
+            minutes = max(1, check.throttle.retry_after // 60)
+            return render(request, "429.html", {"minutes": minutes}, status=429)
+        if check.user is not None:
+            return redirect(next_url)
+        form.add_error("password", "That password is not right.")
+    return render(request, "registration/reauthenticate.html", {"form": form, "next": next_url})

@@ -59,8 +59,23 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_TIMEOUT": 10,
     # Country calling codes that may receive texts. A short list on purpose: SMS pumping targets
     # premium ranges in countries a site has no users in. Extend it for the countries you serve.
-    "SMS_ALLOWED_CALLING_CODES": ["1", "31", "32", "33", "34", "39", "41", "43", "44", "45",
-                                  "46", "47", "49", "353", "358"],
+    "SMS_ALLOWED_CALLING_CODES": [
+        "1",
+        "31",
+        "32",
+        "33",
+        "34",
+        "39",
+        "41",
+        "43",
+        "44",
+        "45",
+        "46",
+        "47",
+        "49",
+        "353",
+        "358",
+    ],
     # Send caps per hour and per day, keyed by user, phone number, client IP and country calling
     # code. Counters live in the default cache (Redis in production, shared by all processes).
     "SMS_CAPS": {

@@ -6,9 +6,9 @@ run ``manage.py factors_reencrypt`` (``reencrypt``), then drop the old key.
 
 Without configured keys, development (DEBUG, or a ``manage.py test`` run, which forces DEBUG off
 but is not production: ``settings.TESTING``) gets a key derived from SECRET_KEY, so ``runserver``
-and the test suites of other apps work out of the box; production refuses (system check ``factors.E001`` and ImproperlyConfigured
-at first use), because a key derived from SECRET_KEY would make rotating SECRET_KEY destroy every
-TOTP enrolment.
+and the test suites of other apps work out of the box; production refuses (system check
+``factors.E001`` and ImproperlyConfigured at first use), because a key derived from SECRET_KEY
+would make rotating SECRET_KEY destroy every TOTP enrolment.
 """
 
 from __future__ import annotations

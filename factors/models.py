@@ -242,6 +242,9 @@ class RecoveryCode(models.Model):
     code_hash = models.CharField(max_length=128)
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} ({'used' if self.used_at else 'unused'})"
+
 
 class CodeDevice(CooldownMixin, FactorDevice):
     """A device that receives a one-time code over a side channel (email, SMS).
@@ -273,8 +276,7 @@ class CodeDevice(CooldownMixin, FactorDevice):
         if left:
             return False, {
                 "reason": GenerateNotAllowed.COOLDOWN_DURATION_PENDING,
-                "next_generation_at": self.last_generated_timestamp
-                + timedelta(seconds=self.get_cooldown_duration()),
+                "next_generation_at": self.last_generated_timestamp + timedelta(seconds=self.get_cooldown_duration()),
                 "seconds_left": left,
             }
         return True, None
@@ -386,10 +388,11 @@ class WebAuthnUserHandle(models.Model):
     Random rather than the primary key so the authenticator learns nothing about the account.
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_handle"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webauthn_handle")
     handle = models.BinaryField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"WebAuthn user handle of user {self.user_id}"
 
 
 class WebAuthnCredential(FactorDevice):

@@ -33,6 +33,4 @@ def totp(key: bytes, when: datetime, *, step: int = 30, digits: int = 6, digest:
 
 def provisioning_uri(key: bytes, *, account: str, issuer: str, digits: int, step: int) -> str:
     """Return the otpauth:// URI an authenticator app scans."""
-    return pyotp.TOTP(b32(key), digits=digits, interval=step).provisioning_uri(
-        name=account, issuer_name=issuer
-    )
+    return pyotp.TOTP(b32(key), digits=digits, interval=step).provisioning_uri(name=account, issuer_name=issuer)

@@ -228,9 +228,7 @@ def factor_recovery_codes_generate(*, user) -> list[str]:
     count = factors_settings.RECOVERY_CODE_COUNT
     raw_codes = [otp.b32(seams.token_bytes(factors_settings.RECOVERY_CODE_BYTES)) for _ in range(count)]
     with transaction.atomic():
-        device = (
-            RecoveryCodeDevice.objects.select_for_update().filter(user=user).order_by("pk").first()
-        )
+        device = RecoveryCodeDevice.objects.select_for_update().filter(user=user).order_by("pk").first()
         if device is None:
             device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
         RecoveryCodeDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
@@ -259,9 +257,7 @@ def factor_email_enroll_begin(*, user, email: str | None = None, name: str = "Em
     """
     with transaction.atomic():
         EmailDevice.objects.filter(user=user, confirmed=False).delete()
-        return EmailDevice.objects.create(
-            user=user, name=name[:64], email=email or user.email, confirmed=False
-        )
+        return EmailDevice.objects.create(user=user, name=name[:64], email=email or user.email, confirmed=False)
 
 
 def factor_sms_enroll_begin(*, user, phone_number: str, name: str = "Phone") -> SMSDevice:
@@ -476,4 +472,3 @@ def factor_reencrypt_secrets() -> int:
                 device.save(update_fields=["encrypted_key"])
                 changed += 1
     return changed
-

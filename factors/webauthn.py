@@ -81,9 +81,7 @@ class AuthenticationResult:
 def server() -> Fido2Server:
     """Return a Fido2Server for the configured relying party and allowed origins."""
     origins = frozenset(factors_settings.WEBAUTHN_ORIGINS)
-    rp = PublicKeyCredentialRpEntity(
-        name=factors_settings.WEBAUTHN_RP_NAME, id=factors_settings.WEBAUTHN_RP_ID
-    )
+    rp = PublicKeyCredentialRpEntity(name=factors_settings.WEBAUTHN_RP_NAME, id=factors_settings.WEBAUTHN_RP_ID)
     # Exact origins from settings, not "any subdomain of the RP ID" (fido2's default).
     return Fido2Server(rp, verify_origin=lambda origin: origin in origins)
 
@@ -140,13 +138,9 @@ def register_begin(*, user, passkey: bool) -> tuple[dict, dict]:
     """
     existing = WebAuthnCredential.objects.filter(user=user)
     options, state = server().register_begin(
-        PublicKeyCredentialUserEntity(
-            id=user_handle(user), name=user.get_username(), display_name=user.get_username()
-        ),
+        PublicKeyCredentialUserEntity(id=user_handle(user), name=user.get_username(), display_name=user.get_username()),
         credentials=_descriptors(existing),
-        resident_key_requirement=(
-            ResidentKeyRequirement.REQUIRED if passkey else ResidentKeyRequirement.DISCOURAGED
-        ),
+        resident_key_requirement=(ResidentKeyRequirement.REQUIRED if passkey else ResidentKeyRequirement.DISCOURAGED),
         user_verification=(
             UserVerificationRequirement.REQUIRED if passkey else UserVerificationRequirement.DISCOURAGED
         ),
@@ -235,9 +229,7 @@ def authenticate_complete(*, state: Mapping[str, Any], response: Mapping[str, An
             # Usernameless sign-in only with credentials registered as passkeys.
             raise WebAuthnError("not a passkey")
         try:
-            server().authenticate_complete(
-                state, [AttestedCredentialData(bytes(credential.credential_data))], response
-            )
+            server().authenticate_complete(state, [AttestedCredentialData(bytes(credential.credential_data))], response)
         except ValueError as exc:
             raise WebAuthnError(f"assertion rejected: {exc}") from exc
         auth_data = parsed.response.authenticator_data
@@ -259,4 +251,3 @@ def authenticate_complete(*, state: Mapping[str, Any], response: Mapping[str, An
         credential.last_used_at = seams.now()
         credential.save(update_fields=["sign_count", "last_used_at"])
     return AuthenticationResult(credential=credential, user_verified=auth_data.is_user_verified())
-

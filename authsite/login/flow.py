@@ -23,12 +23,21 @@ from authsite.login.state import (
     pending_login_stash,
 )
 from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
+from authsite.reauth import reauth_mark
 
 EXPIRED_MESSAGE = "Your sign-in took too long and has expired. Please enter your password again."
 MISSING_MESSAGE = "Please sign in first."
 
 
-def login_begin(request: HttpRequest, *, user, backend: str, next_url: str, flags: dict | None = None) -> HttpResponse:
+def login_begin(
+    request: HttpRequest,
+    *,
+    user,
+    backend: str,
+    next_url: str,
+    flags: dict | None = None,
+    session_data: dict | None = None,
+) -> HttpResponse:
     """Start a pending login for ``user`` after a correct password and run its stages."""
     # A new session id once the password is known good: a fixated id from before is worthless.
     request.session.cycle_key()
@@ -38,6 +47,7 @@ def login_begin(request: HttpRequest, *, user, backend: str, next_url: str, flag
         started_at=clock.timestamp(),
         next_url=next_url,
         flags=dict(flags or {}),
+        session_data=dict(session_data or {}),
     )
     return login_continue(request, pending)
 
@@ -82,6 +92,8 @@ def login_finish(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     now = clock.timestamp()
     request.session[SESSION_AUTH_AT] = now
     request.session[SESSION_SEEN_AT] = now
+    reauth_mark(request)
+    request.session.update(pending.session_data)
     events.auth_event(request, events.LOGIN_SUCCESS, outcome="success", user_id=user.pk)
     return HttpResponseRedirect(pending.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
 

@@ -30,6 +30,8 @@ class PendingLogin:
     stage_state: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Facts found at the password step that later stages must see (e.g. a throttle outage).
     flags: dict[str, Any] = field(default_factory=dict)
+    # Written into the session by login_finish after auth.login(), e.g. the verified OTP device.
+    session_data: dict[str, Any] = field(default_factory=dict)
     # Random id of this attempt: codes sent during it are bound to it.
     id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.test import SimpleTestCase, TestCase
 
@@ -27,6 +28,12 @@ def production_env(**extra: str) -> dict[str, str]:
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="auth.example.com,127.0.0.1",
+        FACTORS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        WEBAUTHN_RP_ID="auth.example.com",
+        WEBAUTHN_ORIGINS="https://auth.example.com",
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN=secrets.token_hex(16),
+        TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32,
         PYTHONDONTWRITEBYTECODE="1",
     )
     env.update(extra)

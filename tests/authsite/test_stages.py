@@ -116,6 +116,7 @@ class StageSettingTests(CacheClearingTestCase):
             errors = check_login_settings()
         self.assertEqual([e.id for e in errors], ["accounts.E001"])
 
+    @override_settings(LOGIN_STAGES=[])
     def test_no_stages_means_plain_password_login(self):
         make_user()
         response = self.client.post("/login/", {"email": "alice@example.com", "password": PASSWORD})

@@ -45,9 +45,7 @@ class SoftAuthenticator:
         flags = FLAG.UP | FLAG.AT | (FLAG.UV if uv else 0)
         auth_data = AuthenticatorData.create(self._rp_hash(), flags, self.counter, credential_data)
         attestation = AttestationObject.create("none", auth_data, {})
-        client_data = CollectedClientData.create(
-            "webauthn.create", public_key["challenge"], origin or self.origin
-        )
+        client_data = CollectedClientData.create("webauthn.create", public_key["challenge"], origin or self.origin)
         return {
             "id": websafe_encode(self.credential_id),
             "rawId": websafe_encode(self.credential_id),
@@ -60,13 +58,9 @@ class SoftAuthenticator:
             "clientExtensionResults": {},
         }
 
-    def assertion(
-        self, options: dict, *, uv: bool = True, counter_step: int = 1, origin: str | None = None
-    ) -> dict:
+    def assertion(self, options: dict, *, uv: bool = True, counter_step: int = 1, origin: str | None = None) -> dict:
         self.counter += counter_step
-        auth_data = AuthenticatorData.create(
-            self._rp_hash(), FLAG.UP | (FLAG.UV if uv else 0), self.counter
-        )
+        auth_data = AuthenticatorData.create(self._rp_hash(), FLAG.UP | (FLAG.UV if uv else 0), self.counter)
         client_data = CollectedClientData.create(
             "webauthn.get", options["publicKey"]["challenge"], origin or self.origin
         )

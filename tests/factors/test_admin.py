@@ -14,13 +14,14 @@ from factors.models import (
 )
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from tests.factors.base import FactorsTestMixin, make_user
+from tests.helpers import force_login_verified
 
 
 class FactorAdminTests(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
         self.admin = make_user(is_staff=True, is_superuser=True)
-        self.client.force_login(self.admin)
+        force_login_verified(self.client, self.admin)
         self.user = make_user()
         self.enrollment = factor_enroll_totp_begin(user=self.user)
         factor_recovery_codes_generate(user=self.user)

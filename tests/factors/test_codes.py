@@ -102,7 +102,9 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         factor_email_send_code(user=self.user, device_id=other.persistent_id, bind=enrollment_bind(other))
         code = last_email_code()
         # An unconfirmed device is not usable for sign-in at all.
-        result = factor_verify(device_id=other.persistent_id, user=self.user, response=code, bind=enrollment_bind(other))
+        result = factor_verify(
+            device_id=other.persistent_id, user=self.user, response=code, bind=enrollment_bind(other)
+        )
         self.assertEqual(result.status, VerifyStatus.INVALID)
         # A confirmed device does not get enrollment codes, an unconfirmed one no login codes.
         self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.NOT_USABLE)
@@ -230,7 +232,9 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.assertTrue(user_has_factor(self.user))
         self.assertEqual(self.send(LOGIN_A).status, SendStatus.SENT)
         self.assertEqual(locmem.outbox[-1].to, self.number)
-        result = factor_verify(device_id=self.device.persistent_id, user=self.user, response=last_sms_code(), bind=LOGIN_A)
+        result = factor_verify(
+            device_id=self.device.persistent_id, user=self.user, response=last_sms_code(), bind=LOGIN_A
+        )
         self.assertEqual(result.status, VerifyStatus.OK)
         self.assertEqual(result.factor_kind, "sms")
 

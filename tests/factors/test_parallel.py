@@ -46,7 +46,7 @@ class ParallelSingleUseTests(FactorsTestMixin, TransactionTestCase):
                 status = factor_verify(device_id=device_id, user=self.user, response=response, bind=bind).status
                 with lock:
                     results.append(status)
-            except BaseException as exc:  # noqa: BLE001 - re-raised as a failure in the main thread
+            except BaseException as exc:
                 with lock:
                     errors.append(exc)
             finally:

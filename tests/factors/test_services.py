@@ -54,8 +54,12 @@ class ManagementTests(FactorsTestMixin, TestCase):
         self.user = make_user()
         self.email = EmailDevice.objects.create(user=self.user, name="Email", email=self.user.email, confirmed=True)
         self.sms = SMSDevice.objects.create(
-            user=self.user, name="Phone", phone_number="+447911123456", calling_code=44,
-            confirmed=True, verified_at=self.clock()
+            user=self.user,
+            name="Phone",
+            phone_number="+447911123456",
+            calling_code=44,
+            confirmed=True,
+            verified_at=self.clock(),
         )
         self.totp = factor_enroll_totp_begin(user=self.user).device
         self.totp.confirmed = True

@@ -48,9 +48,7 @@ class FakeTwilioHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", 0))
         form = urllib.parse.parse_qs(self.rfile.read(length).decode())
-        self.server.requests.append(
-            {"path": self.path, "form": form, "auth": self.headers.get("Authorization", "")}
-        )
+        self.server.requests.append({"path": self.path, "form": form, "auth": self.headers.get("Authorization", "")})
         if self.server.mode == "hang":
             # Answer only after the client has given up (it waits 0.5 s).
             self.server.release.wait(5)

@@ -17,7 +17,12 @@ NO_CAPS = {"user": {}, "number": {}, "ip": {}, "country": {}}
 
 def verified_sms_device(user, number: str = "+447911123456", calling_code: int = 44) -> SMSDevice:
     return SMSDevice.objects.create(
-        user=user, name="Phone", phone_number=number, calling_code=calling_code, confirmed=True, verified_at="2026-01-01T00:00:00Z"
+        user=user,
+        name="Phone",
+        phone_number=number,
+        calling_code=calling_code,
+        confirmed=True,
+        verified_at="2026-01-01T00:00:00Z",
     )
 
 
@@ -43,7 +48,9 @@ class SmsCapTests(FactorsTestMixin, TestCase):
     def test_per_user_hour_and_day(self):
         device = verified_sms_device(make_user())
         with self.caps(user={"hour": 2, "day": 3}):
-            self.assertEqual([self.send(device) for _ in range(3)], [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
+            self.assertEqual(
+                [self.send(device) for _ in range(3)], [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED]
+            )
             self.clock.advance(3600)
             self.assertEqual(self.send(device), SendStatus.SENT)
             self.assertEqual(self.send(device), SendStatus.CAPPED)  # day cap of 3 reached

@@ -27,9 +27,7 @@ class TotpTestCase(FactorsTestMixin, TestCase):
     def enrolled(self) -> TOTPDevice:
         enrollment = factor_enroll_totp_begin(user=self.user)
         device = enrollment.device
-        result = factor_enroll_totp_confirm(
-            user=self.user, device_id=device.persistent_id, token=self.code(device)
-        )
+        result = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token=self.code(device))
         self.assertEqual(result.status, VerifyStatus.OK)
         # Move well past the enrollment code's step, so every step in the window is unused.
         self.clock.advance(90)
@@ -56,9 +54,7 @@ class TotpEnrollmentTests(TotpTestCase):
         device.refresh_from_db()
         self.assertFalse(device.confirmed)
         self.clock.advance(1)  # past the 1 s back-off of the failure
-        ok = factor_enroll_totp_confirm(
-            user=self.user, device_id=device.persistent_id, token=self.code(device)
-        )
+        ok = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token=self.code(device))
         self.assertEqual(ok.status, VerifyStatus.OK)
         device.refresh_from_db()
         self.assertTrue(device.confirmed)
@@ -85,9 +81,7 @@ class TotpEnrollmentTests(TotpTestCase):
         enrollment = factor_enroll_totp_begin(user=self.user)
         key = enrollment.device.bin_key
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT * FROM {TOTPDevice._meta.db_table} WHERE id = %s", [enrollment.device.pk]
-            )
+            cursor.execute(f"SELECT * FROM {TOTPDevice._meta.db_table} WHERE id = %s", [enrollment.device.pk])
             row = cursor.fetchone()
         raw = " ".join(str(v) for v in row)
         for form in (key.hex(), key.hex().upper(), enrollment.secret_b32, base64.b64encode(key).decode()):
@@ -159,8 +153,16 @@ class TotpVerifyTests(TotpTestCase):
         self.assertIsNone(result.device)
 
     def test_malformed_device_ids_are_invalid(self):
-        for device_id in ("", "nonsense", "auth.user/1", "factors.totpdevice/x", "otp_totp.totpdevice/1",
-                          "factors.totpdevice/²", "factors.totpdevice/" + "9" * 30, "factors.totpdevice/-1"):
+        for device_id in (
+            "",
+            "nonsense",
+            "auth.user/1",
+            "factors.totpdevice/x",
+            "otp_totp.totpdevice/1",
+            "factors.totpdevice/²",
+            "factors.totpdevice/" + "9" * 30,
+            "factors.totpdevice/-1",
+        ):
             with self.subTest(device_id=device_id):
                 result = factor_verify(device_id=device_id, user=self.user, response="123456")
                 self.assertEqual(result.status, VerifyStatus.INVALID)

@@ -182,7 +182,10 @@ class AuthenticationTests(WebAuthnTestCase):
             with self.subTest(step=step):
                 options, state = self.begin_auth()
                 response = self.authenticator.assertion(options, counter_step=step)
-                with self.assertLogs("factors.webauthn", "WARNING") as logs, self.assertRaisesMessage(WebAuthnError, "sign count"):
+                with (
+                    self.assertLogs("factors.webauthn", "WARNING") as logs,
+                    self.assertRaisesMessage(WebAuthnError, "sign count"),
+                ):
                     webauthn.authenticate_complete(state=state, response=response)
                 self.assertIn("sign count did not increase", logs.output[0])
         credential.refresh_from_db()

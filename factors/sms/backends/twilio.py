@@ -36,8 +36,7 @@ class SmsBackend(BaseSmsBackend):
             )
         if not (self.messaging_service_sid or self.from_number):
             raise ImproperlyConfigured(
-                "The twilio SMS backend needs FACTORS_TWILIO_MESSAGING_SERVICE_SID or "
-                "FACTORS_TWILIO_FROM_NUMBER."
+                "The twilio SMS backend needs FACTORS_TWILIO_MESSAGING_SERVICE_SID or FACTORS_TWILIO_FROM_NUMBER."
             )
         self.client = Client(
             self.account_sid,

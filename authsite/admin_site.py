@@ -1,0 +1,36 @@
+"""The admin site: staff need an OTP-verified session (MFA_REQUIRED_FOR_STAFF)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+
+class MfaAdminSite(admin.AdminSite):
+    site_header = "Adaptive MFA administration"
+    site_title = "Adaptive MFA admin"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        if not super().has_permission(request):
+            return False
+        if settings.MFA_REQUIRED_FOR_STAFF:
+            is_verified = getattr(request.user, "is_verified", None)
+            return bool(is_verified and is_verified())
+        return True
+
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        """Sign in through the staged login; explain when a signed-in user lacks a verified factor."""
+        next_url = request.GET.get("next") or reverse("admin:index")
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
+        return render(
+            request,
+            "admin_mfa_required.html",
+            {"is_staff": request.user.is_staff},
+            status=403,
+        )

@@ -1,0 +1,44 @@
+"""Recent re-authentication for sensitive changes (OWASP ASVS 7.5.1, NIST SP 800-63B §4.1.2.1)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from authsite import clock
+
+SESSION_REAUTH_AT = "_reauth_at"
+
+
+def reauth_mark(request: HttpRequest) -> None:
+    """Record that the user just proved who they are (password or factor)."""
+    request.session[SESSION_REAUTH_AT] = clock.timestamp()
+
+
+def reauth_is_recent(request: HttpRequest) -> bool:
+    at = request.session.get(SESSION_REAUTH_AT)
+    return at is not None and clock.timestamp() - at <= settings.REAUTH_WINDOW_SECONDS
+
+
+def recent_auth_required(view: Callable) -> Callable:
+    """Let the view run only for a signed-in user who re-authenticated within the window.
+
+    Otherwise send them to the re-authentication page, which returns here (GET) afterwards.
+    """
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+        if not reauth_is_recent(request):
+            target = request.get_full_path() if request.method == "GET" else reverse("factors:security")
+            return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': target})}")
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,26 @@
+"""Emails to the user about changes to how they sign in."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from authsite import clock
+from authsite.clientip import client_ip
+from authsite.services import send_templated_email
+
+
+def notify_factor_change(request: HttpRequest, *, user, subject: str, what: str) -> None:
+    """Tell ``user`` by email that ``what`` happened, with when, from where, and what to do."""
+    send_templated_email(
+        to=user.email,
+        subject=subject,
+        template="emails/factor_changed.txt",
+        context={
+            "what": what,
+            "when": clock.now(),
+            "ip": client_ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+            "security_url": request.build_absolute_uri(reverse("factors:security")),
+        },
+    )

@@ -1,0 +1,569 @@
+"""Factor pages: the sign-in challenge, passkey sign-in, and the Security page with enrollment.
+
+Views parse input, call one service from ``factors.services`` / ``factors.webauthn`` or the login
+flow, and respond. Every state change is a POST with a CSRF token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp import login as otp_login
+
+from authsite import events
+from authsite.clientip import client_ip
+from authsite.login import flow
+from authsite.login.state import PendingLogin, pending_login_stash
+from authsite.reauth import recent_auth_required
+from authsite.views import safe_redirect_target
+from factors import services, webauthn
+from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
+from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice
+from factors.notify import notify_factor_change
+from factors.registry import Requirement, factor_type, satisfies
+from factors.stages import KEY as CHALLENGE_KEY
+
+logger = logging.getLogger(__name__)
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+PASSKEY_STATE = "factors_passkey_login"
+REGISTER_STATE = "factors_webauthn_register"
+TOTP_ENROLL = "factors_totp_enroll"
+CODE_ENROLL = "factors_code_enroll"
+MAX_JSON_BODY = 64 * 1024
+
+SEND_MESSAGES = {
+    services.SendStatus.COOLDOWN: "We just sent a code. You can ask for another in {seconds} seconds.",
+    services.SendStatus.CAPPED: "Too many codes were sent recently. Please choose another way.",
+    services.SendStatus.NOT_ALLOWED_COUNTRY: "We can't send texts to that country. Please choose another way.",
+    services.SendStatus.DELIVERY_FAILED: "We couldn't send a text right now; choose another way.",
+    services.SendStatus.NOT_USABLE: "That method can't be used. Please choose another way.",
+}
+
+
+def _send_message(result: services.SendResult, *, email: bool) -> str:
+    text = SEND_MESSAGES[result.status]
+    if email and result.status is services.SendStatus.DELIVERY_FAILED:
+        text = "We couldn't send an email right now; choose another way."
+    return text.format(seconds=result.seconds_left)
+
+
+def _verify_message(result: services.VerifyResult) -> str:
+    if result.status is services.VerifyStatus.THROTTLED:
+        seconds = result.seconds_left
+        return (
+            f"Too many wrong codes. Please wait {seconds} second{'s' if seconds != 1 else ''}, or choose another way."
+        )
+    if result.status is services.VerifyStatus.REPLAY:
+        return "That code was already used. Wait for the next one."
+    return "That code didn't work. Check it and try again."
+
+
+def _json_body(request: HttpRequest) -> dict | None:
+    if len(request.body) > MAX_JSON_BODY:
+        return None
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _json_error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+# --- The challenge stage ------------------------------------------------------------------------
+
+
+def _pending_user(pending: PendingLogin):
+    return get_user_model()._default_manager.get(pk=pending.user_id)
+
+
+def challenge_options(user, minimum: str) -> list:
+    """Return the user's devices that can answer a challenge needing ``minimum``, best first."""
+    devices = [
+        d
+        for d in services.user_factors(user)
+        if satisfies(d, minimum) and not (isinstance(d, SMSDevice) and not d.verified)
+    ]
+    # The preferred factor first (the page preselects it), then strongest first.
+    return sorted(devices, key=lambda d: 0 if d.preferred else 1)
+
+
+REASON_TEXTS = {
+    Requirement.ANY: "Your account is protected by a second step.",
+    Requirement.STRONG: "This sign-in looks unusual, so we need a strong second step.",
+    Requirement.PHISHING_RESISTANT: "This sign-in looks unusual, so only a passkey or security key will do.",
+}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@flow.pending_login_required(CHALLENGE_KEY)
+def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+    user = _pending_user(pending)
+    state = pending.state_for(CHALLENGE_KEY)
+    minimum = state.get("minimum", Requirement.ANY)
+    options = challenge_options(user, minimum)
+    if not options:
+        events.auth_event(request, events.MFA_FAIL, outcome="no_usable_factor", user_id=user.pk, minimum=minimum)
+        return flow.login_abort(
+            request,
+            "This sign-in needs a stronger check than your account has set up. Sign in from a device "
+            "you have used before, or contact support.",
+        )
+    by_id = {d.persistent_id: d for d in options}
+    chosen = request.POST.get("device") or request.GET.get("method") or ""
+    device = by_id.get(chosen, options[0])
+    form = CodeForm(label=_code_label(device), numeric=not isinstance(device, RecoveryCodeDevice))
+
+    if request.method == "POST":
+        if chosen not in by_id:
+            # A method that is not offered for this sign-in (another user's, or too weak: downgrade).
+            events.auth_event(request, events.MFA_FAIL, outcome="method_not_allowed", user_id=user.pk)
+            messages.error(request, "That way of confirming isn't available for this sign-in.")
+            return redirect(reverse("factors:challenge"))
+        if request.POST.get("action") == "send":
+            return _challenge_send(request, pending, user, device)
+        form = CodeForm(request.POST, label=_code_label(device), numeric=not isinstance(device, RecoveryCodeDevice))
+        if form.is_valid():
+            result = services.factor_verify(
+                device_id=device.persistent_id, user=user, response=form.cleaned_data["code"], bind=pending.id
+            )
+            if result.ok:
+                return _challenge_passed(
+                    request, pending, user, result.device, recovery_left=result.recovery_codes_left
+                )
+            if result.status is services.VerifyStatus.REPLAY:
+                events.auth_event(request, events.TOKEN_REUSE, outcome="failure", user_id=user.pk)
+            events.auth_event(
+                request,
+                events.MFA_THROTTLED if result.status is services.VerifyStatus.THROTTLED else events.MFA_FAIL,
+                outcome=str(result.status),
+                user_id=user.pk,
+                factor=device.factor_kind,
+            )
+            form.add_error("code", _verify_message(result))
+    elif not state.get("logged"):
+        state["logged"] = True
+        pending_login_stash(request, pending)
+        events.auth_event(request, events.MFA_CHALLENGE, outcome="challenged", user_id=user.pk, minimum=minimum)
+
+    return render(
+        request,
+        "factors/challenge.html",
+        {
+            "device": device,
+            "kind": device.factor_kind,
+            "type": factor_type(device),
+            "others": [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id],
+            "form": form,
+            "sent": device.persistent_id in state.get("sent", []),
+            "reason": state.get("reason") or REASON_TEXTS.get(Requirement(minimum)),
+        },
+    )
+
+
+def _code_label(device) -> str:
+    if isinstance(device, TOTPDevice):
+        return "6-digit code from your authenticator app"
+    if isinstance(device, RecoveryCodeDevice):
+        return "Recovery code"
+    if isinstance(device, SMSDevice):
+        return "6-digit code from the text message"
+    return "6-digit code from the email"
+
+
+def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device) -> HttpResponse:
+    if isinstance(device, SMSDevice):
+        result = services.factor_sms_send_code(
+            user=user, device_id=device.persistent_id, bind=pending.id, client_ip=client_ip(request)
+        )
+    elif isinstance(device, EmailDevice):
+        result = services.factor_email_send_code(user=user, device_id=device.persistent_id, bind=pending.id)
+    else:
+        messages.error(request, "That method doesn't send codes.")
+        return redirect(f"{reverse('factors:challenge')}?method={device.persistent_id}")
+    if result.sent:
+        state = pending.state_for(CHALLENGE_KEY)
+        state["sent"] = sorted(set(state.get("sent", [])) | {device.persistent_id})
+        pending_login_stash(request, pending)
+        events.auth_event(request, events.MFA_CODE_SENT, outcome="sent", user_id=user.pk, factor=device.factor_kind)
+        messages.success(request, f"We sent a code to {result.destination}.")
+    else:
+        events.auth_event(
+            request, events.MFA_CODE_SEND_FAILED, outcome=str(result.status), user_id=user.pk, factor=device.factor_kind
+        )
+        messages.error(request, _send_message(result, email=isinstance(device, EmailDevice)))
+    return redirect(f"{reverse('factors:challenge')}?method={device.persistent_id}")
+
+
+def _challenge_passed(request: HttpRequest, pending: PendingLogin, user, device, *, recovery_left=None) -> HttpResponse:
+    pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    events.auth_event(request, events.MFA_SUCCESS, outcome="success", user_id=user.pk, factor=device.factor_kind)
+    if recovery_left is not None:
+        events.auth_event(request, events.MFA_RECOVERY_USED, outcome="success", user_id=user.pk, left=recovery_left)
+        notify_factor_change(
+            request,
+            user=user,
+            subject="a recovery code was used",
+            what=f"A recovery code was used to sign in. {recovery_left} unused codes remain.",
+        )
+        messages.warning(
+            request,
+            f"You used a recovery code; {recovery_left} remain. If you lost your device, add a new "
+            "factor and make new recovery codes on your Security page.",
+        )
+    return flow.login_stage_passed(request, pending, CHALLENGE_KEY)
+
+
+@never_cache
+@require_POST
+@flow.pending_login_required(CHALLENGE_KEY)
+def challenge_webauthn_begin(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
+    user = _pending_user(pending)
+    try:
+        options, state = webauthn.authenticate_begin(user=user)
+    except webauthn.WebAuthnError:
+        return _json_error("You have no security key or passkey registered. Choose another way.")
+    pending.state_for(CHALLENGE_KEY)["webauthn"] = state
+    pending_login_stash(request, pending)
+    return JsonResponse(options)
+
+
+@never_cache
+@require_POST
+@flow.pending_login_required(CHALLENGE_KEY)
+def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
+    user = _pending_user(pending)
+    body = _json_body(request)
+    state = pending.state_for(CHALLENGE_KEY).pop("webauthn", None)
+    pending_login_stash(request, pending)
+    if body is None:
+        return _json_error("The browser sent an unreadable answer. Please try again.")
+    try:
+        result = webauthn.authenticate_complete(state=state, response=body, user=user)
+    except webauthn.WebAuthnError as exc:
+        events.auth_event(request, events.MFA_FAIL, outcome="webauthn_rejected", user_id=user.pk, reason=exc.reason)
+        return _json_error("That security key or passkey wasn't accepted. Try again or choose another way.")
+    response = _challenge_passed(request, pending, user, result.credential)
+    return JsonResponse({"redirect": response["Location"]})
+
+
+# --- Passkey sign-in without a username -------------------------------------------------------
+
+
+@never_cache
+@require_POST
+def passkey_login_begin(request: HttpRequest) -> JsonResponse:
+    options, state = webauthn.authenticate_begin(user=None)
+    request.session[PASSKEY_STATE] = state
+    return JsonResponse(options)
+
+
+@never_cache
+@require_POST
+def passkey_login_complete(request: HttpRequest) -> JsonResponse:
+    state = request.session.pop(PASSKEY_STATE, None)
+    body = _json_body(request)
+    if body is None:
+        return _json_error("The browser sent an unreadable answer. Please try again.")
+    credential = body.get("credential") if isinstance(body.get("credential"), dict) else body
+    try:
+        result = webauthn.authenticate_complete(state=state, response=credential)
+    except webauthn.WebAuthnError as exc:
+        events.auth_event(request, events.LOGIN_FAIL, outcome="passkey_rejected", reason=exc.reason)
+        return _json_error("That passkey wasn't accepted. Sign in with your email and password instead.")
+    if not result.user_verified:
+        events.auth_event(request, events.LOGIN_FAIL, outcome="passkey_without_uv", user_id=result.user.pk)
+        return _json_error(
+            "Your passkey didn't confirm it's you with a PIN or biometrics. Sign in with your password instead."
+        )
+    next_url = body.get("next") if isinstance(body.get("next"), str) else ""
+    response = flow.login_begin(
+        request,
+        user=result.user,
+        backend=MODEL_BACKEND,
+        next_url=safe_redirect_target(request, next_url),
+        flags={"passkey_uv": True},
+        session_data={DEVICE_ID_SESSION_KEY: result.credential.persistent_id},
+    )
+    return JsonResponse({"redirect": response["Location"]})
+
+
+# --- The Security page ---------------------------------------------------------------------------
+
+
+@never_cache
+@login_required
+@require_GET
+def security_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    devices = services.user_factors(user)
+    recovery = next((d for d in devices if isinstance(d, RecoveryCodeDevice)), None)
+    factors = [d for d in devices if not isinstance(d, RecoveryCodeDevice)]
+    return render(
+        request,
+        "factors/security.html",
+        {
+            "factors": [(d, factor_type(d)) for d in factors],
+            "recovery": recovery,
+            "recovery_left": services.recovery_codes_remaining(user=user) if recovery else 0,
+            "has_strong": any(satisfies(d, Requirement.STRONG) for d in factors),
+            "rename_form": RenameForm(),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_GET
+def setup_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "factors/setup.html")
+
+
+def _unconfirmed_device(request: HttpRequest, session_key: str, models: tuple):
+    """Return the device being enrolled in this session, if it is still the user's and unconfirmed."""
+    label, _, pk = str(request.session.get(session_key, "")).rpartition("/")
+    for model in models:
+        if label == model.model_label() and pk.isdigit():
+            return model.objects.filter(user=request.user, pk=int(pk), confirmed=False).first()
+    return None
+
+
+def _enrolled(request: HttpRequest, device, what: str) -> None:
+    """After a new factor is active: verify this session with it, log, and tell the user by email."""
+    otp_login(request, device)
+    events.auth_event(request, events.MFA_ENROLLED, outcome="success", factor=device.factor_kind)
+    notify_factor_change(request, user=request.user, subject="a sign-in method was added", what=what)
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def totp_begin(request: HttpRequest) -> HttpResponse:
+    enrollment = services.factor_enroll_totp_begin(user=request.user)
+    request.session[TOTP_ENROLL] = enrollment.device.persistent_id
+    return redirect("factors:totp_confirm")
+
+
+@never_cache
+@recent_auth_required
+@require_http_methods(["GET", "POST"])
+def totp_confirm(request: HttpRequest) -> HttpResponse:
+    from factors import otp
+    from factors.qr import qr_svg
+
+    device = _unconfirmed_device(request, TOTP_ENROLL, (TOTPDevice,))
+    if device is None:
+        messages.info(request, "Start again: add an authenticator app.")
+        return redirect("factors:security")
+    form = CodeForm(request.POST if request.method == "POST" else None, label="6-digit code from the app")
+    if request.method == "POST" and form.is_valid():
+        result = services.factor_enroll_totp_confirm(
+            user=request.user, device_id=device.persistent_id, token=form.cleaned_data["code"]
+        )
+        if result.ok:
+            request.session.pop(TOTP_ENROLL, None)
+            _enrolled(request, result.device, "An authenticator app was added to your account.")
+            messages.success(request, "Your authenticator app is ready.")
+            return redirect("factors:security")
+        form.add_error("code", _verify_message(result))
+    uri = device.provisioning_uri()
+    secret = otp.b32(device.bin_key)
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return render(
+        request,
+        "factors/totp_confirm.html",
+        {"form": form, "qr_svg": qr_svg(uri), "secret": grouped, "secret_raw": secret},
+    )
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def email_begin(request: HttpRequest) -> HttpResponse:
+    device = services.factor_email_enroll_begin(user=request.user)
+    return _enroll_send(request, device, email=True)
+
+
+@never_cache
+@recent_auth_required
+@require_http_methods(["GET", "POST"])
+def sms_begin(request: HttpRequest) -> HttpResponse:
+    form = PhoneForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = services.factor_sms_enroll_begin(user=request.user, phone_number=form.cleaned_data["phone_number"])
+        except ValueError as exc:
+            form.add_error("phone_number", str(exc))
+        else:
+            return _enroll_send(request, device, email=False)
+    return render(request, "factors/sms_add.html", {"form": form})
+
+
+def _enroll_send(request: HttpRequest, device, *, email: bool) -> HttpResponse:
+    bind = services.enrollment_bind(device)
+    if email:
+        result = services.factor_email_send_code(user=request.user, device_id=device.persistent_id, bind=bind)
+    else:
+        result = services.factor_sms_send_code(
+            user=request.user, device_id=device.persistent_id, bind=bind, client_ip=client_ip(request)
+        )
+    request.session[CODE_ENROLL] = device.persistent_id
+    if result.sent:
+        messages.success(request, f"We sent a code to {result.destination}.")
+    else:
+        messages.error(request, _send_message(result, email=email))
+    return redirect("factors:code_confirm")
+
+
+@never_cache
+@recent_auth_required
+@require_http_methods(["GET", "POST"])
+def code_confirm(request: HttpRequest) -> HttpResponse:
+    device = _unconfirmed_device(request, CODE_ENROLL, (EmailDevice, SMSDevice))
+    if device is None:
+        return redirect("factors:security")
+    email = isinstance(device, EmailDevice)
+    form = CodeForm(request.POST if request.method == "POST" else None, label="6-digit code")
+    if request.method == "POST" and request.POST.get("action") == "resend":
+        return _enroll_send(request, device, email=email)
+    if request.method == "POST" and form.is_valid():
+        result = services.factor_enroll_code_confirm(
+            user=request.user, device_id=device.persistent_id, code=form.cleaned_data["code"]
+        )
+        if result.ok:
+            request.session.pop(CODE_ENROLL, None)
+            label = "Email codes were" if email else f"Text messages to {device.masked_destination()} were"
+            _enrolled(request, result.device, f"{label} added as a way to sign in.")
+            messages.success(request, "Done. You can use it the next time you sign in.")
+            return redirect("factors:security")
+        form.add_error("code", _verify_message(result))
+    return render(
+        request,
+        "factors/code_confirm.html",
+        {"form": form, "destination": device.masked_destination(), "email": email},
+    )
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def recovery_generate(request: HttpRequest) -> HttpResponse:
+    codes = services.factor_recovery_codes_generate(user=request.user)
+    events.auth_event(request, events.MFA_CHANGED, outcome="recovery_codes_generated")
+    notify_factor_change(
+        request,
+        user=request.user,
+        subject="new recovery codes",
+        what="New recovery codes were made; the old ones no longer work.",
+    )
+    # Shown once, in this response only: they are stored hashed.
+    return render(request, "factors/recovery_codes.html", {"codes": codes, "codes_text": "\n".join(codes)})
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def factor_rename_view(request: HttpRequest) -> HttpResponse:
+    form = RenameForm(request.POST)
+    if form.is_valid():
+        try:
+            device = services.factor_rename(
+                user=request.user, device_id=form.cleaned_data["device"], name=form.cleaned_data["name"]
+            )
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            events.auth_event(request, events.MFA_CHANGED, outcome="renamed", factor=device.factor_kind)
+            notify_factor_change(
+                request,
+                user=request.user,
+                subject="a sign-in method was renamed",
+                what=f"A sign-in method was renamed to \u201c{device.name}\u201d.",
+            )
+            messages.success(request, "Renamed.")
+    else:
+        messages.error(request, "Enter a name of up to 64 characters.")
+    return redirect("factors:security")
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def factor_remove_view(request: HttpRequest) -> HttpResponse:
+    form = DeviceForm(request.POST)
+    if form.is_valid():
+        try:
+            device = services.factor_remove(user=request.user, device_id=form.cleaned_data["device"])
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            events.auth_event(request, events.MFA_REMOVED, outcome="success", factor=device.factor_kind)
+            notify_factor_change(
+                request,
+                user=request.user,
+                subject="a sign-in method was removed",
+                what=f"{factor_type(device).label} \u201c{device.name}\u201d was removed from your account.",
+            )
+            messages.success(request, f"Removed \u201c{device.name}\u201d.")
+    return redirect("factors:security")
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def factor_preferred_view(request: HttpRequest) -> HttpResponse:
+    form = DeviceForm(request.POST)
+    if form.is_valid():
+        try:
+            device = services.factor_set_preferred(user=request.user, device_id=form.cleaned_data["device"])
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"\u201c{device.name}\u201d will be offered first when you sign in.")
+    return redirect("factors:security")
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def webauthn_register_begin(request: HttpRequest) -> JsonResponse:
+    body = _json_body(request) or {}
+    passkey = bool(body.get("passkey", True))
+    options, state = webauthn.register_begin(user=request.user, passkey=passkey)
+    request.session[REGISTER_STATE] = state
+    return JsonResponse(options)
+
+
+@never_cache
+@recent_auth_required
+@require_POST
+def webauthn_register_complete(request: HttpRequest) -> JsonResponse:
+    state = request.session.pop(REGISTER_STATE, None)
+    body = _json_body(request)
+    if body is None or not isinstance(body.get("credential"), dict):
+        return _json_error("The browser sent an unreadable answer. Please try again.")
+    default_name = "Passkey" if (state or {}).get("passkey") else "Security key"
+    name = str(body.get("name") or default_name).strip()[:64] or default_name
+    try:
+        credential = webauthn.register_complete(user=request.user, state=state, response=body["credential"], name=name)
+    except webauthn.WebAuthnError as exc:
+        logger.info("webauthn registration rejected: %s", exc.reason)
+        return _json_error("That security key or passkey couldn't be added. Please try again.")
+    kind = "passkey" if credential.discoverable else "security key"
+    _enrolled(request, credential, f"A {kind} (\u201c{credential.name}\u201d) was added to your account.")
+    messages.success(request, f"Your {kind} \u201c{credential.name}\u201d is ready.")
+    return JsonResponse({"redirect": reverse("factors:security")})

@@ -1,0 +1,169 @@
+/* WebAuthn glue for passkeys and security keys. No dependencies, no inline script (CSP).
+ *
+ * Buttons carry data-webauthn="register" | "authenticate" | "passkey-login" with data-begin and
+ * data-complete URLs. The server answers begin with fido2's options ({"publicKey": {...}}, binary
+ * values as base64url) and complete with {"redirect": url} or {"error": message}.
+ */
+(function () {
+  "use strict";
+
+  function b64urlToBuffer(value) {
+    const base64 = value.replace(/-/g, "+").replace(/_/g, "/");
+    const padded = base64 + "===".slice((base64.length + 3) % 4);
+    const binary = atob(padded);
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return bytes.buffer;
+  }
+
+  function bufferToB64url(buffer) {
+    const bytes = new Uint8Array(buffer);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function decodeDescriptors(list) {
+    return (list || []).map(function (d) { return Object.assign({}, d, { id: b64urlToBuffer(d.id) }); });
+  }
+
+  function creationOptions(json) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON) {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    return Object.assign({}, json, {
+      challenge: b64urlToBuffer(json.challenge),
+      user: Object.assign({}, json.user, { id: b64urlToBuffer(json.user.id) }),
+      excludeCredentials: decodeDescriptors(json.excludeCredentials),
+    });
+  }
+
+  function requestOptions(json) {
+    if (window.PublicKeyCredential && PublicKeyCredential.parseRequestOptionsFromJSON) {
+      return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+    }
+    return Object.assign({}, json, {
+      challenge: b64urlToBuffer(json.challenge),
+      allowCredentials: decodeDescriptors(json.allowCredentials),
+    });
+  }
+
+  function credentialToJSON(credential) {
+    if (typeof credential.toJSON === "function") {
+      try { return credential.toJSON(); } catch (e) { /* fall back below */ }
+    }
+    const r = credential.response;
+    const response = { clientDataJSON: bufferToB64url(r.clientDataJSON) };
+    if (r.attestationObject) {
+      response.attestationObject = bufferToB64url(r.attestationObject);
+      if (typeof r.getTransports === "function") response.transports = r.getTransports();
+    } else {
+      response.authenticatorData = bufferToB64url(r.authenticatorData);
+      response.signature = bufferToB64url(r.signature);
+      if (r.userHandle) response.userHandle = bufferToB64url(r.userHandle);
+    }
+    return {
+      id: credential.id,
+      rawId: bufferToB64url(credential.rawId),
+      type: credential.type,
+      authenticatorAttachment: credential.authenticatorAttachment || null,
+      response: response,
+      clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
+    };
+  }
+
+  function csrfToken() {
+    const meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.content : "";
+  }
+
+  async function post(url, body) {
+    const reply = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body || {}),
+    });
+    let data = {};
+    try { data = await reply.json(); } catch (e) { data = {}; }
+    if (!reply.ok) {
+      const error = new Error(data.error || "Something went wrong. Please try again.");
+      error.fromServer = true;
+      throw error;
+    }
+    return data;
+  }
+
+  function explain(error) {
+    if (error.fromServer) return error.message;
+    switch (error.name) {
+      case "NotAllowedError":
+        return "The request was cancelled or timed out. Try again, or choose another way.";
+      case "InvalidStateError":
+        return "This security key or passkey is already registered.";
+      case "SecurityError":
+        return "This page's address can't be used with passkeys.";
+      case "NotSupportedError":
+        return "This browser or device doesn't support that kind of security key or passkey.";
+      default:
+        return "Something went wrong. Please try again, or choose another way.";
+    }
+  }
+
+  function statusFor(button) {
+    const scope = button.closest("section") || document;
+    return scope.querySelector("[data-webauthn-status]");
+  }
+
+  function say(button, text, isError) {
+    const status = statusFor(button);
+    if (status) {
+      status.textContent = text;
+      status.classList.toggle("error", Boolean(isError));
+    }
+  }
+
+  async function run(button) {
+    const mode = button.dataset.webauthn;
+    button.disabled = true;
+    say(button, mode === "register" ? "Follow your browser's instructions to create it..." : "Waiting for your passkey or security key...", false);
+    try {
+      let result;
+      if (mode === "register") {
+        const options = await post(button.dataset.begin, { passkey: button.dataset.passkey !== "false" });
+        const credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+        const nameInput = button.dataset.nameInput ? document.getElementById(button.dataset.nameInput) : null;
+        result = await post(button.dataset.complete, {
+          credential: credentialToJSON(credential),
+          name: nameInput ? nameInput.value : "",
+        });
+      } else {
+        const options = await post(button.dataset.begin, {});
+        const credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
+        const body = credentialToJSON(credential);
+        result = await post(button.dataset.complete, mode === "passkey-login" ? { credential: body, next: button.dataset.next || "" } : body);
+      }
+      say(button, "Done.", false);
+      window.location.assign(result.redirect || "/");
+    } catch (error) {
+      say(button, explain(error), true);
+      button.disabled = false;
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const buttons = document.querySelectorAll("[data-webauthn]");
+    const supported = Boolean(window.PublicKeyCredential && navigator.credentials);
+    buttons.forEach(function (button) {
+      if (!supported) {
+        button.disabled = true;
+        say(button, "This browser can't use passkeys or security keys. Choose another way.", true);
+        return;
+      }
+      button.addEventListener("click", function () { run(button); });
+    });
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+  });
+})();
