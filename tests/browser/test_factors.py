@@ -1,0 +1,145 @@
+"""Every factor end to end in headless Chromium, with Chrome's virtual WebAuthn authenticator."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime, timedelta
+
+from factors import services
+from tests.browser.base import BrowserTestCase
+from tests.helpers import PASSWORD, make_user
+
+
+def oathtool(secret: str, when: datetime) -> str:
+    """Compute a TOTP code with oathtool, an implementation independent of the project's."""
+    stamp = when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    result = subprocess.run(
+        ["oathtool", "--totp", "-b", secret, "--now", stamp], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+class FactorBrowserTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        # WebAuthn origins must match the live server exactly (http is allowed for localhost only).
+        override = self.settings(FACTORS_WEBAUTHN_ORIGINS=[self.live_server_url], FACTORS_WEBAUTHN_RP_ID="localhost")
+        override.enable()
+        self.addCleanup(override.disable)
+        self.user = make_user("dana@example.com")
+
+    def add_authenticator(self, *, passkey: bool) -> str:
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("WebAuthn.enable", {"enableUI": False})
+        options = {
+            "protocol": "ctap2",
+            "ctap2Version": "ctap2_1",
+            "transport": "internal" if passkey else "usb",
+            "hasResidentKey": passkey,
+            "hasUserVerification": True,
+            "isUserVerified": True,
+            "automaticPresenceSimulation": True,
+        }
+        reply = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+        self.cdp = cdp
+        return reply["authenticatorId"]
+
+    def sign_in_with_password(self) -> None:
+        page = self.page
+        page.goto(self.url("/login/"))
+        page.get_by_label("Email address").fill(self.user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+
+    def sign_out(self) -> None:
+        self.page.locator("header").get_by_role("button", name="Sign out").click()
+        self.page.wait_for_url("**/login/")
+
+    def signed_in_as(self) -> str:
+        self.page.wait_for_url(self.url("/"))
+        return self.page.text_content("[data-testid=signed-in-as]")
+
+    def test_passkey_registration_then_sign_in_without_a_username(self):
+        authenticator = self.add_authenticator(passkey=True)
+        self.sign_in_with_password()
+        self.assertEqual(self.signed_in_as(), self.user.email)
+        page = self.page
+        page.goto(self.url("/account/security/"))
+        self.assert_every_input_has_a_visible_label()
+        self.screenshot("security-empty")
+        page.get_by_label("Name for this passkey").fill("Work laptop")
+        page.get_by_role("button", name="Add a passkey").click()
+        page.wait_for_selector("text=Your passkey “Work laptop” is ready")
+        self.assertEqual(page.locator("[data-testid=factor-row]").count(), 1)
+        credentials = self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+        self.assertEqual(len(credentials), 1)
+        self.assertTrue(credentials[0]["isResidentCredential"])
+
+        self.sign_out()
+        self.screenshot("login-passkey")
+        page.get_by_role("button", name="Sign in with a passkey").click()
+        self.assertEqual(self.signed_in_as(), self.user.email)
+
+    def test_security_key_as_second_factor_after_the_password(self):
+        self.add_authenticator(passkey=False)
+        self.sign_in_with_password()
+        self.signed_in_as()
+        page = self.page
+        page.goto(self.url("/account/security/"))
+        page.get_by_label("Name for this key").fill("YubiKey 5")
+        page.get_by_role("button", name="Add a security key").click()
+        page.wait_for_selector("text=Your security key “YubiKey 5” is ready")
+
+        self.sign_out()
+        self.sign_in_with_password()
+        page.wait_for_url("**/login/verify/")
+        self.assertIn("YubiKey 5", page.text_content(".method h2"))
+        self.screenshot("challenge-security-key")
+        page.get_by_role("button", name="Use security key or passkey").click()
+        self.assertEqual(self.signed_in_as(), self.user.email)
+
+    def test_totp_enrollment_with_oathtool_codes_and_sign_in(self):
+        self.sign_in_with_password()
+        self.signed_in_as()
+        page = self.page
+        page.goto(self.url("/account/security/"))
+        page.get_by_role("button", name="Add an app").click()
+        page.wait_for_url("**/account/security/totp/confirm/")
+        self.assertTrue(page.locator(".qr svg").is_visible())
+        self.assert_every_input_has_a_visible_label()
+        self.screenshot("totp-enroll")
+        secret = page.get_attribute("[data-testid=totp-secret]", "data-secret")
+        page.get_by_label("6-digit code from the app").fill(oathtool(secret, datetime.now(UTC)))
+        page.get_by_role("button", name="Turn on").click()
+        page.wait_for_selector("text=Your authenticator app is ready")
+
+        self.sign_out()
+        self.sign_in_with_password()
+        page.wait_for_url("**/login/verify/")
+        self.assert_every_input_has_a_visible_label()
+        # The enrollment used this time step; the next step's code is within the one-step tolerance.
+        page.get_by_label("6-digit code from your authenticator app").fill(
+            oathtool(secret, datetime.now(UTC) + timedelta(seconds=30))
+        )
+        self.screenshot("challenge-totp")
+        page.get_by_role("button", name="Verify").click()
+        self.assertEqual(self.signed_in_as(), self.user.email)
+
+    def test_try_another_way_with_a_recovery_code(self):
+        enrollment = services.factor_enroll_totp_begin(user=self.user, name="Authy")
+        enrollment.device.confirmed = True
+        enrollment.device.save()
+        codes = services.factor_recovery_codes_generate(user=self.user)
+        page = self.page
+        self.sign_in_with_password()
+        page.wait_for_url("**/login/verify/")
+        self.assertIn("Authy", page.text_content(".method h2"))
+        page.get_by_text("Try another way").click()
+        page.get_by_role("link", name="Recovery codes").click()
+        page.get_by_label("Recovery code").fill(codes[3])
+        page.get_by_role("button", name="Verify").click()
+        self.assertEqual(self.signed_in_as(), self.user.email)
+        self.assertIn("9 remain", page.text_content(".messages"))
+        page.goto(self.url("/account/security/"))
+        self.assertEqual(page.text_content("[data-testid=recovery-left]"), "9")
+        self.screenshot("security")
