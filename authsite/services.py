@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from authsite import clock, events
 from authsite.clientip import client_ip
+from authsite.login.listeners import notify_password_failed
 from authsite.models import User, normalize_email_address
 from authsite.reauth import reauth_mark
 from authsite.throttle import (
@@ -132,6 +133,7 @@ def login_check_password(request: HttpRequest, *, email: str, password: str) -> 
     user = authenticate(request, username=normalize_email_address(email), password=password)
     if user is None:
         login_throttle_record_failure(username=email, ip=ip)
+        notify_password_failed(request, username=normalize_email_address(email))
         events.auth_event(request, events.LOGIN_FAIL, outcome="failure")
         return PasswordCheck(None, verdict)
     login_throttle_record_success(username=email)

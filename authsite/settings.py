@@ -182,6 +182,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # The staged login: dotted paths of stages run after a correct password, in order
 # (authsite.login.stages). Empty means the password alone signs the user in.
 LOGIN_STAGES: list[str] = env_list("LOGIN_STAGES", ["factors.stages.ChallengeStage"])
+# Told about password failures and finished sign-ins (authsite.login.listeners).
+LOGIN_LISTENERS: list[str] = []
 # A pending login (password checked, later stages not yet passed) expires after this many seconds.
 LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600)
 

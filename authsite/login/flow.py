@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
 
 from authsite import clock, events
+from authsite.login.listeners import notify_login_succeeded
 from authsite.login.stages import get_login_stages
 from authsite.login.state import (
     PendingLogin,
@@ -95,7 +96,9 @@ def login_finish(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     reauth_mark(request)
     request.session.update(pending.session_data)
     events.auth_event(request, events.LOGIN_SUCCESS, outcome="success", user_id=user.pk)
-    return HttpResponseRedirect(pending.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+    response = HttpResponseRedirect(pending.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+    notify_login_succeeded(request, response, user=user, pending=pending)
+    return response
 
 
 def pending_login_required(stage_key: str) -> Callable:
