@@ -1,0 +1,27 @@
+"""The device: a device cookie seen in earlier successful sign-ins is what a password thief lacks."""
+
+from __future__ import annotations
+
+from risk.model import DEVICE_LEVEL
+from risk.signals import Signal, SignalResult
+
+
+class KnownDeviceSignal(Signal):
+    """A known device lowers the risk; a trusted (remembered) one lowers it more.
+
+    Both are ``trust`` results: the policy never lets them turn a DENY into something weaker,
+    and in strict mode they never replace the second factor.
+    """
+
+    code = "known_device"
+    known_weight = -2.0
+    trusted_weight = -4.0
+
+    def evaluate(self, ctx, snap, velocity):
+        if ctx.trusted_device:
+            return SignalResult("trusted_device", self.trusted_weight,
+                                "You chose to remember this device", trust=True)
+        if ctx.device_id and snap.user_count(DEVICE_LEVEL, ctx.device_key):
+            return SignalResult(self.code, self.known_weight,
+                                "You have signed in from this device before", trust=True)
+        return None
