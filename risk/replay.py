@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Callable, Iterable, TextIO
+from typing import TextIO
 
 from risk.context import context_from_parts
 from risk.decision import Decision
@@ -101,16 +102,16 @@ class ReplayStats:
 
         auc = self.auc
         return "\n".join([
-            f"rows: {self.rows} (failed password attempts: {self.failed_rows}, "
-            f"scored successful logins: {self.scored})",
-            f"decisions: " + ", ".join(f"{k} {v}" for k, v in self.decisions.items()),
+            (f"rows: {self.rows} (failed password attempts: {self.failed_rows}, "
+             f"scored successful logins: {self.scored})"),
+            "decisions: " + ", ".join(f"{k} {v}" for k, v in self.decisions.items()),
             f"legitimate logins: {self.legit}",
             f"  challenged: {pct(self.legit_challenged, self.legit)}",
             f"  denied: {pct(self.legit_denied, self.legit)}",
             f"account takeovers: {self.ato}",
             f"  caught (challenged or denied): {pct(self.ato_caught, self.ato)}",
             f"  denied: {pct(self.ato_denied, self.ato)}",
-            f"ROC AUC of the score (takeover vs legitimate): "
+            "ROC AUC of the score (takeover vs legitimate): "
             + (f"{auc:.4f}" if auc is not None else "n/a (needs both classes)"),
         ])
 

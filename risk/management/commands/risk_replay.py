@@ -1,5 +1,6 @@
 """Replay a login trace (RBA data set CSV) through the engine; see RISK.md for the contract."""
 
+import contextlib
 import sys
 import time
 
@@ -21,23 +22,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         replayer = Replayer(baseline=options["baseline"])
         started = time.perf_counter()
-        infile = sys.stdin if options["input"] == "-" else None
-        try:
-            if infile is None:
-                infile = open(options["input"], newline="", encoding="utf-8")
-            outfile = (open(options["output"], "w", newline="", encoding="utf-8")
-                       if options["output"] else None)
-        except OSError as exc:
-            raise CommandError(str(exc)) from exc
-        try:
-            stats = replayer.run(infile, outfile)
-        except ReplayFormatError as exc:
-            raise CommandError(f"{options['input']}: {exc}") from exc
-        finally:
-            if infile is not sys.stdin:
-                infile.close()
-            if outfile is not None:
-                outfile.close()
+        with contextlib.ExitStack() as stack:
+            try:
+                infile = (sys.stdin if options["input"] == "-" else stack.enter_context(
+                    open(options["input"], newline="", encoding="utf-8")))
+                outfile = (stack.enter_context(open(options["output"], "w", newline="",
+                                                    encoding="utf-8"))
+                           if options["output"] else None)
+            except OSError as exc:
+                raise CommandError(str(exc)) from exc
+            try:
+                stats = replayer.run(infile, outfile)
+            except ReplayFormatError as exc:
+                raise CommandError(f"{options['input']}: {exc}") from exc
         elapsed = time.perf_counter() - started
         self.stdout.write(("baseline (plain Freeman)\n" if options["baseline"] else "") +
                           stats.summary())
