@@ -176,7 +176,7 @@ class Replayer:
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise ReplayFormatError(f"missing columns: {', '.join(missing)}")
-        col = {name: header.index(name) for name in COLUMNS + OPTIONAL_COLUMNS if name in header}
+        col = {name: i for i, name in reversed(list(enumerate(header)))}
         writer = csv.writer(outfile, lineterminator="\n") if outfile is not None else None
         if writer is not None:
             writer.writerow(OUTPUT_HEADER)
