@@ -37,6 +37,8 @@ RISK_UA_CACHE_SIZE           size of the LRU cache of parsed user agents (4096).
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -102,3 +104,30 @@ def velocity() -> dict[str, int]:
     merged = dict(DEFAULT_VELOCITY)
     merged.update(get("RISK_VELOCITY") or {})
     return merged
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSettings:
+    """The values read on every assessment, resolved once (the settings lookup is not free)."""
+
+    mode: str
+    thresholds: dict
+    velocity: dict
+    first_login: str
+    unseen_factor: float
+    travel_kmh: float
+    travel_floor_km: float
+
+
+@functools.cache
+def current() -> RiskSettings:
+    """Return the resolved settings; the cache is cleared on ``setting_changed``."""
+    return RiskSettings(
+        mode=get("RISK_MODE"),
+        thresholds=thresholds(),
+        velocity=velocity(),
+        first_login=get("RISK_FIRST_LOGIN"),
+        unseen_factor=float(get("RISK_UNSEEN_FACTOR")),
+        travel_kmh=float(get("RISK_IMPOSSIBLE_TRAVEL_KMH")),
+        travel_floor_km=float(get("RISK_TRAVEL_FLOOR_KM")),
+    )

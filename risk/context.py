@@ -94,10 +94,12 @@ def context_from_parts(
     """
     if timestamp.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
-    try:
-        ip = normalize_ip(ip)
-    except ValueError:
-        ip = (ip or "").strip()
+    ip = (ip or "").strip()
+    if ":" in ip:  # only IPv6 text needs canonicalising (and IPv4-mapped unwrapping)
+        try:
+            ip = normalize_ip(ip)
+        except ValueError:
+            pass
     ua = user_agent or ""
     parsed = parsed_ua or parse_ua(ua)
     geo = geo or GeoResult()
@@ -112,7 +114,7 @@ def context_from_parts(
         is_automation=parsed.is_automation,
         asn=geo.asn,
         asn_org=geo.asn_org,
-        network=network_label(ip, geo.asn),
+        network=f"AS{geo.asn}" if geo.asn is not None else network_label(ip, None),
         country=geo.country,
         region=geo.region,
         city=geo.city,

@@ -39,6 +39,7 @@ def clear_caches() -> None:
     get_policy.cache_clear()
     get_signals.cache_clear()
     get_geo_provider.cache_clear()
+    conf.current.cache_clear()
     from risk import ua
     from risk.signals import network, reputation
 

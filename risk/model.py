@@ -102,28 +102,31 @@ def score_hierarchy(
     unseen_factor: float,
 ) -> FeatureScore | None:
     """Score one feature hierarchy; None when no level has a value."""
-    present = [i for i, v in enumerate(values) if v is not None]
-    if not present:
-        return None
-    wsum = sum(weights[i] for i in present)
-    p_a = 0.0
-    p_u = 0.0
-    n_user = snap.n_user
+    user_get, glob_get = snap.user.get, snap.glob.get
+    totals_get, distinct_get = snap.totals.get, snap.distinct.get
+    wsum = p_a = p_u = 0.0
+    coarser = 0  # distinct values of the coarser (present) levels
     seen = []
-    for i in present:
-        level, value = levels[i], values[i]
-        mu = weights[i] / wsum
-        coarser = sum(snap.distinct.get(levels[j], 0) for j in range(i + 1, len(levels))
-                      if values[j] is not None)
-        denom = snap.totals.get(level, 0) + coarser + 1
-        c_g = snap.glob.get((level, value), 0)
-        p_a += mu * (c_g if c_g else 1) / denom
-        c_u = snap.user.get((level, value), 0)
-        if c_u and n_user:
-            p_u += mu * c_u / n_user
+    # From the coarsest level to the finest, so that M can be accumulated on the way.
+    for i in range(len(levels) - 1, -1, -1):
+        value = values[i]
+        if value is None:
+            continue
+        level, w = levels[i], weights[i]
+        wsum += w
+        key = (level, value)
+        p_a += w * (glob_get(key, 0) or 1) / (totals_get(level, 0) + coarser + 1)
+        c_u = user_get(key, 0)
+        if c_u:
+            p_u += w * c_u
             seen.append(level)
-    if p_u <= 0.0:
+        coarser += distinct_get(level, 0)
+    if wsum == 0.0:
+        return None
+    p_a /= wsum
+    if not seen or snap.n_user <= 0:
         return FeatureScore(math.log(unseen_factor), p_a, 0.0, True, ())
+    p_u /= wsum * snap.n_user
     return FeatureScore(math.log(p_a) - math.log(p_u), p_a, p_u, False, tuple(seen))
 
 

@@ -99,8 +99,9 @@ class AdaptivePolicy(Policy):
     network_cap = 4.0
 
     def decide(self, ctx, snap, signals, velocity):
-        thresholds = conf.thresholds()
-        strict = conf.get("RISK_MODE") == "strict"
+        cfg = conf.current()
+        thresholds = cfg.thresholds
+        strict = cfg.mode == "strict"
         floor: Decision | None = None
         net = other = trust = 0.0
         reasons: list[Reason] = []
@@ -118,16 +119,15 @@ class AdaptivePolicy(Policy):
         net = min(net, self.network_cap)
         breakdown: dict = {"network": net, "signals": other, "trust": trust}
         if snap.n_user <= 0:
-            base = Decision(conf.get("RISK_FIRST_LOGIN"))
+            base = Decision(cfg.first_login)
             base_score = thresholds[base.name] if base is not Decision.ALLOW else 0.0
             raw = base_score + net + other
             reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"]))
             floor = base.at_least(floor)
             breakdown["model"] = None
         else:
-            model = freeman_score(ctx, snap, unseen_factor=float(conf.get("RISK_UNSEEN_FACTOR")))
+            model = freeman_score(ctx, snap, unseen_factor=cfg.unseen_factor)
             raw = model.log_score + net + other
-            reasons = model_reasons(model, ctx, snap) + reasons
             breakdown["model"] = model.log_score
             breakdown["features"] = {k: v.log_ratio for k, v in model.features.items()}
         untrusted = decision_for(raw, thresholds).at_least(floor)
@@ -136,6 +136,8 @@ class AdaptivePolicy(Policy):
             decision = Decision.DENY  # trust never overrides a DENY
         else:
             decision = decision_for(score, thresholds).at_least(floor)
+        if snap.n_user > 0 and decision is not Decision.ALLOW:
+            reasons = model_reasons(model, ctx, snap) + reasons
         if strict:
             if decision is Decision.ALLOW:
                 reasons.append(Reason("strict_mode", REASON_TEXTS["strict_mode"]))
@@ -158,14 +160,15 @@ class FreemanPolicy(Policy):
     uses_signals = False
 
     def decide(self, ctx, snap, signals, velocity):
-        thresholds = conf.thresholds()
+        cfg = conf.current()
+        thresholds = cfg.thresholds
         if snap.n_user <= 0:
-            base = Decision(conf.get("RISK_FIRST_LOGIN"))
+            base = Decision(cfg.first_login)
             score = thresholds[base.name] if base is not Decision.ALLOW else 0.0
             return Assessment(score, base,
                               (Reason("first_login", REASON_TEXTS["first_login"]),),
                               {"model": None})
-        model = freeman_score(ctx, snap, unseen_factor=float(conf.get("RISK_UNSEEN_FACTOR")))
+        model = freeman_score(ctx, snap, unseen_factor=cfg.unseen_factor)
         decision = decision_for(model.log_score, thresholds)
         reasons = model_reasons(model, ctx, snap) if decision is not Decision.ALLOW else []
         if decision is not Decision.ALLOW and not reasons:

@@ -116,8 +116,11 @@ class ReplayStats:
         ])
 
 
+_TRUE = frozenset({"True", "true", "TRUE", " True", "True "})
+
+
 def _is_true(value: str) -> bool:
-    return value.strip().lower() == "true"
+    return value in _TRUE or value.strip().lower() == "true" if value[:1] != "F" else False
 
 
 def _none_if_dash(value: str) -> str | None:
@@ -126,7 +129,7 @@ def _none_if_dash(value: str) -> str | None:
 
 
 def _float(value: str | None) -> float | None:
-    if value is None or not value.strip() or value.strip() == "-":
+    if not value or value == "-":
         return None
     try:
         return float(value)
@@ -224,7 +227,8 @@ class Replayer:
             )
             ctx = context_from_parts(
                 user_id=uid, ip=ip, user_agent=row[i_ua], timestamp=ts, geo=geo,
-                ip_reputation_hit=_is_true(row[i_att]), round_trip_ms=_float(row[i_rtt]),
+                ip_reputation_hit=_is_true(row[i_att]),
+                round_trip_ms=_float(row[i_rtt]) if row[i_rtt] else None,
                 parsed_ua=parsed,
             )
             n_before = store.users[uid].profile.n_success if uid in store.users else 0

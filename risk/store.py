@@ -66,6 +66,9 @@ class MemoryCountStore(CountStore):
         self.n_total = 0
         self._empty = _UserState()
 
+    def snapshot_for(self, ctx) -> CountsSnapshot:
+        return self.snapshot(ctx.user_id)  # the snapshot shares the dicts: no keys needed
+
     def snapshot(self, user_id, keys=()) -> CountsSnapshot:
         state = self.users.get(user_id, self._empty)
         return CountsSnapshot(

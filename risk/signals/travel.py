@@ -12,6 +12,7 @@ import math
 
 from risk import conf
 from risk.decision import Decision
+from risk.model import IP_LEVELS
 from risk.signals import Signal, SignalResult
 
 EARTH_RADIUS_KM = 6371.0088
@@ -32,7 +33,7 @@ def travel_speed_kmh(ctx, profile) -> float | None:
     distance = haversine_km(profile.last_latitude, profile.last_longitude,
                             ctx.latitude, ctx.longitude)
     distance -= (profile.last_accuracy_km or 0.0) + (ctx.accuracy_radius_km or 0.0)
-    if distance < float(conf.get("RISK_TRAVEL_FLOOR_KM")):
+    if distance < conf.current().travel_floor_km:
         return None
     hours = (ctx.timestamp - profile.last_success_at).total_seconds() / 3600.0
     # Two sign-ins in the same minute from far apart: treat as one minute, not infinity.
@@ -40,14 +41,20 @@ def travel_speed_kmh(ctx, profile) -> float | None:
 
 
 class ImpossibleTravelSignal(Signal):
-    """The user would have had to travel faster than an airliner."""
+    """The user would have had to travel faster than an airliner, on a network new to them.
+
+    A network the user has signed in from before is not checked: mobile carriers route roaming
+    traffic home and a user's own VPN jumps between exits, so speeds there say little.
+    """
 
     code = "impossible_travel"
     weight = 2.5
 
     def evaluate(self, ctx, snap, velocity):
+        if ctx.network is not None and snap.user_count(IP_LEVELS[1], ctx.network):
+            return None
         speed = travel_speed_kmh(ctx, snap.profile)
-        if speed is None or speed <= float(conf.get("RISK_IMPOSSIBLE_TRAVEL_KMH")):
+        if speed is None or speed <= conf.current().travel_kmh:
             return None
         return SignalResult(self.code, self.weight,
                             "This sign-in is too far from your last one for the time between them",

@@ -16,9 +16,9 @@ class FailureVelocitySignal(Signal):
     code = "failure_velocity"
 
     def evaluate(self, ctx, snap, velocity):
-        if velocity is None:
+        if velocity is None or not (velocity.account_failures or velocity.ip_failures):
             return None
-        limits = conf.velocity()
+        limits = conf.current().velocity
         weight, floor, codes = 0.0, None, []
         if velocity.account_failures >= limits["ACCOUNT_MAX_FAILURES"]:
             # NIST SP 800-63B: at most 100 consecutive failed attempts on one account.
