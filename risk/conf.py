@@ -50,12 +50,13 @@ DEFAULT_SIGNALS = [
     "risk.signals.velocity.FailureVelocitySignal",
     "risk.signals.automation.AutomationSignal",
     "risk.signals.newcountry.NewCountrySignal",
+    "risk.signals.newnetwork.NewNetworkSignal",
     "risk.signals.device.KnownDeviceSignal",
 ]
 
 # Tuned on the simulated trace of bench/risk_replay_bench.py (see the README there):
 # the score is ln(risk ratio) + signal terms.
-DEFAULT_THRESHOLDS = {"CHALLENGE": 3.0, "CHALLENGE_STRONG": 7.0, "DENY": 11.0}
+DEFAULT_THRESHOLDS = {"CHALLENGE": -1.3, "CHALLENGE_STRONG": 3.0, "DENY": 9.0}
 
 DEFAULT_VELOCITY = {
     "WINDOW_SECONDS": 900,

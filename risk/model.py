@@ -37,6 +37,7 @@ class UserProfile:
     """Aggregates of a user's successful sign-ins used by the rule signals."""
 
     n_success: int = 0
+    n_with_device: int = 0  # successful sign-ins that carried a device id
     last_success_at: object = None  # aware datetime
     last_latitude: float | None = None
     last_longitude: float | None = None

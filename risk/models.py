@@ -64,6 +64,7 @@ class UserLoginStats(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="+", primary_key=True)
     n_success = models.PositiveIntegerField(default=0)
+    n_with_device = models.PositiveIntegerField(default=0)
     last_success_at = models.DateTimeField(null=True)
     last_latitude = models.FloatField(null=True)
     last_longitude = models.FloatField(null=True)

@@ -137,7 +137,8 @@ class AdaptivePolicy(Policy):
         else:
             decision = decision_for(score, thresholds).at_least(floor)
         if snap.n_user > 0 and decision is not Decision.ALLOW:
-            reasons = model_reasons(model, ctx, snap) + reasons
+            known = {r.code for r in reasons}
+            reasons = [r for r in model_reasons(model, ctx, snap) if r.code not in known] + reasons
         if strict:
             if decision is Decision.ALLOW:
                 reasons.append(Reason("strict_mode", REASON_TEXTS["strict_mode"]))

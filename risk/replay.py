@@ -28,7 +28,9 @@ COLUMNS = (
     "OS Name and Version", "Device Type", "Login Successful", "Is Attack IP",
     "Is Account Takeover",
 )
-OPTIONAL_COLUMNS = ("Latitude", "Longitude")
+# Optional extras: coordinates (RISK.md), and a device-cookie value ("Device ID", an extension of
+# this project: the RBA data set has none) used unless the replayer is told to ignore it.
+OPTIONAL_COLUMNS = ("Latitude", "Longitude", "Device ID")
 OUTPUT_HEADER = ("index", "score", "decision", "reasons")
 
 # Histogram of scores for the AUC: bins of 0.02 between -60 and +60; outside values are clamped.
@@ -159,7 +161,8 @@ class Replayer:
     """Feed rows to the engine following the replay contract."""
 
     def __init__(self, *, baseline: bool = False, policy=None, signals=None,
-                 on_scored: Callable | None = None) -> None:
+                 on_scored: Callable | None = None, use_device_ids: bool = True) -> None:
+        self.use_device_ids = use_device_ids
         self.store = MemoryCountStore()
         self.velocity = MemoryVelocityStore()
         self.policy = policy or (FreemanPolicy() if baseline else None)
@@ -195,6 +198,7 @@ class Replayer:
         i_dev, i_ok = col["Device Type"], col["Login Successful"]
         i_att, i_ato = col["Is Attack IP"], col["Is Account Takeover"]
         i_lat, i_lon = col.get("Latitude"), col.get("Longitude")
+        i_dev_id = col.get("Device ID") if self.use_device_ids else None
         stats, store, velocity = self.stats, self.store, self.velocity
         policy, signals, on_scored = self.policy, self.signals, self.on_scored
         ua_cache = self._ua_cache
@@ -227,6 +231,7 @@ class Replayer:
             )
             ctx = context_from_parts(
                 user_id=uid, ip=ip, user_agent=row[i_ua], timestamp=ts, geo=geo,
+                device_id=(row[i_dev_id] or None) if i_dev_id is not None else None,
                 ip_reputation_hit=_is_true(row[i_att]),
                 round_trip_ms=_float(row[i_rtt]) if row[i_rtt] else None,
                 parsed_ua=parsed,

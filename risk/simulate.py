@@ -33,7 +33,7 @@ HEADER = (
     "OS Name and Version", "Device Type", "Login Successful", "Is Attack IP",
     "Is Account Takeover",
 )
-EXTRA = ("Latitude", "Longitude", "Attacker Type")
+EXTRA = ("Latitude", "Longitude", "Device ID", "Attacker Type")
 ATTACKER_TYPES = ("naive", "vpn", "targeted", "very_targeted")
 
 # country: share of users, cities (name, region, lat, lon), ISPs (asn, market share),
@@ -211,6 +211,7 @@ class SimConfig:
     warmup_days: int = 30
     attack_mix: tuple = (("naive", 0.4), ("vpn", 0.2), ("targeted", 0.25), ("very_targeted", 0.15))
     typo_rate: float = 0.04
+    cookie_loss: float = 0.04  # share of legitimate sign-ins without the usual device cookie
     coordinates: bool = True
 
 
@@ -263,16 +264,17 @@ class Simulator:
         return user
 
     # --- rows --------------------------------------------------------------------------------
-    def _row(self, ts, uid, ip, cc, city, asn, ua, success, attack_ip, ato, attacker=""):
+    def _row(self, ts, uid, ip, cc, city, asn, ua, success, attack_ip, ato, attacker="",
+             device_id=""):
         name, region, lat, lon = city
         jitter = self.rng
         row = [0, ts.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3], uid, "", ip, cc, region or "-",
                name or "-", asn, ua[0], ua[1], ua[2], ua[3], success, attack_ip, ato]
         if self.cfg.coordinates:
             row += [f"{lat + jitter.uniform(-0.05, 0.05):.4f}",
-                    f"{lon + jitter.uniform(-0.05, 0.05):.4f}", attacker]
+                    f"{lon + jitter.uniform(-0.05, 0.05):.4f}", device_id, attacker]
         else:
-            row += [attacker]
+            row += [device_id, attacker]
         return ts, row
 
     def _legit_rows(self, user: _User, day: int, ts: datetime) -> list:
@@ -313,12 +315,16 @@ class Simulator:
         else:
             asn, ip = user.home_asn, user.home_ip
         ua = _ua(device.kind, day, device.lag)
+        # Cookies get cleared and private windows have none: a fresh id now and then.
+        device_id = (device.device_id if rng.random() >= self.cfg.cookie_loss
+                     else f"c{rng.getrandbits(48):x}")
         rows = []
         if rng.random() < self.cfg.typo_rate:
             rows.append(self._row(ts - timedelta(seconds=rng.randint(3, 40)), user.uid, ip, cc,
-                                  city, asn, ua, False, False, False))
+                                  city, asn, ua, False, False, False, "", device_id))
         attack_ip = rng.random() < (0.05 if asn in (9009, 60068) else 0.002)
-        rows.append(self._row(ts, user.uid, ip, cc, city, asn, ua, True, attack_ip, False))
+        rows.append(self._row(ts, user.uid, ip, cc, city, asn, ua, True, attack_ip, False, "",
+                              device_id))
         user.last = ua
         user.logins += 1
         return rows
@@ -378,10 +384,13 @@ class Simulator:
             ip = self.net.address(rng, asn, cc)
             ua = victim.last or _ua("win_chrome", day, 0)
             attack_ip = False
+        # The attacker has the password, not the victim's device cookie.
+        device_id = "" if ua[0] in SCRIPTED_UAS else f"c{rng.getrandbits(48):x}"
         for k in range(rng.randint(0, 2) if kind != "naive" else 0):
             rows.append(self._row(ts - timedelta(seconds=20 * (k + 1)), victim.uid, ip, cc, city,
-                                  asn, ua, False, attack_ip, False, kind))
-        rows.append(self._row(ts, victim.uid, ip, cc, city, asn, ua, True, attack_ip, True, kind))
+                                  asn, ua, False, attack_ip, False, kind, device_id))
+        rows.append(self._row(ts, victim.uid, ip, cc, city, asn, ua, True, attack_ip, True, kind,
+                              device_id))
         return rows
 
     def days(self):

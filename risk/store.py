@@ -98,6 +98,8 @@ class MemoryCountStore(CountStore):
 
 def _update_profile(profile: UserProfile, ctx) -> None:
     profile.n_success += 1
+    if ctx.device_id:
+        profile.n_with_device += 1
     profile.last_success_at = ctx.timestamp
     # Overwrite the location even with None: comparing with an older fix would invent speeds.
     profile.last_latitude = ctx.latitude
@@ -154,7 +156,8 @@ class DatabaseCountStore(CountStore):
         profile = UserProfile()
         if stats is not None:
             profile = UserProfile(
-                n_success=stats.n_success, last_success_at=stats.last_success_at,
+                n_success=stats.n_success, n_with_device=stats.n_with_device,
+                last_success_at=stats.last_success_at,
                 last_latitude=stats.last_latitude, last_longitude=stats.last_longitude,
                 last_accuracy_km=stats.last_accuracy_km, last_country=stats.last_country or None,
             )
@@ -233,16 +236,19 @@ class DatabaseCountStore(CountStore):
                 "last_longitude": ctx.longitude, "last_accuracy_km": ctx.accuracy_radius_km,
                 "last_country": ctx.country or "",
             }
+            with_device = 1 if ctx.device_id else 0
             if not UserLoginStats.objects.filter(user_id=ctx.user_id).update(
-                n_success=F("n_success") + 1, **stats_fields
+                n_success=F("n_success") + 1, n_with_device=F("n_with_device") + with_device,
+                **stats_fields,
             ):
                 try:
                     with transaction.atomic():
                         UserLoginStats.objects.create(user_id=ctx.user_id, n_success=1,
-                                                      **stats_fields)
+                                                      n_with_device=with_device, **stats_fields)
                     bump_level(USERS_LEVEL, total=0, distinct=1)
                 except IntegrityError:
                     UserLoginStats.objects.filter(user_id=ctx.user_id).update(
-                        n_success=F("n_success") + 1, **stats_fields
+                        n_success=F("n_success") + 1,
+                        n_with_device=F("n_with_device") + with_device, **stats_fields,
                     )
         cache.delete(self.TOTALS_CACHE_KEY)

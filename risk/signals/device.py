@@ -11,11 +11,17 @@ class KnownDeviceSignal(Signal):
 
     Both are ``trust`` results: the policy never lets them turn a DENY into something weaker,
     and in strict mode they never replace the second factor.
+
+    For a user whose sign-ins normally carry a device cookie (at least ``settled_after`` of them),
+    a missing or unknown cookie raises the risk: that is what a password thief looks like.
+    Cookies get cleared and phones replaced, so it is a bounded term, not a rule.
     """
 
     code = "known_device"
     known_weight = -2.0
     trusted_weight = -4.0
+    unknown_weight = 2.0
+    settled_after = 3
 
     def evaluate(self, ctx, snap, velocity):
         if ctx.trusted_device:
@@ -24,4 +30,7 @@ class KnownDeviceSignal(Signal):
         if ctx.device_id and snap.user_count(DEVICE_LEVEL, ctx.device_key):
             return SignalResult(self.code, self.known_weight,
                                 "You have signed in from this device before", trust=True)
+        if snap.profile.n_with_device >= self.settled_after:
+            return SignalResult("unknown_device", self.unknown_weight,
+                                "We don't recognise this device")
         return None
