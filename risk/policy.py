@@ -70,6 +70,14 @@ def decision_for(score: float, thresholds: dict[str, float]) -> Decision:
     return Decision.ALLOW
 
 
+def first_login_score(base: Decision, thresholds: dict[str, float]) -> float:
+    """Return the score of a sign-in without history: its decision's threshold, or one below
+    CHALLENGE when first sign-ins are allowed (signal terms are added on top)."""
+    if base is Decision.ALLOW:
+        return thresholds["CHALLENGE"] - 1.0
+    return thresholds[base.name]
+
+
 def model_reasons(model: ModelScore, ctx, snap: CountsSnapshot) -> list[Reason]:
     """Explain the model score: which parts of the context are new for this user."""
     reasons = []
@@ -120,7 +128,7 @@ class AdaptivePolicy(Policy):
         breakdown: dict = {"network": net, "signals": other, "trust": trust}
         if snap.n_user <= 0:
             base = Decision(cfg.first_login)
-            base_score = thresholds[base.name] if base is not Decision.ALLOW else 0.0
+            base_score = first_login_score(base, thresholds)
             raw = base_score + net + other
             reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"]))
             floor = base.at_least(floor)
@@ -165,7 +173,7 @@ class FreemanPolicy(Policy):
         thresholds = cfg.thresholds
         if snap.n_user <= 0:
             base = Decision(cfg.first_login)
-            score = thresholds[base.name] if base is not Decision.ALLOW else 0.0
+            score = first_login_score(base, thresholds)
             return Assessment(score, base,
                               (Reason("first_login", REASON_TEXTS["first_login"]),),
                               {"model": None})
