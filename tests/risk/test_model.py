@@ -5,7 +5,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from risk.model import (
-    IP_LEVELS, IP_WEIGHTS, UA_WEIGHTS, CountsSnapshot, freeman_score, score_hierarchy,
+    IP_LEVELS,
+    IP_WEIGHTS,
+    UA_WEIGHTS,
+    CountsSnapshot,
+    freeman_score,
+    score_hierarchy,
 )
 from risk.store import MemoryCountStore
 

@@ -11,7 +11,11 @@ from risk.signals.device import KnownDeviceSignal
 from risk.signals.network import DEFAULT_HOSTING_ASNS, HostingNetworkSignal
 from risk.signals.newcountry import NewCountrySignal
 from risk.signals.newnetwork import NewNetworkSignal
-from risk.signals.reputation import IPNetworkSet, IPReputationSignal, parse_network_lines
+from risk.signals.reputation import (
+    IPNetworkSet,
+    IPReputationSignal,
+    parse_network_lines,
+)
 from risk.signals.travel import ImpossibleTravelSignal, haversine_km
 from risk.signals.velocity import FailureVelocitySignal
 from risk.store import MemoryCountStore
