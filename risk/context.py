@@ -7,7 +7,7 @@ The request-level builder (trusted-proxy client IP, cookies) lives with the logi
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from risk.geo import GeoResult, network_prefixes, normalize_ip
@@ -39,6 +39,13 @@ class LoginContext:
     trusted_device: bool = False
     ip_reputation_hit: bool = False
     round_trip_ms: float | None = None
+    # A digest of device_id, the form in which it is counted and stored (set from device_id).
+    device_key: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.device_id:
+            object.__setattr__(self, "device_key", hashlib.blake2b(
+                self.device_id.encode(), digest_size=16).hexdigest())
 
     @property
     def ip_levels(self) -> tuple[str | None, str | None, str | None]:
@@ -51,12 +58,6 @@ class LoginContext:
         return (self.user_agent or None, self.browser or None, self.os or None,
                 self.device_type or None)
 
-    @property
-    def device_key(self) -> str | None:
-        """Return a digest of the device id, the form in which it is counted and stored."""
-        if not self.device_id:
-            return None
-        return hashlib.blake2b(self.device_id.encode(), digest_size=16).hexdigest()
 
     @property
     def has_location(self) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 IP_LEVELS = ("ip", "net", "cc")
 IP_WEIGHTS = (0.6, 0.3, 0.1)
@@ -65,9 +66,11 @@ class CountsSnapshot:
         return self.user.get((level, value), 0)
 
 
-@dataclass(frozen=True, slots=True)
-class FeatureScore:
-    """One hierarchy's contribution: ln p(x|A) - ln p(x|u,L)."""
+class FeatureScore(NamedTuple):
+    """One hierarchy's contribution: ln p(x|A) - ln p(x|u,L).
+
+    A named tuple rather than a dataclass: two are built per scored sign-in.
+    """
 
     log_ratio: float
     p_attack: float
@@ -76,8 +79,7 @@ class FeatureScore:
     seen_levels: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class ModelScore:
+class ModelScore(NamedTuple):
     """The natural log of S_u(x) and its parts."""
 
     log_score: float

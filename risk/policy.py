@@ -137,7 +137,7 @@ class AdaptivePolicy(Policy):
             model = freeman_score(ctx, snap, unseen_factor=cfg.unseen_factor)
             raw = model.log_score + net + other
             breakdown["model"] = model.log_score
-            breakdown["features"] = {k: v.log_ratio for k, v in model.features.items()}
+            breakdown["features"] = model.features
         untrusted = decision_for(raw, thresholds).at_least(floor)
         score = raw + (0.0 if strict else trust)
         if untrusted is Decision.DENY:

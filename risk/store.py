@@ -82,15 +82,19 @@ class MemoryCountStore(CountStore):
         if state is None:
             state = self.users[ctx.user_id] = _UserState()
         counts, glob, totals, distinct = state.counts, self.glob, self.totals, self.distinct
-        keys, device = learn_keys(ctx)
-        for key in keys:
+        for key in (("ip", ctx.ip or None), ("net", ctx.network), ("cc", ctx.country),
+                    ("ua", ctx.user_agent or None), ("bv", ctx.browser or None),
+                    ("osv", ctx.os or None), ("dev", ctx.device_type or None)):
+            if key[1] is None:
+                continue
             counts[key] = counts.get(key, 0) + 1
             c = glob.get(key, 0)
             if not c:
                 distinct[key[0]] = distinct.get(key[0], 0) + 1
             glob[key] = c + 1
             totals[key[0]] = totals.get(key[0], 0) + 1
-        if device is not None:
+        if ctx.device_key is not None:
+            device = (DEVICE_LEVEL, ctx.device_key)
             counts[device] = counts.get(device, 0) + 1
         self.n_total += 1
         _update_profile(state.profile, ctx)

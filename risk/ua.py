@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ua_parser
 
@@ -46,16 +46,14 @@ class ParsedUA:
     os_version: str
     device_type: str
     is_automation: bool
+    # Derived once (results are cached and reused): the second and third levels of the UA
+    # hierarchy, browser name + major version and OS name + version.
+    browser: str = field(default="", init=False, compare=False)
+    os: str = field(default="", init=False, compare=False)
 
-    @property
-    def browser(self) -> str:
-        """Browser name and major version, the second level of the UA hierarchy."""
-        return f"{self.browser_family} {self.browser_major}".strip()
-
-    @property
-    def os(self) -> str:
-        """OS name and version, the third level of the UA hierarchy."""
-        return f"{self.os_family} {self.os_version}".strip()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "browser", f"{self.browser_family} {self.browser_major}".strip())
+        object.__setattr__(self, "os", f"{self.os_family} {self.os_version}".strip())
 
     @property
     def parsed(self) -> bool:
