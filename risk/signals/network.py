@@ -12,9 +12,10 @@ from risk import conf
 from risk.model import IP_LEVELS
 from risk.signals import Signal, SignalResult
 
-# Well-known hosting / VPN-exit ASNs. Sources: the operators' own registrations as shown by
-# bgp.he.net and PeeringDB, and the ASN lists of public "datacenter IP" projects such as
-# X4BNet/lists_vpn and client9/ipcat.
+# Well-known hosting / VPN-exit ASNs: the numbers the operators themselves register (look them up
+# in the RIR whois, on bgp.he.net or PeeringDB), and which public datacenter/VPN ASN lists such as
+# X4BNet/lists_vpn also carry. Transit carriers are deliberately absent: their customers are
+# people and offices. Sites with their own data should set RISK_HOSTING_ASNS.
 DEFAULT_HOSTING_ASNS = frozenset({
     16509, 14618,  # Amazon AWS
     396982, 15169, 19527,  # Google Cloud / Google
@@ -35,7 +36,6 @@ DEFAULT_HOSTING_ASNS = frozenset({
     136787,  # TEFINCOM (NordVPN)
     209854,  # Surfshark
     62240,  # Clouvider
-    174,  # Cogent (VPN exits)
     36352,  # ColoCrossing
     53667,  # FranTech / BuyVM
 })
