@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from risk import conf
 from risk.decision import Decision
@@ -25,6 +26,7 @@ from risk.model import IP_LEVELS, UA_LEVELS, CountsSnapshot, ModelScore, freeman
 from risk.velocity import ZERO, VelocityCounts
 
 logger = logging.getLogger(__name__)
+_ALLOW, _DENY = Decision.ALLOW, Decision.DENY
 
 REASON_TEXTS = {
     "first_login": "This is the first sign-in we have seen for this account",
@@ -36,8 +38,7 @@ REASON_TEXTS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(NamedTuple):
     """A reason code and its plain-language text."""
 
     code: str
@@ -112,7 +113,6 @@ class AdaptivePolicy(Policy):
         strict = cfg.mode == "strict"
         floor: Decision | None = None
         net = other = trust = 0.0
-        reasons: list[Reason] = []
         for res in signals:
             if res.floor is not None:
                 floor = res.floor.at_least(floor)
@@ -122,15 +122,12 @@ class AdaptivePolicy(Policy):
                 net += res.weight
             else:
                 other += res.weight
-            if res.weight > 0 or res.floor is not None:
-                reasons.append(Reason(res.code, res.text))
         net = min(net, self.network_cap)
         breakdown: dict = {"network": net, "signals": other, "trust": trust}
+        model = None
         if snap.n_user <= 0:
             base = Decision(cfg.first_login)
-            base_score = first_login_score(base, thresholds)
-            raw = base_score + net + other
-            reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"]))
+            raw = first_login_score(base, thresholds) + net + other
             floor = base.at_least(floor)
             breakdown["model"] = None
         else:
@@ -140,27 +137,35 @@ class AdaptivePolicy(Policy):
             breakdown["features"] = model.features
         untrusted = decision_for(raw, thresholds).at_least(floor)
         score = raw + (0.0 if strict else trust)
-        if untrusted is Decision.DENY:
-            decision = Decision.DENY  # trust never overrides a DENY
+        if untrusted is _DENY:
+            decision = _DENY  # trust never overrides a DENY
         else:
             decision = decision_for(score, thresholds).at_least(floor)
-        if snap.n_user > 0 and decision is not Decision.ALLOW:
+        if decision is _ALLOW and not strict:
+            # An allowed sign-in only explains what vouched for it.
+            reasons = tuple(Reason(r.code, r.text) for r in signals if r.trust)
+            return Assessment(score, decision, reasons, breakdown)
+        reasons = self._reasons(ctx, snap, model, signals, decision, strict)
+        if strict:
+            decision = decision.at_least(Decision.CHALLENGE)
+        return Assessment(score, decision, tuple(reasons), breakdown)
+
+    @staticmethod
+    def _reasons(ctx, snap, model, signals, decision, strict) -> list[Reason]:
+        reasons = [Reason(r.code, r.text) for r in signals
+                   if r.weight > 0 or r.floor is not None]
+        if model is None:
+            reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"]))
+        elif decision is not _ALLOW:
             known = {r.code for r in reasons}
             reasons = [r for r in model_reasons(model, ctx, snap) if r.code not in known] + reasons
-        if strict:
-            if decision is Decision.ALLOW:
-                reasons.append(Reason("strict_mode", REASON_TEXTS["strict_mode"]))
-            decision = decision.at_least(Decision.CHALLENGE)
-        if decision is not Decision.ALLOW and not reasons:
+        if strict and decision is _ALLOW:
+            reasons.append(Reason("strict_mode", REASON_TEXTS["strict_mode"]))
+        if not reasons:
             reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"]))
-        if decision is Decision.ALLOW:
-            reasons = [r for r in reasons if r.code in ("known_device", "trusted_device")]
-        for res in signals:
-            if res.trust and decision is not Decision.DENY and res.code not in [
-                r.code for r in reasons
-            ]:
-                reasons.append(Reason(res.code, res.text))
-        return Assessment(score, decision, tuple(reasons), breakdown)
+        if decision is not _DENY:
+            reasons.extend(Reason(r.code, r.text) for r in signals if r.trust)
+        return reasons
 
 
 class FreemanPolicy(Policy):

@@ -118,11 +118,12 @@ class ReplayStats:
         ])
 
 
-_TRUE = frozenset({"True", "true", "TRUE", " True", "True "})
+_TRUTH = {"True": True, "False": False, "true": True, "false": False}
+_EMPTY = frozenset({"", "-"})
 
 
 def _is_true(value: str) -> bool:
-    return value in _TRUE or value.strip().lower() == "true" if value[:1] != "F" else False
+    return value.strip().lower() == "true"
 
 
 def _none_if_dash(value: str) -> str | None:
@@ -190,6 +191,8 @@ class Replayer:
         return self.stats
 
     def _process(self, reader: Iterable[list[str]], col: dict, writer) -> None:
+        # The hot loop of the replay: column indexes, flags and bound methods are hoisted into
+        # locals, and the common spellings of flags are looked up rather than parsed.
         i_idx, i_ts, i_uid = col["index"], col["Login Timestamp"], col["User ID"]
         i_rtt, i_ip, i_cc = col["Round-Trip Time [ms]"], col["IP Address"], col["Country"]
         i_reg, i_city, i_asn = col["Region"], col["City"], col["ASN"]
@@ -202,6 +205,12 @@ class Replayer:
         stats, store, velocity = self.stats, self.store, self.velocity
         policy, signals, on_scored = self.policy, self.signals, self.on_scored
         ua_cache = self._ua_cache
+        users = store.users
+        decisions = stats.decisions
+        pos_add, neg_add = stats.pos.add, stats.neg.add
+        writerow = writer.writerow if writer is not None else None
+        truth = _TRUTH.get
+        ALLOW, DENY = Decision.ALLOW, Decision.DENY
         for row in reader:
             if not row:
                 continue
@@ -209,7 +218,10 @@ class Replayer:
             ts = datetime.fromisoformat(row[i_ts].strip()).replace(tzinfo=UTC)
             uid = row[i_uid].strip()
             ip = row[i_ip].strip()
-            if not _is_true(row[i_ok]):
+            ok = truth(row[i_ok])
+            if ok is None:
+                ok = _is_true(row[i_ok])
+            if not ok:
                 # A failed password attempt: velocity only, never scored or learned.
                 stats.failed_rows += 1
                 velocity.record_failure(uid, ip, ts)
@@ -221,48 +233,56 @@ class Replayer:
                     ua_cache.clear()
                 parsed = ua_cache[ua_key] = _row_ua(*ua_key)
             asn_text = row[i_asn].strip()
+            cc, region, city = row[i_cc], row[i_reg], row[i_city]
             geo = GeoResult(
-                country=_none_if_dash(row[i_cc]),
-                region=_none_if_dash(row[i_reg]),
-                city=_none_if_dash(row[i_city]),
+                country=None if cc in _EMPTY else cc.strip(),
+                region=None if region in _EMPTY else region.strip(),
+                city=None if city in _EMPTY else city.strip(),
                 latitude=_float(row[i_lat]) if i_lat is not None else None,
                 longitude=_float(row[i_lon]) if i_lon is not None else None,
                 asn=int(asn_text) if asn_text.lstrip("-").isdigit() else None,
             )
+            attack_ip = truth(row[i_att])
+            if attack_ip is None:
+                attack_ip = _is_true(row[i_att])
             ctx = context_from_parts(
                 user_id=uid, ip=ip, user_agent=row[i_ua], timestamp=ts, geo=geo,
                 device_id=(row[i_dev_id] or None) if i_dev_id is not None else None,
-                ip_reputation_hit=_is_true(row[i_att]),
+                ip_reputation_hit=attack_ip,
                 round_trip_ms=_float(row[i_rtt]) if row[i_rtt] else None,
                 parsed_ua=parsed,
             )
-            n_before = store.users[uid].profile.n_success if uid in store.users else 0
+            state = users.get(uid)
+            n_before = state.profile.n_success if state is not None else 0
             result: Assessment = assess(ctx, store, velocity, policy=policy, signals=signals)
             decision = result.decision
             stats.scored += 1
-            stats.decisions[decision.value] += 1
-            if writer is not None:
-                writer.writerow((row[i_idx], f"{result.score:.4f}", decision.value,
-                                 ";".join(r.code for r in result.reasons)))
+            decisions[decision.value] += 1
+            if writerow is not None:
+                reasons = result.reasons
+                writerow((row[i_idx], f"{result.score:.4f}", decision.value,
+                          ";".join([r.code for r in reasons]) if reasons else ""))
             # Only now may the label be read (contract step 4).
-            is_ato = _is_true(row[i_ato])
+            is_ato = truth(row[i_ato])
+            if is_ato is None:
+                is_ato = _is_true(row[i_ato])
             if is_ato:
                 stats.ato += 1
-                stats.pos.add(result.score)
-                if decision is not Decision.ALLOW:
+                pos_add(result.score)
+                if decision is not ALLOW:
                     stats.ato_caught += 1
-                if decision is Decision.DENY:
+                if decision is DENY:
                     stats.ato_denied += 1
             else:
                 stats.legit += 1
-                stats.neg.add(result.score)
-                if decision is Decision.DENY:
+                neg_add(result.score)
+                if decision is DENY:
                     stats.legit_denied += 1
-                elif decision is not Decision.ALLOW:
+                elif decision is not ALLOW:
                     stats.legit_challenged += 1
-            if decision is Decision.ALLOW:
+            if decision is ALLOW:
                 success = True
-            elif decision is Decision.DENY:
+            elif decision is DENY:
                 success = False
             else:
                 success = not is_ato  # the owner passes the factor, the attacker does not

@@ -6,13 +6,12 @@ Each signal is a small class whose ``evaluate(context, snapshot, velocity)`` ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from risk.decision import Decision
 
 
-@dataclass(frozen=True, slots=True)
-class SignalResult:
+class SignalResult(NamedTuple):
     """One signal's verdict.
 
     ``weight`` is added to the score (log-odds; negative lowers the risk). ``floor`` is the

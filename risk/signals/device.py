@@ -27,7 +27,7 @@ class KnownDeviceSignal(Signal):
         if ctx.trusted_device:
             return SignalResult("trusted_device", self.trusted_weight,
                                 "You chose to remember this device", trust=True)
-        if ctx.device_id and snap.user_count(DEVICE_LEVEL, ctx.device_key):
+        if ctx.device_id and snap.user.get((DEVICE_LEVEL, ctx.device_key), 0):
             return SignalResult(self.code, self.known_weight,
                                 "You have signed in from this device before", trust=True)
         if snap.profile.n_with_device >= self.settled_after:

@@ -57,7 +57,7 @@ class HostingNetworkSignal(Signal):
     def evaluate(self, ctx, snap, velocity):
         if ctx.asn is None or ctx.asn not in hosting_asns():
             return None
-        if snap.user_count(IP_LEVELS[1], ctx.network):
+        if snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None
         return SignalResult(self.code, self.weight,
                             "This sign-in comes from a hosting or VPN network", network=True)

@@ -17,6 +17,6 @@ class NewCountrySignal(Signal):
     weight = 1.5
 
     def evaluate(self, ctx, snap, velocity):
-        if not ctx.country or snap.n_user == 0 or snap.user_count(IP_LEVELS[2], ctx.country):
+        if not ctx.country or snap.n_user == 0 or snap.user.get((IP_LEVELS[2], ctx.country), 0):
             return None
         return SignalResult(self.code, self.weight, "This sign-in is from a new country")

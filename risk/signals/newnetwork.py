@@ -18,7 +18,7 @@ class NewNetworkSignal(Signal):
     weight = 1.5
 
     def evaluate(self, ctx, snap, velocity):
-        if not ctx.network or snap.n_user == 0 or snap.user_count(IP_LEVELS[1], ctx.network):
+        if not ctx.network or snap.n_user == 0 or snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None
         return SignalResult(self.code, self.weight,
                             "This sign-in is from a network you have not used before")

@@ -51,7 +51,7 @@ class ImpossibleTravelSignal(Signal):
     weight = 2.5
 
     def evaluate(self, ctx, snap, velocity):
-        if ctx.network is not None and snap.user_count(IP_LEVELS[1], ctx.network):
+        if ctx.network is not None and snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None
         speed = travel_speed_kmh(ctx, snap.profile)
         if speed is None or speed <= conf.current().travel_kmh:
