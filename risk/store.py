@@ -173,6 +173,18 @@ class DatabaseCountStore(CountStore):
             n_users=distinct.get(USERS_LEVEL, 0), profile=profile,
         )
 
+    @staticmethod
+    def prune(before: datetime) -> int:
+        """Forget per-user values not seen since ``before``; return how many were dropped.
+
+        RISK.md: history older than about six months can be dropped with little loss. A value
+        the user has not used since then counts as new again, which is what it has become.
+        """
+        from risk.models import UserFeatureCount
+
+        deleted, _ = UserFeatureCount.objects.filter(last_seen__lt=before).delete()
+        return deleted
+
     def learn(self, ctx) -> None:
         from django.core.cache import cache
         from django.db import IntegrityError, transaction

@@ -115,3 +115,24 @@ class MemoryStoreTests(TestCase):
         self.assertEqual(len(store.users[1].counts), keys_after_50)
         self.assertEqual(store.users[1].profile.n_success, 550)
         self.assertEqual(store.glob[("cc", "NO")], 550)
+
+
+class PruneTests(TestCase):
+    def test_old_values_are_forgotten(self):
+        from io import StringIO
+
+        from django.core.management import call_command
+        from django.utils import timezone
+
+        user = get_user_model().objects.create_user(email="dan@example.com", password="x" * 12)
+        store = DatabaseCountStore()
+        old = timezone.now() - timedelta(days=400)
+        learn(ctx(user.pk, at=old, ip="192.0.2.1"), store)
+        learn(ctx(user.pk, at=timezone.now(), ip="192.0.2.2"), store)
+        out = StringIO()
+        call_command("risk_prune", "--days", "183", stdout=out)
+        self.assertIn("Dropped 1 ", out.getvalue())  # only the old address: the rest was reused
+        remaining = set(UserFeatureCount.objects.values_list("value_hash", flat=True))
+        self.assertNotIn(value_hash("ip", "192.0.2.1"), remaining)
+        self.assertIn(value_hash("ip", "192.0.2.2"), remaining)
+        self.assertIn(value_hash("cc", "NO"), remaining)
