@@ -6,6 +6,7 @@ The request-level builder (trusted-proxy client IP, cookies) lives with the logi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,8 +45,7 @@ class LoginContext:
 
     def __post_init__(self) -> None:
         if self.device_id:
-            object.__setattr__(self, "device_key", hashlib.blake2b(
-                self.device_id.encode(), digest_size=16).hexdigest())
+            object.__setattr__(self, "device_key", device_digest(self.device_id))
 
     @property
     def ip_levels(self) -> tuple[str | None, str | None, str | None]:
@@ -63,6 +63,12 @@ class LoginContext:
     def has_location(self) -> bool:
         """Return whether coordinates are known."""
         return self.latitude is not None and self.longitude is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def device_digest(device_id: str) -> str:
+    """Return the digest under which a device id is counted and stored (cached: ids repeat)."""
+    return hashlib.blake2b(device_id.encode(), digest_size=16).hexdigest()
 
 
 def network_label(ip: str, asn: int | None) -> str | None:

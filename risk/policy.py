@@ -143,7 +143,7 @@ class AdaptivePolicy(Policy):
             decision = decision_for(score, thresholds).at_least(floor)
         if decision is _ALLOW and not strict:
             # An allowed sign-in only explains what vouched for it.
-            reasons = tuple(Reason(r.code, r.text) for r in signals if r.trust)
+            reasons = tuple([Reason(r.code, r.text) for r in signals if r.trust])
             return Assessment(score, decision, reasons, breakdown)
         reasons = self._reasons(ctx, snap, model, signals, decision, strict)
         if strict:

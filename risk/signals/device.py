@@ -23,14 +23,20 @@ class KnownDeviceSignal(Signal):
     unknown_weight = 2.0
     settled_after = 3
 
+    def __init__(self) -> None:
+        # Results are immutable: build them once (this runs for every sign-in).
+        self.trusted = SignalResult("trusted_device", self.trusted_weight,
+                                    "You chose to remember this device", trust=True)
+        self.known = SignalResult(self.code, self.known_weight,
+                                  "You have signed in from this device before", trust=True)
+        self.unknown = SignalResult("unknown_device", self.unknown_weight,
+                                    "We don't recognise this device")
+
     def evaluate(self, ctx, snap, velocity):
         if ctx.trusted_device:
-            return SignalResult("trusted_device", self.trusted_weight,
-                                "You chose to remember this device", trust=True)
+            return self.trusted
         if ctx.device_id and snap.user.get((DEVICE_LEVEL, ctx.device_key), 0):
-            return SignalResult(self.code, self.known_weight,
-                                "You have signed in from this device before", trust=True)
+            return self.known
         if snap.profile.n_with_device >= self.settled_after:
-            return SignalResult("unknown_device", self.unknown_weight,
-                                "We don't recognise this device")
+            return self.unknown
         return None

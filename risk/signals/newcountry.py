@@ -16,7 +16,10 @@ class NewCountrySignal(Signal):
     code = "new_country"
     weight = 1.5
 
+    def __init__(self) -> None:
+        self.result = SignalResult(self.code, self.weight, "This sign-in is from a new country")
+
     def evaluate(self, ctx, snap, velocity):
         if not ctx.country or snap.n_user == 0 or snap.user.get((IP_LEVELS[2], ctx.country), 0):
             return None
-        return SignalResult(self.code, self.weight, "This sign-in is from a new country")
+        return self.result
