@@ -93,8 +93,12 @@ class MaxMindGeoProvider(GeoProvider):
     """GeoIP2/GeoLite2 (or DB-IP Lite) City and ASN databases read with ``geoip2``."""
 
     def __init__(self, city_db: str | None = None, asn_db: str | None = None) -> None:
-        self.city_path = _usable_path(city_db if city_db is not None else conf.get("RISK_GEOIP_CITY_DB"))
-        self.asn_path = _usable_path(asn_db if asn_db is not None else conf.get("RISK_GEOIP_ASN_DB"))
+        if city_db is None:
+            city_db = conf.get("RISK_GEOIP_CITY_DB")
+        if asn_db is None:
+            asn_db = conf.get("RISK_GEOIP_ASN_DB")
+        self.city_path = _usable_path(city_db)
+        self.asn_path = _usable_path(asn_db)
         self._city = None
         self._asn = None
         self._lock = threading.Lock()

@@ -196,7 +196,8 @@ def assess(context, store, velocity=None, *, policy: Policy | None = None,
            signals=None, fail_closed: bool = True) -> Assessment:
     """Assess one sign-in attempt against the user's history.
 
-    ``store`` is a :class:`risk.store.CountStore`; ``velocity`` a :class:`risk.velocity.VelocityStore`
+    ``store`` is a :class:`risk.store.CountStore`; ``velocity`` a
+    :class:`risk.velocity.VelocityStore`
     (or None). On any failure of the engine (a store or GeoIP error) the result is
     CHALLENGE_STRONG with reason ``engine_error``: fail closed, never a silent pass.
     """

@@ -31,7 +31,8 @@ _AUTOMATION_FAMILIES = frozenset(
      "PhantomJS", "Java", "okhttp", "Apache-HttpClient", "Scrapy"}
 )
 _TABLET_RE = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobile))", re.IGNORECASE)
-_MOBILE_RE = re.compile(r"mobi|iphone|ipod|android|windows phone|blackberry|opera mini", re.IGNORECASE)
+_MOBILE_RE = re.compile(r"mobi|iphone|ipod|android|windows phone|blackberry|opera mini",
+                        re.IGNORECASE)
 _DESKTOP_OS = frozenset({"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS",
                          "FreeBSD", "OpenBSD", "macOS"})
 

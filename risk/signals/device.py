@@ -1,4 +1,4 @@
-"""The device: a device cookie seen in earlier successful sign-ins is what a password thief lacks."""
+"""The device: a cookie seen in earlier successful sign-ins is what a password thief lacks."""
 
 from __future__ import annotations
 

@@ -22,7 +22,9 @@ from risk.signals import Signal, SignalResult
 _TOR_EXIT = re.compile(r"^ExitAddress\s+(\S+)")
 
 
-def parse_network_lines(lines: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+def parse_network_lines(
+    lines: Iterable[str],
+) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """Parse CIDRs or addresses, one per line; '#' and ';' start comments; bad lines are skipped."""
     networks = []
     for raw in lines:

@@ -39,7 +39,8 @@ class Command(BaseCommand):
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
-                f"{target:>8.3f} {result.challenge:>10.3f} {100 * result.legit_challenge_rate:>16.2f}% "
+                f"{target:>8.3f} {result.challenge:>10.3f} "
+                f"{100 * result.legit_challenge_rate:>16.2f}% "
                 f"{result.deny:>8.3f} {100 * result.legit_deny_rate:>12.2f}%"
             )
         strong = (result.challenge + result.deny) / 2
