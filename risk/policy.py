@@ -188,8 +188,7 @@ class FreemanPolicy(Policy):
         if decision is not Decision.ALLOW and not reasons:
             reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"]))
         return Assessment(model.log_score, decision, tuple(reasons),
-                          {"model": model.log_score,
-                           "features": {k: v.log_ratio for k, v in model.features.items()}})
+                          {"model": model.log_score, "features": model.features})
 
 
 def assess(context, store, velocity=None, *, policy: Policy | None = None,
