@@ -76,7 +76,6 @@ class FeatureScore(NamedTuple):
     p_attack: float
     p_user: float
     unseen: bool  # unseen at every level of the user's history
-    seen_levels: tuple[str, ...]
 
 
 class ModelScore(NamedTuple):
@@ -109,7 +108,6 @@ def score_hierarchy(
     totals_get, distinct_get = snap.totals.get, snap.distinct.get
     wsum = p_a = p_u = 0.0
     coarser = 0  # distinct values of the coarser (present) levels
-    seen = []
     # From the coarsest level to the finest, so that M can be accumulated on the way.
     for i in range(len(levels) - 1, -1, -1):
         value = values[i]
@@ -122,15 +120,14 @@ def score_hierarchy(
         c_u = user_get(key, 0)
         if c_u:
             p_u += w * c_u
-            seen.append(level)
         coarser += distinct_get(level, 0)
     if wsum == 0.0:
         return None
     p_a /= wsum
-    if not seen or snap.n_user <= 0:
-        return FeatureScore(math.log(unseen_factor), p_a, 0.0, True, ())
+    if p_u == 0.0 or snap.n_user <= 0:
+        return FeatureScore(math.log(unseen_factor), p_a, 0.0, True)
     p_u /= wsum * snap.n_user
-    return FeatureScore(math.log(p_a) - math.log(p_u), p_a, p_u, False, tuple(seen))
+    return FeatureScore(math.log(p_a) - math.log(p_u), p_a, p_u, False)
 
 
 def freeman_score(ctx, snap: CountsSnapshot, *, unseen_factor: float = 4.0) -> ModelScore:

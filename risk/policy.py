@@ -82,11 +82,14 @@ def first_login_score(base: Decision, thresholds: dict[str, float]) -> float:
 def model_reasons(model: ModelScore, ctx, snap: CountsSnapshot) -> list[Reason]:
     """Explain the model score: which parts of the context are new for this user."""
     reasons = []
-    ua = model.features.get("ua")
-    if ua is not None and not (set(ua.seen_levels) & set(UA_LEVELS[:2])):
+    user = snap.user
+    if "ua" in model.features and not any(
+        user.get((level, value)) for level, value in zip(UA_LEVELS[:2], ctx.ua_levels[:2])
+    ):
         reasons.append(Reason("new_device", REASON_TEXTS["new_device"]))
-    ip = model.features.get("ip")
-    if ip is not None and not (set(ip.seen_levels) & set(IP_LEVELS[:2])):
+    if "ip" in model.features and not any(
+        user.get((level, value)) for level, value in zip(IP_LEVELS[:2], ctx.ip_levels[:2])
+    ):
         reasons.append(Reason("new_network", REASON_TEXTS["new_network"]))
     return reasons
 
