@@ -187,7 +187,10 @@ class Replayer:
         writer = csv.writer(outfile, lineterminator="\n") if outfile is not None else None
         if writer is not None:
             writer.writerow(OUTPUT_HEADER)
-        self._process(reader, col, writer)
+        try:
+            self._process(reader, col, writer)
+        except (ValueError, IndexError) as exc:
+            raise ReplayFormatError(f"line {reader.line_num}: {exc}") from exc
         return self.stats
 
     def _process(self, reader: Iterable[list[str]], col: dict, writer) -> None:
@@ -254,7 +257,9 @@ class Replayer:
             )
             state = users.get(uid)
             n_before = state.profile.n_success if state is not None else 0
-            result: Assessment = assess(ctx, store, velocity, policy=policy, signals=signals)
+            # An evaluation must see engine errors, not a fail-closed decision.
+            result: Assessment = assess(ctx, store, velocity, policy=policy, signals=signals,
+                                        fail_closed=False)
             decision = result.decision
             stats.scored += 1
             decisions[decision.value] += 1

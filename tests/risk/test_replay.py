@@ -144,6 +144,11 @@ class ReplayContractTests(SimpleTestCase):
         with self.assertRaises(ReplayFormatError):
             Replayer().run(io.StringIO(""), None)
 
+    def test_malformed_row_names_its_line(self):
+        text = trace([{}, {"Login Timestamp": "yesterday"}])
+        with self.assertRaisesRegex(ReplayFormatError, "line 3"):
+            Replayer().run(io.StringIO(text), None)
+
     def test_simulated_trace(self):
         text = io.StringIO()
         n = simulate(text, SimConfig(users=40, days=45, seed=3, attacks_per_day=2.0))
