@@ -7,3 +7,6 @@ class RiskConfig(AppConfig):
     name = "risk"
     verbose_name = "Risk engine"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from risk import checks, loading  # noqa: F401  (registers checks and the cache reset)

@@ -1,0 +1,135 @@
+"""The context of one sign-in attempt, built from plain values (no request).
+
+The request-level builder (trusted-proxy client IP, cookies) lives with the login flow and calls
+:func:`context_from_parts`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from risk.geo import GeoResult, network_prefixes, normalize_ip
+from risk.ua import ParsedUA, parse_ua
+
+
+@dataclass(frozen=True, slots=True)
+class LoginContext:
+    """Everything the engine knows about one sign-in attempt."""
+
+    user_id: int | str
+    ip: str
+    timestamp: datetime
+    user_agent: str = ""
+    browser: str = ""  # name + major version, e.g. "Chrome 120"
+    os: str = ""  # name + version, e.g. "iOS 17.1"
+    device_type: str = "unknown"
+    is_automation: bool = False
+    asn: int | None = None
+    asn_org: str | None = None
+    network: str | None = None  # "AS64500", or an IP prefix when the ASN is unknown
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_radius_km: float | None = None
+    device_id: str | None = None  # opaque device-cookie value, never stored in the clear
+    trusted_device: bool = False
+    ip_reputation_hit: bool = False
+    round_trip_ms: float | None = None
+    # A digest of device_id, the form in which it is counted and stored (set from device_id).
+    device_key: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.device_id:
+            object.__setattr__(self, "device_key", device_digest(self.device_id))
+
+    @property
+    def ip_levels(self) -> tuple[str | None, str | None, str | None]:
+        """Return the IP hierarchy: address -> network (ASN) -> country."""
+        return (self.ip or None, self.network, self.country)
+
+    @property
+    def ua_levels(self) -> tuple[str | None, str | None, str | None, str | None]:
+        """Return the user-agent hierarchy: string -> browser+version -> OS+version -> type."""
+        return (self.user_agent or None, self.browser or None, self.os or None,
+                self.device_type or None)
+
+
+    @property
+    def has_location(self) -> bool:
+        """Return whether coordinates are known."""
+        return self.latitude is not None and self.longitude is not None
+
+
+@functools.lru_cache(maxsize=65536)
+def device_digest(device_id: str) -> str:
+    """Return the digest under which a device id is counted and stored (cached: ids repeat)."""
+    return hashlib.blake2b(device_id.encode(), digest_size=16).hexdigest()
+
+
+def network_label(ip: str, asn: int | None) -> str | None:
+    """Return the network level of the IP hierarchy: the ASN, or the /16 (/48) without one."""
+    if asn is not None:
+        return f"AS{asn}"
+    try:
+        return network_prefixes(ip)[1]
+    except ValueError:
+        return None
+
+
+def context_from_parts(
+    *,
+    user_id: int | str,
+    ip: str,
+    user_agent: str | None,
+    timestamp: datetime,
+    geo: GeoResult | None = None,
+    device_id: str | None = None,
+    trusted_device: bool = False,
+    ip_reputation_hit: bool = False,
+    round_trip_ms: float | None = None,
+    parsed_ua: ParsedUA | None = None,
+) -> LoginContext:
+    """Build a :class:`LoginContext` from plain values.
+
+    ``timestamp`` must be timezone-aware. ``geo`` is a GeoIP lookup result (or None); pass
+    ``parsed_ua`` to override what the parser makes of ``user_agent``.
+    """
+    if timestamp.tzinfo is None:
+        raise ValueError("timestamp must be timezone-aware")
+    ip = (ip or "").strip()
+    if ":" in ip:  # only IPv6 text needs canonicalising (and IPv4-mapped unwrapping)
+        try:
+            ip = normalize_ip(ip)
+        except ValueError:
+            pass
+    ua = user_agent or ""
+    parsed = parsed_ua or parse_ua(ua)
+    geo = geo or GeoResult()
+    return LoginContext(
+        user_id=user_id,
+        ip=ip,
+        timestamp=timestamp,
+        user_agent=ua,
+        browser=parsed.browser,
+        os=parsed.os,
+        device_type=parsed.device_type,
+        is_automation=parsed.is_automation,
+        asn=geo.asn,
+        asn_org=geo.asn_org,
+        network=f"AS{geo.asn}" if geo.asn is not None else network_label(ip, None),
+        country=geo.country,
+        region=geo.region,
+        city=geo.city,
+        latitude=geo.latitude,
+        longitude=geo.longitude,
+        accuracy_radius_km=geo.accuracy_radius_km,
+        device_id=device_id,
+        trusted_device=trusted_device,
+        ip_reputation_hit=ip_reputation_hit,
+        round_trip_ms=round_trip_ms,
+    )

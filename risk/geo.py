@@ -1,0 +1,234 @@
+"""GeoIP2 City and ASN lookups, opened lazily, absent gracefully, and a demo database builder.
+
+No configured path, or a path whose file does not exist, means "no geo": lookups return None and
+the system check ``risk.W001`` says so. A file that exists but cannot be read raises
+:class:`GeoIPDatabaseError`, which callers treat as an engine failure (fail closed, DESIGN.md
+rule 6) rather than as "no location".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from risk import conf
+
+logger = logging.getLogger(__name__)
+
+
+class GeoIPDatabaseError(Exception):
+    """A configured GeoIP database exists but cannot be opened or read."""
+
+
+@dataclass(frozen=True, slots=True)
+class GeoResult:
+    """What a GeoIP lookup knows about an address; every field may be missing."""
+
+    country: str | None = None
+    region: str | None = None
+    city: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_radius_km: float | None = None
+    asn: int | None = None
+    asn_org: str | None = None
+
+
+def normalize_ip(ip: str) -> str:
+    """Return the canonical text of an address; IPv4-mapped IPv6 becomes plain IPv4.
+
+    GeoIP databases built without IPv4 aliasing (mmdb-writer) miss ``::ffff:192.0.2.1``.
+    Raises ValueError for something that is not an IP address.
+    """
+    addr = ipaddress.ip_address(ip.strip())
+    if addr.version == 6 and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return str(addr)
+
+
+def network_prefixes(ip: str) -> tuple[str, str]:
+    """Return the (narrow, wide) networks of an address: /24 and /16 for IPv4, /64 and /48 for IPv6.
+
+    Used as the network level of the IP hierarchy when no ASN is known.
+    """
+    addr = ipaddress.ip_address(normalize_ip(ip))
+    narrow, wide = (24, 16) if addr.version == 4 else (64, 48)
+    return (
+        str(ipaddress.ip_network(f"{addr}/{narrow}", strict=False)),
+        str(ipaddress.ip_network(f"{addr}/{wide}", strict=False)),
+    )
+
+
+class GeoProvider:
+    """Base class of GeoIP providers (RISK_GEOIP_PROVIDER)."""
+
+    def lookup(self, ip: str) -> GeoResult | None:
+        """Return what is known about ``ip``, or None when nothing is."""
+        raise NotImplementedError
+
+    def available(self) -> bool:
+        """Return whether this provider can locate anything."""
+        return False
+
+
+class NullGeoProvider(GeoProvider):
+    """A provider that knows nothing (for tests and for sites without GeoIP)."""
+
+    def lookup(self, ip: str) -> GeoResult | None:
+        return None
+
+
+def _usable_path(path: str | os.PathLike | None) -> Path | None:
+    if not path:
+        return None
+    path = Path(path)
+    return path if path.is_file() else None
+
+
+class MaxMindGeoProvider(GeoProvider):
+    """GeoIP2/GeoLite2 (or DB-IP Lite) City and ASN databases read with ``geoip2``."""
+
+    def __init__(self, city_db: str | None = None, asn_db: str | None = None) -> None:
+        if city_db is None:
+            city_db = conf.get("RISK_GEOIP_CITY_DB")
+        if asn_db is None:
+            asn_db = conf.get("RISK_GEOIP_ASN_DB")
+        self.city_path = _usable_path(city_db)
+        self.asn_path = _usable_path(asn_db)
+        self._city = None
+        self._asn = None
+        self._lock = threading.Lock()
+
+    def available(self) -> bool:
+        return self.city_path is not None or self.asn_path is not None
+
+    def _open(self, path: Path):
+        import geoip2.database
+        from maxminddb.errors import InvalidDatabaseError
+
+        try:
+            return geoip2.database.Reader(str(path))
+        except (OSError, ValueError, InvalidDatabaseError) as exc:
+            raise GeoIPDatabaseError(f"cannot read GeoIP database {path.name}: {exc}") from exc
+
+    def _readers(self):
+        if (self.city_path and self._city is None) or (self.asn_path and self._asn is None):
+            with self._lock:
+                if self.city_path and self._city is None:
+                    self._city = self._open(self.city_path)
+                if self.asn_path and self._asn is None:
+                    self._asn = self._open(self.asn_path)
+        return self._city, self._asn
+
+    def lookup(self, ip: str) -> GeoResult | None:
+        import geoip2.errors
+        from maxminddb.errors import InvalidDatabaseError
+
+        if not self.available():
+            return None
+        try:
+            ip = normalize_ip(ip)
+        except ValueError:
+            return None
+        city_reader, asn_reader = self._readers()
+        fields: dict = {}
+        try:
+            if city_reader is not None:
+                try:
+                    rec = city_reader.city(ip)
+                except geoip2.errors.AddressNotFoundError:
+                    rec = None
+                if rec is not None:
+                    sub = rec.subdivisions.most_specific
+                    fields.update(
+                        country=rec.country.iso_code,
+                        region=sub.name if sub else None,
+                        city=rec.city.name,
+                        latitude=rec.location.latitude,
+                        longitude=rec.location.longitude,
+                        accuracy_radius_km=rec.location.accuracy_radius,
+                    )
+            if asn_reader is not None:
+                try:
+                    arec = asn_reader.asn(ip)
+                except geoip2.errors.AddressNotFoundError:
+                    arec = None
+                if arec is not None:
+                    fields.update(
+                        asn=arec.autonomous_system_number,
+                        asn_org=arec.autonomous_system_organization,
+                    )
+        except (geoip2.errors.GeoIP2Error, InvalidDatabaseError, ValueError, OSError) as exc:
+            if isinstance(exc, geoip2.errors.AddressNotFoundError):
+                return None
+            raise GeoIPDatabaseError(f"GeoIP lookup failed: {exc}") from exc
+        return GeoResult(**fields) if fields else None
+
+    def close(self) -> None:
+        """Close the open readers."""
+        for reader in (self._city, self._asn):
+            if reader is not None:
+                reader.close()
+        self._city = self._asn = None
+
+
+def lookup(ip: str) -> GeoResult | None:
+    """Look ``ip`` up with the configured provider."""
+    from risk.loading import get_geo_provider
+
+    return get_geo_provider().lookup(ip)
+
+
+# --- Demo databases for documentation ranges (RFC 5737) ------------------------------------------
+DEMO_CITY = [
+    ("192.0.2.0/24", "NO", "Oslo", "Oslo", 59.9139, 10.7522),
+    ("198.51.100.0/24", "BR", "Sao Paulo", "Sao Paulo", -23.5505, -46.6333),
+    ("203.0.113.0/24", "AU", "New South Wales", "Sydney", -33.8688, 151.2093),
+]
+DEMO_ASN = [
+    ("192.0.2.0/24", 64500, "Demo Fjord Broadband"),
+    ("198.51.100.0/24", 64501, "Demo Paulista Telecom"),
+    # A hosting network: 203.0.113.0/24 is announced by a cloud provider in the demo.
+    ("203.0.113.0/24", 16509, "Demo Cloud Hosting (AMAZON-02)"),
+]
+
+
+def build_demo_databases(outdir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write demo City and ASN databases into ``outdir``; return their paths.
+
+    192.0.2.0/24 is Oslo (NO), 198.51.100.0/24 Sao Paulo (BR), 203.0.113.0/24 Sydney (AU) on a
+    hosting ASN (16509).
+    """
+    import mmdb_writer
+    import netaddr
+
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    city = mmdb_writer.MMDBWriter(
+        ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City", languages=["en"],
+        description={"en": "Demo city database for documentation ranges"},
+    )
+    for cidr, cc, region, name, lat, lon in DEMO_CITY:
+        city.insert_network(netaddr.IPSet([cidr]), {
+            "city": {"names": {"en": name}},
+            "country": {"iso_code": cc, "names": {"en": cc}},
+            "location": {"latitude": lat, "longitude": lon, "accuracy_radius": 20},
+            "subdivisions": [{"names": {"en": region}}],
+        })
+    asn = mmdb_writer.MMDBWriter(
+        ip_version=6, ipv4_compatible=True, database_type="GeoLite2-ASN", languages=["en"],
+        description={"en": "Demo ASN database for documentation ranges"},
+    )
+    for cidr, number, org in DEMO_ASN:
+        asn.insert_network(netaddr.IPSet([cidr]), {
+            "autonomous_system_number": mmdb_writer.MmdbU32(number),
+            "autonomous_system_organization": org,
+        })
+    city_path, asn_path = outdir / "demo-city.mmdb", outdir / "demo-asn.mmdb"
+    city.to_db_file(str(city_path))
+    asn.to_db_file(str(asn_path))
+    return city_path, asn_path

@@ -1,0 +1,22 @@
+"""Write demo GeoIP2 City and ASN databases for the RFC 5737 documentation ranges."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from risk.geo import build_demo_databases
+
+
+class Command(BaseCommand):
+    help = "Write demo-city.mmdb and demo-asn.mmdb (documentation ranges only) into OUTDIR."
+
+    def add_arguments(self, parser):
+        parser.add_argument("outdir")
+        parser.add_argument("--force", action="store_true", help="Allow when DEBUG is off.")
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("Refusing without DEBUG: demo data is not real geolocation. "
+                               "Use --force if you mean it.")
+        city, asn = build_demo_databases(options["outdir"])
+        self.stdout.write(f"City: {city}\nASN: {asn}")
+        self.stdout.write("Set RISK_GEOIP_CITY_DB and RISK_GEOIP_ASN_DB to these paths.")

@@ -1,0 +1,231 @@
+"""From model score and signals to a decision: the single entry points ``assess`` and ``learn``.
+
+Score = ln S_u(x) (Freeman) + bounded network term (reputation + hosting, at most
+``network_cap``) + other signal terms + trust terms (known/trusted device, negative).
+Thresholds (RISK_THRESHOLDS) map the score to ALLOW / CHALLENGE / CHALLENGE_STRONG / DENY;
+signals may set a floor. Trust terms never turn a DENY into something weaker.
+
+Modes (RISK_MODE): ``adaptive`` (default) and ``strict`` (every sign-in at least CHALLENGE; risk
+only raises the strength or denies; a trusted device never replaces the factor).
+
+First sign-in (no history): the model cannot score it. RISK_FIRST_LOGIN decides (default
+CHALLENGE in adaptive mode): an attacker holding a password for an account whose owner never
+signed in gets no free pass, and a new user proves the factor they just enrolled works.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from risk import conf
+from risk.decision import Decision
+from risk.loading import get_policy, get_signals
+from risk.model import IP_LEVELS, UA_LEVELS, CountsSnapshot, ModelScore, freeman_score
+from risk.velocity import ZERO, VelocityCounts
+
+logger = logging.getLogger(__name__)
+_ALLOW, _DENY = Decision.ALLOW, Decision.DENY
+
+REASON_TEXTS = {
+    "first_login": "This is the first sign-in we have seen for this account",
+    "new_device": "We don't recognise this device",
+    "new_network": "This sign-in is from a network you have not used before",
+    "unusual_context": "This sign-in does not look like your usual ones",
+    "engine_error": "We could not check this sign-in, so we ask for more proof",
+    "strict_mode": "This site always asks for a second factor",
+}
+
+
+class Reason(NamedTuple):
+    """A reason code and its plain-language text."""
+
+    code: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The result of assessing one attempt."""
+
+    score: float
+    decision: Decision
+    reasons: tuple[Reason, ...] = ()
+    breakdown: dict = field(default_factory=dict)
+
+    @property
+    def reason_codes(self) -> tuple[str, ...]:
+        """Return just the codes."""
+        return tuple(r.code for r in self.reasons)
+
+
+def decision_for(score: float, thresholds: dict[str, float]) -> Decision:
+    """Return the decision whose threshold ``score`` reaches."""
+    if score >= thresholds["DENY"]:
+        return Decision.DENY
+    if score >= thresholds["CHALLENGE_STRONG"]:
+        return Decision.CHALLENGE_STRONG
+    if score >= thresholds["CHALLENGE"]:
+        return Decision.CHALLENGE
+    return Decision.ALLOW
+
+
+def first_login_score(base: Decision, thresholds: dict[str, float]) -> float:
+    """Return the score of a sign-in without history: its decision's threshold, or one below
+    CHALLENGE when first sign-ins are allowed (signal terms are added on top)."""
+    if base is Decision.ALLOW:
+        return thresholds["CHALLENGE"] - 1.0
+    return thresholds[base.name]
+
+
+def model_reasons(model: ModelScore, ctx, snap: CountsSnapshot) -> list[Reason]:
+    """Explain the model score: which parts of the context are new for this user."""
+    reasons = []
+    user = snap.user
+    if "ua" in model.features and not any(
+        user.get((level, value)) for level, value in zip(UA_LEVELS[:2], ctx.ua_levels[:2])
+    ):
+        reasons.append(Reason("new_device", REASON_TEXTS["new_device"]))
+    if "ip" in model.features and not any(
+        user.get((level, value)) for level, value in zip(IP_LEVELS[:2], ctx.ip_levels[:2])
+    ):
+        reasons.append(Reason("new_network", REASON_TEXTS["new_network"]))
+    return reasons
+
+
+class Policy:
+    """Base class of policies (RISK_POLICY)."""
+
+    uses_signals = True
+
+    def decide(self, ctx, snap: CountsSnapshot, signals: list, velocity: VelocityCounts
+               ) -> Assessment:
+        """Return the assessment of one attempt."""
+        raise NotImplementedError
+
+
+class AdaptivePolicy(Policy):
+    """Freeman score plus bounded rule signals, thresholds, floors, modes."""
+
+    network_cap = 4.0
+
+    def decide(self, ctx, snap, signals, velocity):
+        cfg = conf.current()
+        thresholds = cfg.thresholds
+        strict = cfg.mode == "strict"
+        floor: Decision | None = None
+        net = other = trust = 0.0
+        for res in signals:
+            if res.floor is not None:
+                floor = res.floor.at_least(floor)
+            if res.trust:
+                trust += res.weight
+            elif res.network:
+                net += res.weight
+            else:
+                other += res.weight
+        net = min(net, self.network_cap)
+        breakdown: dict = {"network": net, "signals": other, "trust": trust}
+        model = None
+        if snap.n_user <= 0:
+            base = Decision(cfg.first_login)
+            raw = first_login_score(base, thresholds) + net + other
+            floor = base.at_least(floor)
+            breakdown["model"] = None
+        else:
+            model = freeman_score(ctx, snap, unseen_factor=cfg.unseen_factor)
+            raw = model.log_score + net + other
+            breakdown["model"] = model.log_score
+            breakdown["features"] = model.features
+        untrusted = decision_for(raw, thresholds).at_least(floor)
+        score = raw + (0.0 if strict else trust)
+        if untrusted is _DENY:
+            decision = _DENY  # trust never overrides a DENY
+        else:
+            decision = decision_for(score, thresholds).at_least(floor)
+        if decision is _ALLOW and not strict:
+            # An allowed sign-in only explains what vouched for it.
+            reasons = tuple([Reason(r.code, r.text) for r in signals if r.trust])
+            return Assessment(score, decision, reasons, breakdown)
+        reasons = self._reasons(ctx, snap, model, signals, decision, strict)
+        if strict:
+            decision = decision.at_least(Decision.CHALLENGE)
+        return Assessment(score, decision, tuple(reasons), breakdown)
+
+    @staticmethod
+    def _reasons(ctx, snap, model, signals, decision, strict) -> list[Reason]:
+        reasons = [Reason(r.code, r.text) for r in signals
+                   if r.weight > 0 or r.floor is not None]
+        if model is None:
+            reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"]))
+        elif decision is not _ALLOW:
+            known = {r.code for r in reasons}
+            reasons = [r for r in model_reasons(model, ctx, snap) if r.code not in known] + reasons
+        if strict and decision is _ALLOW:
+            reasons.append(Reason("strict_mode", REASON_TEXTS["strict_mode"]))
+        if not reasons:
+            reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"]))
+        if decision is not _DENY:
+            reasons.extend(Reason(r.code, r.text) for r in signals if r.trust)
+        return reasons
+
+
+class FreemanPolicy(Policy):
+    """The plain Freeman et al. baseline: model score and thresholds, no signals."""
+
+    uses_signals = False
+
+    def decide(self, ctx, snap, signals, velocity):
+        cfg = conf.current()
+        thresholds = cfg.thresholds
+        if snap.n_user <= 0:
+            base = Decision(cfg.first_login)
+            score = first_login_score(base, thresholds)
+            return Assessment(score, base,
+                              (Reason("first_login", REASON_TEXTS["first_login"]),),
+                              {"model": None})
+        model = freeman_score(ctx, snap, unseen_factor=cfg.unseen_factor)
+        decision = decision_for(model.log_score, thresholds)
+        reasons = model_reasons(model, ctx, snap) if decision is not Decision.ALLOW else []
+        if decision is not Decision.ALLOW and not reasons:
+            reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"]))
+        return Assessment(model.log_score, decision, tuple(reasons),
+                          {"model": model.log_score, "features": model.features})
+
+
+def assess(context, store, velocity=None, *, policy: Policy | None = None,
+           signals=None, fail_closed: bool = True) -> Assessment:
+    """Assess one sign-in attempt against the user's history.
+
+    ``store`` is a :class:`risk.store.CountStore`; ``velocity`` a
+    :class:`risk.velocity.VelocityStore`
+    (or None). On any failure of the engine (a store or GeoIP error) the result is
+    CHALLENGE_STRONG with reason ``engine_error``: fail closed, never a silent pass.
+    """
+    try:
+        policy = policy or get_policy()
+        snap = store.snapshot_for(context)
+        counts = (velocity.counts(context.user_id, context.ip, context.timestamp)
+                  if velocity is not None else ZERO)
+        results = []
+        if policy.uses_signals:
+            for signal in (get_signals() if signals is None else signals):
+                res = signal.evaluate(context, snap, counts)
+                if res is not None:
+                    results.append(res)
+        return policy.decide(context, snap, results, counts)
+    except Exception:
+        if not fail_closed:
+            raise
+        logger.exception("risk assessment failed; failing closed")
+        return Assessment(float("inf"), Decision.CHALLENGE_STRONG,
+                          (Reason("engine_error", REASON_TEXTS["engine_error"]),),
+                          {"error": True})
+
+
+def learn(context, store, velocity=None) -> None:
+    """Learn a successful sign-in: count it into the user's profile, reset account failures."""
+    store.learn(context)
+    if velocity is not None:
+        velocity.record_success(context.user_id, context.ip, context.timestamp)

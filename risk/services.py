@@ -1,0 +1,32 @@
+"""Services for the login flow: the engine wired to the site's database and cache.
+
+The flow builds a context (``risk.context.context_from_parts``, fed by its trusted-proxy client IP,
+GeoIP lookup and device cookie), then:
+
+- ``login_assess(context=...)`` before deciding on a second factor,
+- ``login_succeeded(context=...)`` once the sign-in is complete (learns it),
+- ``login_failed(user_id=..., ip=..., at=...)`` after a wrong password or a failed challenge.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from risk.policy import Assessment, assess, learn
+from risk.store import DatabaseCountStore
+from risk.velocity import CacheVelocityStore
+
+
+def login_assess(*, context) -> Assessment:
+    """Assess a sign-in against the stored history (fails closed, see ``risk.policy.assess``)."""
+    return assess(context, DatabaseCountStore(), CacheVelocityStore())
+
+
+def login_succeeded(*, context) -> None:
+    """Learn a completed sign-in into the user's profile and reset their failure count."""
+    learn(context, DatabaseCountStore(), CacheVelocityStore())
+
+
+def login_failed(*, user_id, ip: str, at: datetime) -> None:
+    """Count a failed attempt for the velocity signals."""
+    CacheVelocityStore().record_failure(user_id, ip, at)

@@ -1,0 +1,20 @@
+"""Scripted or headless clients: people sign in with browsers."""
+
+from __future__ import annotations
+
+from risk.decision import Decision
+from risk.signals import Signal, SignalResult
+
+
+class AutomationSignal(Signal):
+    """The user agent is a script, a headless browser, or missing."""
+
+    code = "automation"
+    weight = 3.0
+
+    def evaluate(self, ctx, snap, velocity):
+        if not ctx.is_automation:
+            return None
+        return SignalResult(self.code, self.weight,
+                            "This sign-in comes from an automated tool, not a browser",
+                            floor=Decision.CHALLENGE)

@@ -1,0 +1,270 @@
+"""Count stores: what the model and the signals know about users' past successful sign-ins.
+
+Two implementations of one interface: :class:`MemoryCountStore` (dicts; replay and tests; memory
+grows with distinct values per user, never with rows) and :class:`DatabaseCountStore` (the Django
+ORM, tables in :mod:`risk.models`; counts are incremented with F() so concurrent sign-ins do not
+lose updates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+
+from risk.model import DEVICE_LEVEL, CountsSnapshot, UserProfile, context_keys
+
+USERS_LEVEL = "__users__"  # pseudo level whose total is the number of users with history
+
+
+def value_hash(level: str, value: str) -> str:
+    """Return the stored digest of a (level, value) pair (values may be long or personal)."""
+    return hashlib.blake2b(f"{level}\x1f{value}".encode(), digest_size=16).hexdigest()
+
+
+def learn_keys(ctx) -> tuple[list[tuple[str, str]], tuple[str, str] | None]:
+    """Return the model keys and the per-user device key of a context."""
+    device = (DEVICE_LEVEL, ctx.device_key) if ctx.device_id else None
+    return context_keys(ctx), device
+
+
+class CountStore:
+    """The interface of a count store."""
+
+    def snapshot(self, user_id, keys: Iterable[tuple[str, str]]) -> CountsSnapshot:
+        """Return the counts of ``keys`` (per user and global), the totals and the profile."""
+        raise NotImplementedError
+
+    def learn(self, ctx) -> None:
+        """Count a successful sign-in into the user's history and the global counts."""
+        raise NotImplementedError
+
+    def snapshot_for(self, ctx) -> CountsSnapshot:
+        """Return the snapshot for every key of ``ctx``, its device key included."""
+        keys, device = learn_keys(ctx)
+        if device is not None:
+            keys = [*keys, device]
+        return self.snapshot(ctx.user_id, keys)
+
+
+class _UserState:
+    __slots__ = ("counts", "profile")
+
+    def __init__(self) -> None:
+        self.counts: dict = {}
+        self.profile = UserProfile()
+
+
+class MemoryCountStore(CountStore):
+    """Counts in dicts. The snapshot shares the live dicts (read-only by contract), no copying."""
+
+    def __init__(self) -> None:
+        self.users: dict = {}
+        self.glob: dict = {}
+        self.totals: dict = {}
+        self.distinct: dict = {}
+        self.n_total = 0
+        self._empty = _UserState()
+
+    def snapshot_for(self, ctx) -> CountsSnapshot:
+        return self.snapshot(ctx.user_id)  # the snapshot shares the dicts: no keys needed
+
+    def snapshot(self, user_id, keys=()) -> CountsSnapshot:
+        state = self.users.get(user_id, self._empty)
+        return CountsSnapshot(
+            n_user=state.profile.n_success, user=state.counts, glob=self.glob,
+            totals=self.totals, distinct=self.distinct, n_total=self.n_total,
+            n_users=len(self.users), profile=state.profile,
+        )
+
+    def learn(self, ctx) -> None:
+        state = self.users.get(ctx.user_id)
+        if state is None:
+            state = self.users[ctx.user_id] = _UserState()
+        counts, glob, totals, distinct = state.counts, self.glob, self.totals, self.distinct
+        for key in (("ip", ctx.ip or None), ("net", ctx.network), ("cc", ctx.country),
+                    ("ua", ctx.user_agent or None), ("bv", ctx.browser or None),
+                    ("osv", ctx.os or None), ("dev", ctx.device_type or None)):
+            if key[1] is None:
+                continue
+            counts[key] = counts.get(key, 0) + 1
+            c = glob.get(key, 0)
+            if not c:
+                distinct[key[0]] = distinct.get(key[0], 0) + 1
+            glob[key] = c + 1
+            totals[key[0]] = totals.get(key[0], 0) + 1
+        if ctx.device_key is not None:
+            device = (DEVICE_LEVEL, ctx.device_key)
+            counts[device] = counts.get(device, 0) + 1
+        self.n_total += 1
+        _update_profile(state.profile, ctx)
+
+
+def _update_profile(profile: UserProfile, ctx) -> None:
+    profile.n_success += 1
+    if ctx.device_id:
+        profile.n_with_device += 1
+    profile.last_success_at = ctx.timestamp
+    # Overwrite the location even with None: comparing with an older fix would invent speeds.
+    profile.last_latitude = ctx.latitude
+    profile.last_longitude = ctx.longitude
+    profile.last_accuracy_km = ctx.accuracy_radius_km
+    profile.last_country = ctx.country
+
+
+class DatabaseCountStore(CountStore):
+    """Counts in the database (risk.models). Scoring costs three queries plus cached totals.
+
+    Queries: the user's counts for the context's values, the global counts for those values, the
+    user's login stats; global totals come from GlobalLevelStats, cached for ``totals_ttl``
+    seconds in the default cache.
+    """
+
+    TOTALS_CACHE_KEY = "risk:global-level-stats"
+
+    def __init__(self, *, totals_ttl: int = 60) -> None:
+        self.totals_ttl = totals_ttl
+
+    def _totals(self) -> tuple[dict, dict]:
+        from django.core.cache import cache
+
+        from risk.models import GlobalLevelStats
+
+        cached = cache.get(self.TOTALS_CACHE_KEY) if self.totals_ttl else None
+        if cached is None:
+            rows = GlobalLevelStats.objects.values_list("level", "total", "distinct")
+            cached = ({lv: t for lv, t, _ in rows}, {lv: d for lv, _, d in rows})
+            if self.totals_ttl:
+                cache.set(self.TOTALS_CACHE_KEY, cached, self.totals_ttl)
+        return cached
+
+    def snapshot(self, user_id, keys=()) -> CountsSnapshot:
+        from risk.models import GlobalFeatureCount, UserFeatureCount, UserLoginStats
+
+        keys = list(keys)
+        by_hash = {value_hash(lv, v): (lv, v) for lv, v in keys}
+        user = {
+            by_hash[h]: c
+            for h, c in UserFeatureCount.objects.filter(
+                user_id=user_id, value_hash__in=list(by_hash)
+            ).values_list("value_hash", "count")
+        }
+        model_hashes = [h for h, (lv, _) in by_hash.items() if lv != DEVICE_LEVEL]
+        glob = {
+            by_hash[h]: c
+            for h, c in GlobalFeatureCount.objects.filter(
+                value_hash__in=model_hashes
+            ).values_list("value_hash", "count")
+        }
+        stats = UserLoginStats.objects.filter(user_id=user_id).first()
+        profile = UserProfile()
+        if stats is not None:
+            profile = UserProfile(
+                n_success=stats.n_success, n_with_device=stats.n_with_device,
+                last_success_at=stats.last_success_at,
+                last_latitude=stats.last_latitude, last_longitude=stats.last_longitude,
+                last_accuracy_km=stats.last_accuracy_km, last_country=stats.last_country or None,
+            )
+        totals, distinct = self._totals()
+        n_total = totals.get(USERS_LEVEL + "logins", 0)
+        return CountsSnapshot(
+            n_user=profile.n_success, user=user, glob=glob,
+            totals=totals, distinct=distinct, n_total=n_total,
+            n_users=distinct.get(USERS_LEVEL, 0), profile=profile,
+        )
+
+    @staticmethod
+    def prune(before: datetime) -> int:
+        """Forget per-user values not seen since ``before``; return how many were dropped.
+
+        RISK.md: history older than about six months can be dropped with little loss. A value
+        the user has not used since then counts as new again, which is what it has become.
+        """
+        from risk.models import UserFeatureCount
+
+        deleted, _ = UserFeatureCount.objects.filter(last_seen__lt=before).delete()
+        return deleted
+
+    def learn(self, ctx) -> None:
+        from django.core.cache import cache
+        from django.db import IntegrityError, transaction
+        from django.db.models import F
+
+        from risk.models import (
+            GlobalFeatureCount,
+            GlobalLevelStats,
+            UserFeatureCount,
+            UserLoginStats,
+        )
+
+        now: datetime = ctx.timestamp
+        keys, device = learn_keys(ctx)
+        user_keys = keys + ([device] if device else [])
+
+        def bump_level(level: str, *, total: int = 1, distinct: int = 0) -> None:
+            updated = GlobalLevelStats.objects.filter(level=level).update(
+                total=F("total") + total, distinct=F("distinct") + distinct
+            )
+            if not updated:
+                try:
+                    with transaction.atomic():
+                        GlobalLevelStats.objects.create(level=level, total=total,
+                                                        distinct=distinct)
+                except IntegrityError:
+                    bump_level(level, total=total, distinct=distinct)
+
+        with transaction.atomic():
+            for level, value in user_keys:
+                h = value_hash(level, value)
+                if not UserFeatureCount.objects.filter(
+                    user_id=ctx.user_id, level=level, value_hash=h
+                ).update(count=F("count") + 1, last_seen=now):
+                    try:
+                        with transaction.atomic():
+                            UserFeatureCount.objects.create(
+                                user_id=ctx.user_id, level=level, value_hash=h, count=1,
+                                last_seen=now,
+                            )
+                    except IntegrityError:
+                        UserFeatureCount.objects.filter(
+                            user_id=ctx.user_id, level=level, value_hash=h
+                        ).update(count=F("count") + 1, last_seen=now)
+            for level, value in keys:
+                h = value_hash(level, value)
+                new = False
+                if not GlobalFeatureCount.objects.filter(value_hash=h).update(
+                    count=F("count") + 1
+                ):
+                    try:
+                        with transaction.atomic():
+                            GlobalFeatureCount.objects.create(
+                                level=level, value_hash=h, value=value[:255], count=1
+                            )
+                        new = True
+                    except IntegrityError:
+                        GlobalFeatureCount.objects.filter(value_hash=h).update(
+                            count=F("count") + 1
+                        )
+                bump_level(level, distinct=1 if new else 0)
+            bump_level(USERS_LEVEL + "logins")
+            stats_fields = {
+                "last_success_at": now, "last_latitude": ctx.latitude,
+                "last_longitude": ctx.longitude, "last_accuracy_km": ctx.accuracy_radius_km,
+                "last_country": ctx.country or "",
+            }
+            with_device = 1 if ctx.device_id else 0
+            if not UserLoginStats.objects.filter(user_id=ctx.user_id).update(
+                n_success=F("n_success") + 1, n_with_device=F("n_with_device") + with_device,
+                **stats_fields,
+            ):
+                try:
+                    with transaction.atomic():
+                        UserLoginStats.objects.create(user_id=ctx.user_id, n_success=1,
+                                                      n_with_device=with_device, **stats_fields)
+                    bump_level(USERS_LEVEL, total=0, distinct=1)
+                except IntegrityError:
+                    UserLoginStats.objects.filter(user_id=ctx.user_id).update(
+                        n_success=F("n_success") + 1,
+                        n_with_device=F("n_with_device") + with_device, **stats_fields,
+                    )
+        cache.delete(self.TOTALS_CACHE_KEY)

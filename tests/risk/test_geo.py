@@ -1,0 +1,127 @@
+import tempfile
+from io import StringIO
+from pathlib import Path
+
+from django.core.checks import run_checks
+from django.core.management import CommandError, call_command
+from django.test import SimpleTestCase, override_settings
+
+from risk.geo import (
+    GeoIPDatabaseError,
+    MaxMindGeoProvider,
+    build_demo_databases,
+    lookup,
+    network_prefixes,
+    normalize_ip,
+)
+from risk.loading import get_geo_provider
+
+
+class DemoDatabaseMixin:
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.city_db, cls.asn_db = build_demo_databases(cls._tmp.name)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+        super().tearDownClass()
+
+
+class ProviderTests(DemoDatabaseMixin, SimpleTestCase):
+    def test_city_and_asn(self):
+        geo = MaxMindGeoProvider(str(self.city_db), str(self.asn_db)).lookup("192.0.2.55")
+        self.assertEqual((geo.country, geo.city, geo.region), ("NO", "Oslo", "Oslo"))
+        self.assertAlmostEqual(geo.latitude, 59.9139, places=3)
+        self.assertEqual(geo.accuracy_radius_km, 20)
+        self.assertEqual((geo.asn, geo.asn_org), (64500, "Demo Fjord Broadband"))
+
+    def test_hosting_asn_in_demo(self):
+        geo = MaxMindGeoProvider(str(self.city_db), str(self.asn_db)).lookup("203.0.113.9")
+        self.assertEqual((geo.country, geo.city, geo.asn), ("AU", "Sydney", 16509))
+
+    def test_ipv4_mapped_ipv6_is_normalised(self):
+        geo = MaxMindGeoProvider(str(self.city_db), str(self.asn_db)).lookup("::ffff:198.51.100.4")
+        self.assertEqual((geo.country, geo.city), ("BR", "Sao Paulo"))
+
+    def test_unknown_and_invalid_addresses(self):
+        provider = MaxMindGeoProvider(str(self.city_db), str(self.asn_db))
+        self.assertIsNone(provider.lookup("8.8.8.8"))
+        self.assertIsNone(provider.lookup("not an ip"))
+
+    def test_asn_only(self):
+        geo = MaxMindGeoProvider("", str(self.asn_db)).lookup("192.0.2.1")
+        self.assertIsNone(geo.country)
+        self.assertEqual(geo.asn, 64500)
+
+    def test_missing_files_mean_no_geo(self):
+        provider = MaxMindGeoProvider("/nonexistent/city.mmdb", "/nonexistent/asn.mmdb")
+        self.assertFalse(provider.available())
+        self.assertIsNone(provider.lookup("192.0.2.1"))
+        self.assertIsNone(MaxMindGeoProvider(None, None).lookup("192.0.2.1"))
+
+    def test_corrupt_file_raises_a_dedicated_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = Path(tmp) / "broken.mmdb"
+            bad.write_bytes(b"\x00not a maxmind database" * 50)
+            with self.assertRaises(GeoIPDatabaseError):
+                MaxMindGeoProvider(str(bad), None).lookup("192.0.2.1")
+
+    def test_settings_paths_and_cached_loader(self):
+        with override_settings(RISK_GEOIP_CITY_DB=str(self.city_db),
+                               RISK_GEOIP_ASN_DB=str(self.asn_db)):
+            self.assertEqual(lookup("192.0.2.1").city, "Oslo")
+        with override_settings(RISK_GEOIP_CITY_DB=None, RISK_GEOIP_ASN_DB=None):
+            self.assertIsNone(lookup("192.0.2.1"))
+
+    @override_settings(RISK_GEOIP_PROVIDER="risk.geo.NullGeoProvider")
+    def test_provider_is_swappable(self):
+        self.assertEqual(type(get_geo_provider()).__name__, "NullGeoProvider")
+
+
+class HelperTests(SimpleTestCase):
+    def test_normalize(self):
+        self.assertEqual(normalize_ip("::ffff:192.0.2.1"), "192.0.2.1")
+        self.assertEqual(normalize_ip(" 2001:DB8::1 "), "2001:db8::1")
+        with self.assertRaises(ValueError):
+            normalize_ip("example.com")
+
+    def test_prefix_fallback(self):
+        self.assertEqual(network_prefixes("192.0.2.77"), ("192.0.2.0/24", "192.0.0.0/16"))
+        self.assertEqual(network_prefixes("2001:db8:1:2:3::1"),
+                         ("2001:db8:1:2::/64", "2001:db8:1::/48"))
+        self.assertEqual(network_prefixes("::ffff:198.51.100.9")[0], "198.51.100.0/24")
+
+
+class CheckTests(SimpleTestCase):
+    def ids(self):
+        return [m.id for m in run_checks() if m.id and m.id.startswith("risk.")]
+
+    @override_settings(RISK_GEOIP_CITY_DB=None, RISK_GEOIP_ASN_DB="/nonexistent.mmdb")
+    def test_absent_geoip_is_a_warning(self):
+        self.assertEqual(self.ids().count("risk.W001"), 2)
+
+    @override_settings(RISK_MODE="paranoid", RISK_THRESHOLDS={"CHALLENGE": 5, "DENY": 1},
+                       RISK_FIRST_LOGIN="deny")
+    def test_bad_settings_are_errors(self):
+        ids = self.ids()
+        for expected in ("risk.E001", "risk.E002", "risk.E003"):
+            self.assertIn(expected, ids)
+
+
+class DemoCommandTests(SimpleTestCase):
+    @override_settings(DEBUG=False)
+    def test_refuses_without_debug(self):
+        with tempfile.TemporaryDirectory() as tmp, self.assertRaises(CommandError):
+            call_command("geoip_demo_db", tmp)
+
+    @override_settings(DEBUG=False)
+    def test_force_writes_both_files(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            call_command("geoip_demo_db", tmp, "--force", stdout=StringIO())
+            provider = MaxMindGeoProvider(str(Path(tmp) / "demo-city.mmdb"),
+                                          str(Path(tmp) / "demo-asn.mmdb"))
+            self.assertEqual(provider.lookup("198.51.100.1").asn, 64501)
+            provider.close()

@@ -1,0 +1,171 @@
+import math
+from datetime import timedelta
+
+from django.test import SimpleTestCase, override_settings
+
+from risk.decision import Decision
+from risk.loading import get_policy
+from risk.policy import AdaptivePolicy, FreemanPolicy, assess, decision_for, learn
+from risk.signals import Signal, SignalResult
+from risk.store import MemoryCountStore
+from risk.velocity import MemoryVelocityStore
+
+from .factories import SYDNEY, ctx, history
+
+THRESHOLDS = {"CHALLENGE": -1.3, "CHALLENGE_STRONG": 3.0, "DENY": 9.0}
+
+
+def settled(n=20, **kwargs):
+    store = MemoryCountStore()
+    history(store, user_id=1, n=n, **kwargs)
+    for uid in range(2, 6):  # other users, so the global counts mean something
+        history(store, user_id=uid, n=n, ip=f"198.51.100.{uid}", asn=64501)
+    return store
+
+
+class FixedSignal(Signal):
+    def __init__(self, result):
+        self.result = result
+
+    def evaluate(self, ctx, snap, velocity):
+        return self.result
+
+
+@override_settings(RISK_THRESHOLDS=THRESHOLDS)
+class AdaptivePolicyTests(SimpleTestCase):
+    def test_decision_for_thresholds(self):
+        self.assertEqual(decision_for(-5, THRESHOLDS), Decision.ALLOW)
+        self.assertEqual(decision_for(-1.3, THRESHOLDS), Decision.CHALLENGE)
+        self.assertEqual(decision_for(3.0, THRESHOLDS), Decision.CHALLENGE_STRONG)
+        self.assertEqual(decision_for(20, THRESHOLDS), Decision.DENY)
+
+    def test_usual_context_is_allowed(self):
+        result = assess(ctx(1, minutes=60 * 24 * 30), settled())
+        self.assertEqual(result.decision, Decision.ALLOW)
+        self.assertEqual(result.reasons, ())
+        self.assertIn("model", result.breakdown)
+
+    def test_foreign_hosting_script_is_denied_with_reasons(self):
+        probe = ctx(1, ip="203.0.113.5", asn=16509, geo=SYDNEY, ua="curl/8.4.0",
+                    reputation=True, minutes=60 * 24 * 19 + 30)
+        result = assess(probe, settled())
+        self.assertEqual(result.decision, Decision.DENY)
+        codes = result.reason_codes
+        for code in ("new_device", "new_network", "new_country", "hosting_network",
+                     "automation", "ip_reputation", "impossible_travel"):
+            self.assertIn(code, codes)
+        texts = [r.text for r in result.reasons]
+        self.assertIn("We don't recognise this device", texts)
+        self.assertIn("This sign-in is from a new country", texts)
+
+    def test_network_terms_are_bounded(self):
+        policy = AdaptivePolicy()
+        big = [SignalResult("ip_reputation", 30.0, "x", network=True),
+               SignalResult("hosting_network", 30.0, "y", network=True)]
+        result = policy.decide(ctx(1), settled().snapshot(1), big, None)
+        self.assertEqual(result.breakdown["network"], policy.network_cap)
+        self.assertNotEqual(result.decision, Decision.DENY)
+
+    def test_floor_raises_the_decision(self):
+        floor = FixedSignal(SignalResult("impossible_travel", 0.0, "t", floor=Decision.CHALLENGE))
+        result = assess(ctx(1, minutes=60 * 24 * 30), settled(), signals=[floor])
+        self.assertEqual(result.decision, Decision.CHALLENGE)
+        self.assertIn("impossible_travel", result.reason_codes)
+
+    def test_trust_never_overrides_a_deny(self):
+        deny = FixedSignal(SignalResult("account_failure_limit", 10.0, "d", floor=Decision.DENY))
+        store = settled(device_id="cookie")
+        probe = ctx(1, device_id="cookie", trusted=True, minutes=60 * 24 * 30)
+        result = assess(probe, store, signals=[deny, *_default_device()])
+        self.assertEqual(result.decision, Decision.DENY)
+        # ... nor a DENY reached by score alone.
+        hot = FixedSignal(SignalResult("automation", 12.0, "a"))
+        result = assess(probe, store, signals=[hot, *_default_device()])
+        self.assertEqual(result.decision, Decision.DENY)
+
+    def test_trusted_device_softens_a_challenge(self):
+        store = settled(device_id="cookie")
+        probe = ctx(1, ip="192.0.2.99", asn=64999, device_id="cookie", trusted=True,
+                    minutes=60 * 24 * 30)
+        without = assess(ctx(1, ip="192.0.2.99", asn=64999, device_id="stranger",
+                             minutes=60 * 24 * 30), store)
+        with_trust = assess(probe, store)
+        self.assertLess(with_trust.score, without.score)
+        self.assertEqual(with_trust.decision, Decision.ALLOW)
+        self.assertNotEqual(without.decision, Decision.ALLOW)
+
+    def test_first_login_is_challenged_by_default(self):
+        result = assess(ctx(99), settled())
+        self.assertEqual(result.decision, Decision.CHALLENGE)
+        self.assertEqual(result.reason_codes[0], "first_login")
+        self.assertIsNone(result.breakdown["model"])
+
+    @override_settings(RISK_FIRST_LOGIN="allow")
+    def test_first_login_rule_is_a_setting(self):
+        self.assertEqual(assess(ctx(99), settled()).decision, Decision.ALLOW)
+
+    @override_settings(RISK_FIRST_LOGIN="allow")
+    def test_first_login_from_a_bad_place_is_still_challenged(self):
+        result = assess(ctx(99, ua="curl/8.4.0", reputation=True), settled())
+        self.assertNotEqual(result.decision, Decision.ALLOW)
+
+    def test_engine_failure_fails_closed(self):
+        class Broken(MemoryCountStore):
+            def snapshot(self, user_id, keys=()):
+                raise RuntimeError("database down")
+
+        with self.assertLogs("risk.policy", "ERROR"):
+            result = assess(ctx(1), Broken())
+        self.assertEqual(result.decision, Decision.CHALLENGE_STRONG)
+        self.assertEqual(result.reason_codes, ("engine_error",))
+        self.assertTrue(math.isinf(result.score))
+
+    def test_learn_resets_account_failures(self):
+        store, velocity = MemoryCountStore(), MemoryVelocityStore()
+        probe = ctx(1)
+        for _ in range(3):
+            velocity.record_failure(1, probe.ip, probe.timestamp - timedelta(seconds=5))
+        learn(probe, store, velocity)
+        self.assertEqual(velocity.counts(1, probe.ip, probe.timestamp).account_failures, 0)
+        self.assertEqual(store.users[1].profile.n_success, 1)
+
+
+def _default_device():
+    from risk.signals.device import KnownDeviceSignal
+
+    return [KnownDeviceSignal()]
+
+
+@override_settings(RISK_THRESHOLDS=THRESHOLDS, RISK_MODE="strict")
+class StrictModeTests(SimpleTestCase):
+    def test_every_login_is_at_least_challenged(self):
+        result = assess(ctx(1, minutes=60 * 24 * 30), settled())
+        self.assertEqual(result.decision, Decision.CHALLENGE)
+        self.assertIn("strict_mode", result.reason_codes)
+
+    def test_trusted_device_never_replaces_the_factor(self):
+        store = settled(device_id="cookie")
+        result = assess(ctx(1, device_id="cookie", trusted=True, minutes=60 * 24 * 30), store)
+        self.assertEqual(result.decision, Decision.CHALLENGE)
+
+    def test_risk_still_raises_strength_and_denies(self):
+        probe = ctx(1, ip="203.0.113.5", asn=16509, geo=SYDNEY, ua="curl/8.4.0",
+                    reputation=True, minutes=60 * 24 * 19 + 30)
+        self.assertEqual(assess(probe, settled()).decision, Decision.DENY)
+
+
+@override_settings(RISK_THRESHOLDS=THRESHOLDS)
+class BaselineTests(SimpleTestCase):
+    def test_freeman_policy_ignores_signals(self):
+        probe = ctx(1, reputation=True, ua="curl/8.4.0", minutes=60 * 24 * 30)
+        base = assess(probe, settled(), policy=FreemanPolicy())
+        adaptive = assess(probe, settled(), policy=AdaptivePolicy())
+        self.assertEqual(base.score, base.breakdown["model"])
+        self.assertGreater(adaptive.score, base.score)
+
+    @override_settings(RISK_POLICY="risk.policy.FreemanPolicy")
+    def test_policy_is_swappable(self):
+        self.assertIsInstance(get_policy(), FreemanPolicy)
+
+    def test_default_policy(self):
+        self.assertIsInstance(get_policy(), AdaptivePolicy)
