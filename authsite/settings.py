@@ -181,9 +181,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # The staged login: dotted paths of stages run after a correct password, in order
 # (authsite.login.stages). Empty means the password alone signs the user in.
-LOGIN_STAGES: list[str] = env_list("LOGIN_STAGES", ["factors.stages.ChallengeStage"])
+LOGIN_STAGES: list[str] = env_list("LOGIN_STAGES", ["risk.login.RiskStage", "factors.stages.ChallengeStage"])
 # Told about password failures and finished sign-ins (authsite.login.listeners).
-LOGIN_LISTENERS: list[str] = []
+LOGIN_LISTENERS: list[str] = ["risk.login.RiskLoginListener"]
 # A pending login (password checked, later stages not yet passed) expires after this many seconds.
 LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600)
 
@@ -213,6 +213,14 @@ if "SMS_ALLOWED_CALLING_CODES" in os.environ:
     FACTORS_SMS_ALLOWED_CALLING_CODES = env_list("SMS_ALLOWED_CALLING_CODES", [])
 FACTORS_WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "localhost")
 FACTORS_WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", ["http://localhost:8000"])
+
+# --- Risk engine (risk/conf.py documents each) -----------------------------------------------------
+RISK_MODE = os.environ.get("RISK_MODE", "adaptive")
+RISK_GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB") or None
+RISK_GEOIP_ASN_DB = os.environ.get("GEOIP_ASN_DB") or None
+RISK_IP_REPUTATION_FILES = env_list("RISK_IP_REPUTATION_FILES", [])
+RISK_TRUSTED_DEVICE_DAYS = env_int("RISK_TRUSTED_DEVICE_DAYS", 30)
+RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24)
 
 # --- Sessions -----------------------------------------------------------------------------------
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)

@@ -260,6 +260,20 @@ def factor_email_enroll_begin(*, user, email: str | None = None, name: str = "Em
         return EmailDevice.objects.create(user=user, name=name[:64], email=email or user.email, confirmed=False)
 
 
+def factor_account_email_device(*, user) -> EmailDevice:
+    """Return the confirmed email-code device for the account's own (verified) address.
+
+    Used when a sign-in must be challenged and the user has no factor: the address was proven at
+    sign-up, so codes sent there are the fallback (it shows on the Security page and can be removed).
+    """
+    device = EmailDevice.objects.filter(user=user, email__iexact=user.email, confirmed=True).first()
+    if device is None:
+        device = EmailDevice.objects.create(
+            user=user, name="Email to your account address", email=user.email, confirmed=True
+        )
+    return device
+
+
 def factor_sms_enroll_begin(*, user, phone_number: str, name: str = "Phone") -> SMSDevice:
     """Create an unconfirmed SMS device; raise ValueError with a user-facing message.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -90,12 +91,14 @@ def _pending_user(pending: PendingLogin):
     return get_user_model()._default_manager.get(pk=pending.user_id)
 
 
-def challenge_options(user, minimum: str) -> list:
+def challenge_options(user, minimum: str, exclude: list[str] | tuple[str, ...] = ()) -> list:
     """Return the user's devices that can answer a challenge needing ``minimum``, best first."""
     devices = [
         d
         for d in services.user_factors(user)
-        if satisfies(d, minimum) and not (isinstance(d, SMSDevice) and not d.verified)
+        if satisfies(d, minimum)
+        and d.factor_kind not in exclude
+        and not (isinstance(d, SMSDevice) and not d.verified)
     ]
     # The preferred factor first (the page preselects it), then strongest first.
     return sorted(devices, key=lambda d: 0 if d.preferred else 1)
@@ -115,7 +118,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     user = _pending_user(pending)
     state = pending.state_for(CHALLENGE_KEY)
     minimum = state.get("minimum", Requirement.ANY)
-    options = challenge_options(user, minimum)
+    options = challenge_options(user, minimum, pending.flags.get("factor_exclude", ()))
     if not options:
         events.auth_event(request, events.MFA_FAIL, outcome="no_usable_factor", user_id=user.pk, minimum=minimum)
         return flow.login_abort(
@@ -170,7 +173,9 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
             "others": [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id],
             "form": form,
             "sent": device.persistent_id in state.get("sent", []),
-            "reason": state.get("reason") or REASON_TEXTS.get(Requirement(minimum)),
+            "reasons": pending.flags.get("risk_reasons") or [REASON_TEXTS.get(Requirement(minimum))],
+            "offer_remember": "risk_event_id" in pending.flags,
+            "remember_days": getattr(settings, "RISK_TRUSTED_DEVICE_DAYS", 30),
         },
     )
 
@@ -209,8 +214,12 @@ def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device) -
     return redirect(f"{reverse('factors:challenge')}?method={device.persistent_id}")
 
 
-def _challenge_passed(request: HttpRequest, pending: PendingLogin, user, device, *, recovery_left=None) -> HttpResponse:
+def _challenge_passed(
+    request: HttpRequest, pending: PendingLogin, user, device, *, recovery_left=None, remember: bool = False
+) -> HttpResponse:
     pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    pending.flags["factor_kind"] = device.factor_kind
+    pending.flags["remember_device"] = remember
     events.auth_event(request, events.MFA_SUCCESS, outcome="success", user_id=user.pk, factor=device.factor_kind)
     if recovery_left is not None:
         events.auth_event(request, events.MFA_RECOVERY_USED, outcome="success", user_id=user.pk, left=recovery_left)
@@ -257,7 +266,8 @@ def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> 
     except webauthn.WebAuthnError as exc:
         events.auth_event(request, events.MFA_FAIL, outcome="webauthn_rejected", user_id=user.pk, reason=exc.reason)
         return _json_error("That security key or passkey wasn't accepted. Try again or choose another way.")
-    response = _challenge_passed(request, pending, user, result.credential)
+    remember = isinstance(body.get("remember"), bool) and body["remember"]
+    response = _challenge_passed(request, pending, user, result.credential, remember=remember)
     return JsonResponse({"redirect": response["Location"]})
 
 

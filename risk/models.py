@@ -73,3 +73,70 @@ class UserLoginStats(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.n_success} sign-ins"
+
+
+class LoginEvent(models.Model):
+    """One assessed sign-in attempt: its context, the engine's decision and reasons, the outcome."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending (second step not finished)"
+        SUCCESS = "success", "Signed in"
+        DENIED = "denied", "Refused"
+        ABANDONED = "abandoned", "Not finished"
+
+    created_at = models.DateTimeField(db_index=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    ip = models.GenericIPAddressField(unpack_ipv4=True)
+    asn = models.PositiveBigIntegerField(null=True, blank=True)
+    network = models.CharField(max_length=64, blank=True)
+    network_org = models.CharField(max_length=255, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    region = models.CharField(max_length=128, blank=True)
+    city = models.CharField(max_length=128, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+    browser = models.CharField(max_length=128, blank=True)
+    os = models.CharField(max_length=128, blank=True)
+    device_type = models.CharField(max_length=16, blank=True)
+    device_key = models.CharField(max_length=32, blank=True, help_text="Digest of the device cookie")
+    trusted_device = models.BooleanField(default=False)
+    mode = models.CharField(max_length=16)
+    score = models.FloatField(null=True, blank=True, help_text="Empty when the engine failed")
+    decision = models.CharField(max_length=20, db_index=True)
+    reasons = models.JSONField(default=list, help_text="[{code, text}] in order of weight")
+    breakdown = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    factor = models.CharField(max_length=16, blank=True, help_text="Kind of second factor used, if any")
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = (models.Index(fields=["user", "-created_at"], name="risk_event_user_time"),)
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.user_id} {self.decision} {self.outcome}"
+
+
+class TrustedDevice(models.Model):
+    """A browser the user asked us to remember after a successful second step.
+
+    The cookie holds a random token (256 bits); only its SHA-256 is stored. ``binding`` is a
+    digest of the user's password hash and factor list when the device was remembered: a password
+    or factor change alters it, which revokes every remembered device without extra bookkeeping.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices")
+    token_hash = models.CharField(max_length=64, unique=True)
+    binding = models.CharField(max_length=64)
+    label = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.label or 'device'} of user {self.user_id}"

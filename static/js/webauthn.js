@@ -141,7 +141,13 @@
         const options = await post(button.dataset.begin, {});
         const credential = await navigator.credentials.get({ publicKey: requestOptions(options.publicKey) });
         const body = credentialToJSON(credential);
-        result = await post(button.dataset.complete, mode === "passkey-login" ? { credential: body, next: button.dataset.next || "" } : body);
+        if (mode === "passkey-login") {
+          result = await post(button.dataset.complete, { credential: body, next: button.dataset.next || "" });
+        } else {
+          const remember = document.querySelector("[data-remember]");
+          body.remember = Boolean(remember && remember.checked);
+          result = await post(button.dataset.complete, body);
+        }
       }
       say(button, "Done.", false);
       window.location.assign(result.redirect || "/");

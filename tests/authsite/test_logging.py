@@ -50,7 +50,10 @@ class EventStreamTests(CacheClearingTestCase):
             client.post("/login/", {"email": user.email, "password": PASSWORD})
             client.post("/logout/")
         events = [e for e in log.events() if e["logger"] == "authsite.events"]
-        self.assertEqual([e["event"] for e in events], ["authn_login_fail", "authn_login_success", "authn_logout"])
+        self.assertEqual(
+            [e["event"] for e in events],
+            ["authn_login_fail", "authn_risk_assessed", "authn_login_success", "authn_logout"],
+        )
         for event in events:
             for field in ("time", "event", "outcome", "user_id", "client_ip", "user_agent", "request_id"):
                 self.assertIn(field, event)
@@ -59,7 +62,7 @@ class EventStreamTests(CacheClearingTestCase):
             self.assertEqual(event["client_ip"], "127.0.0.1")
             self.assertRegex(event["request_id"], r"^[0-9a-f]{32}$")
         self.assertIsNone(events[0]["user_id"])
-        self.assertEqual(events[1]["user_id"], user.pk)
+        self.assertEqual(events[2]["user_id"], user.pk)
 
     def test_control_characters_in_client_input_cannot_forge_lines(self):
         evil = 'Agent\r\n{"event":"authn_login_success","user_id":1}\x1b[31m\x00'

@@ -20,6 +20,8 @@ OPEN_REDIRECTS = [
 ]
 
 
+# The password step alone; the risk and challenge stages have their own tests.
+@override_settings(LOGIN_STAGES=[])
 class LoginTests(CacheClearingTestCase):
     def setUp(self) -> None:
         super().setUp()

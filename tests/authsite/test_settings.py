@@ -21,7 +21,21 @@ from django.test import SimpleTestCase, TestCase
 ROOT = Path(settings.BASE_DIR)
 
 
+_GEOIP_DIR = tempfile.mkdtemp(prefix="geoip-")
+
+
+def demo_geoip() -> tuple[str, str]:
+    """Build the demo GeoIP databases once per run (production settings warn without them)."""
+    from risk.geo import build_demo_databases
+
+    city, asn = Path(_GEOIP_DIR) / "demo-city.mmdb", Path(_GEOIP_DIR) / "demo-asn.mmdb"
+    if not city.exists():
+        city, asn = build_demo_databases(_GEOIP_DIR)
+    return str(city), str(asn)
+
+
 def production_env(**extra: str) -> dict[str, str]:
+    city_db, asn_db = demo_geoip()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
     env.update(
         DJANGO_SETTINGS_MODULE="authsite.settings",
@@ -34,6 +48,8 @@ def production_env(**extra: str) -> dict[str, str]:
         TWILIO_ACCOUNT_SID="AC" + "0" * 32,
         TWILIO_AUTH_TOKEN=secrets.token_hex(16),
         TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32,
+        GEOIP_CITY_DB=city_db,
+        GEOIP_ASN_DB=asn_db,
         PYTHONDONTWRITEBYTECODE="1",
     )
     env.update(extra)

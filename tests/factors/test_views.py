@@ -49,7 +49,8 @@ def last_code(message_body: str) -> str:
     return re.search(r"\b(\d{6})\b", message_body).group(1)
 
 
-@override_settings(FACTORS_SMS_BACKEND="locmem")
+# Plain MFA (no risk stage): the challenge stage's own rules; tests/risk covers the adaptive flow.
+@override_settings(FACTORS_SMS_BACKEND="locmem", LOGIN_STAGES=["factors.stages.ChallengeStage"])
 class ChallengeStageTests(CacheClearingTestCase):
     def setUp(self) -> None:
         super().setUp()

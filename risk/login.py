@@ -1,0 +1,286 @@
+"""The risk engine in the sign-in flow: the risk stage and the login listener.
+
+``RiskStage`` runs after the password (and before ``factors.stages.ChallengeStage``): it builds
+the context from the request, assesses it, stores a ``LoginEvent`` and tells the challenge stage
+what to ask for through the pending login's flags. ``RiskLoginListener`` counts password failures
+and, once a sign-in is complete, learns it into the user's profile, marks the event a success, sets
+the device cookie and remembers the device when the user asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import asdict
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from authsite import clock, events
+from authsite.clientip import client_ip
+from authsite.login import flow
+from authsite.login.listeners import LoginListener
+from authsite.login.stages import LoginStage
+from authsite.login.state import PendingLogin
+from authsite.services import send_templated_email
+from factors.registry import Requirement
+from risk import conf, services
+from risk.context import LoginContext, context_from_parts
+from risk.decision import Decision
+from risk.device import device_cookie_set, device_id_from_request, new_device_id
+from risk.geo import GeoResult
+from risk.models import LoginEvent
+from risk.policy import Assessment, Reason
+from risk.trust import trusted_device_for, trusted_device_remember, trusted_device_touch
+
+logger = logging.getLogger("risk.login")
+
+KEY = "risk"
+DENY_MESSAGE = (
+    "We couldn't sign you in. If this was you, try again later or from a device you have used "
+    "before; we have emailed you about it."
+)
+ENGINE_ERROR = Reason("engine_error", "We could not check this sign-in, so we ask for more proof")
+
+
+def login_context_build(request: HttpRequest, *, user) -> LoginContext:
+    """Build the sign-in context from the request: trusted-proxy client IP, GeoIP, UA, cookies."""
+    ip = client_ip(request)
+    from risk.geo import lookup
+    from risk.signals.reputation import get_reputation_list
+
+    trusted = trusted_device_for(request, user)
+    if trusted is not None:
+        trusted_device_touch(trusted)
+    return context_from_parts(
+        user_id=user.pk,
+        ip=ip,
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+        timestamp=clock.now(),
+        geo=lookup(ip),
+        device_id=device_id_from_request(request),
+        trusted_device=trusted is not None,
+        ip_reputation_hit=ip in get_reputation_list(),
+    )
+
+
+def _context_to_flags(ctx: LoginContext) -> dict:
+    data = asdict(ctx)
+    data.pop("device_key", None)
+    data["timestamp"] = ctx.timestamp.isoformat()
+    return data
+
+
+def _context_from_flags(data: dict) -> LoginContext:
+    geo = GeoResult(
+        **{
+            k: data.get(k)
+            for k in ("asn", "asn_org", "country", "region", "city", "latitude", "longitude", "accuracy_radius_km")
+        }
+    )
+    return context_from_parts(
+        user_id=data["user_id"],
+        ip=data["ip"],
+        user_agent=data.get("user_agent", ""),
+        timestamp=datetime.fromisoformat(data["timestamp"]),
+        geo=geo,
+        device_id=data.get("device_id"),
+        trusted_device=bool(data.get("trusted_device")),
+        ip_reputation_hit=bool(data.get("ip_reputation_hit")),
+    )
+
+
+def _first_login_rule(assessment: Assessment, *, user, has_factor: bool) -> Assessment:
+    """Apply the first-login rule (no history: the model cannot score it, RISK.md).
+
+    - the user has a factor: ask for it (CHALLENGE), it costs little;
+    - no factor and the address was confirmed within ``RISK_FIRST_LOGIN_GRACE_HOURS`` (24): allow,
+      because whoever signs in just proved they read the account's mailbox;
+    - otherwise: the policy's ``RISK_FIRST_LOGIN`` decision (default CHALLENGE, an email code).
+    """
+    if "first_login" not in assessment.reason_codes or assessment.decision is Decision.DENY:
+        return assessment
+    if conf.get("RISK_MODE") == "strict":
+        return assessment
+    grace = timedelta(hours=getattr(settings, "RISK_FIRST_LOGIN_GRACE_HOURS", 24))
+    verified = user.email_verified_at
+    if not has_factor and verified is not None and clock.now() - verified <= grace:
+        return Assessment(assessment.score, Decision.ALLOW, assessment.reasons, assessment.breakdown)
+    if has_factor:
+        return Assessment(
+            assessment.score, assessment.decision.at_least(Decision.CHALLENGE), assessment.reasons, assessment.breakdown
+        )
+    return assessment
+
+
+def _requirement_for(decision: Decision, kinds: set[str]) -> tuple[Requirement, list[str]]:
+    """Map a decision to what the challenge must accept, given the kinds of factor the user has.
+
+    CHALLENGE_STRONG asks for a phishing-resistant factor when the user has one, otherwise the
+    strongest non-SMS factor; SMS never satisfies it (nor do recovery codes).
+    """
+    if decision is not Decision.CHALLENGE_STRONG:
+        return Requirement.ANY, []
+    if "webauthn" in kinds:
+        return Requirement.PHISHING_RESISTANT, []
+    if "totp" in kinds:
+        return Requirement.STRONG, []
+    return Requirement.ANY, ["sms", "recovery"]
+
+
+def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment, *, user) -> LoginEvent:
+    score = assessment.score if math.isfinite(assessment.score) else None
+    breakdown = {k: v for k, v in (assessment.breakdown or {}).items() if k != "error"}
+    return LoginEvent.objects.create(
+        created_at=ctx.timestamp,
+        user=user,
+        ip=ctx.ip,
+        asn=ctx.asn,
+        network=ctx.network or "",
+        network_org=ctx.asn_org or "",
+        country=ctx.country or "",
+        region=ctx.region or "",
+        city=ctx.city or "",
+        latitude=ctx.latitude,
+        longitude=ctx.longitude,
+        user_agent=ctx.user_agent[:512],
+        browser=ctx.browser[:128],
+        os=ctx.os[:128],
+        device_type=ctx.device_type[:16],
+        device_key=ctx.device_key or "",
+        trusted_device=ctx.trusted_device,
+        mode=str(conf.get("RISK_MODE")),
+        score=score,
+        decision=assessment.decision.value,
+        reasons=[{"code": r.code, "text": r.text} for r in assessment.reasons],
+        breakdown=_json_safe(breakdown),
+        request_id=getattr(request, "request_id", "") or "",
+    )
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> None:
+    where = ", ".join(p for p in (ctx.city, ctx.country) if p) or "an unknown place"
+    send_templated_email(
+        to=user.email,
+        subject="a sign-in was refused" if denied else "an unusual sign-in to your account",
+        template="emails/risky_sign_in.txt",
+        context={
+            "denied": denied,
+            "when": ctx.timestamp,
+            "where": where,
+            "ip": ctx.ip,
+            "device": " / ".join(p for p in (ctx.browser, ctx.os) if p) or "an unknown device",
+            "reset_url": request.build_absolute_uri(reverse("password_reset")),
+            "security_url": request.build_absolute_uri(reverse("factors:security")),
+        },
+    )
+
+
+class RiskStage(LoginStage):
+    """Assess the sign-in and decide what the challenge stage must ask for."""
+
+    key = KEY
+
+    def handle(self, request: HttpRequest, pending: PendingLogin) -> HttpResponse | None:
+        from factors.services import user_factors
+
+        user = get_user_model()._default_manager.get(pk=pending.user_id)
+        kinds = {d.factor_kind for d in user_factors(user) if not (d.factor_kind == "sms" and not d.verified)}
+        has_factor = bool(kinds - {"recovery"})
+        try:
+            ctx = login_context_build(request, user=user)
+            assessment = services.login_assess(context=ctx)
+        except Exception:
+            # Fail closed: the strongest check the user has, never a silent allow (house rule 6).
+            logger.exception("risk engine failed", extra={"event": "risk_engine_error", "user_id": user.pk})
+            ctx = context_from_parts(
+                user_id=user.pk, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+                timestamp=clock.now(),
+            )
+            assessment = Assessment(math.inf, Decision.CHALLENGE_STRONG, (ENGINE_ERROR,), {})
+        if "engine_error" in assessment.reason_codes:
+            events.auth_event(request, "risk_engine_error", outcome="fail_closed", user_id=user.pk)
+        assessment = _first_login_rule(assessment, user=user, has_factor=has_factor)
+        if pending.flags.get("throttle_unavailable"):
+            # The password throttle could not be consulted: never let the password suffice.
+            assessment = Assessment(
+                assessment.score, assessment.decision.at_least(Decision.CHALLENGE), assessment.reasons, assessment.breakdown
+            )
+        event = _store_event(request, ctx, assessment, user=user)
+        events.auth_event(
+            request,
+            "authn_risk_assessed",
+            outcome=assessment.decision.value,
+            user_id=user.pk,
+            score=event.score,
+            reasons=list(assessment.reason_codes),
+        )
+        pending.flags["risk_event_id"] = event.pk
+        pending.flags["risk_context"] = _context_to_flags(ctx)
+        decision = assessment.decision
+        if decision is Decision.DENY:
+            LoginEvent.objects.filter(pk=event.pk).update(outcome=LoginEvent.Outcome.DENIED)
+            events.auth_event(request, "authn_login_denied", outcome="denied", user_id=user.pk)
+            _notify(request, ctx, user=user, denied=True)
+            return flow.login_abort(request, DENY_MESSAGE)
+        if decision is Decision.ALLOW:
+            pending.flags["require_factor"] = False
+            return None
+        requirement, exclude = _requirement_for(decision, kinds)
+        pending.flags.update(
+            require_factor=True,
+            factor_requirement=str(requirement),
+            factor_exclude=exclude,
+            risk_reasons=[r.text for r in assessment.reasons][:3],
+        )
+        if not has_factor:
+            # A user without a factor is asked for a code sent to the confirmed account address.
+            from factors.services import factor_account_email_device
+
+            factor_account_email_device(user=user)
+        if decision is Decision.CHALLENGE_STRONG:
+            _notify(request, ctx, user=user, denied=False)
+        return None
+
+
+class RiskLoginListener(LoginListener):
+    """Count failures; learn completed sign-ins; keep the device cookie and remembered devices."""
+
+    def password_failed(self, request: HttpRequest, *, username: str) -> None:
+        user_id = (
+            get_user_model()._default_manager.filter(email__iexact=username).values_list("pk", flat=True).first()
+        )
+        services.login_failed(
+            user_id=user_id if user_id is not None else f"unknown:{username}", ip=client_ip(request), at=clock.now()
+        )
+
+    def login_succeeded(self, request: HttpRequest, response: HttpResponse, *, user, pending: PendingLogin) -> None:
+        data = pending.flags.get("risk_context")
+        device_id = device_id_from_request(request)
+        if device_id is None:
+            device_id = new_device_id()
+            device_cookie_set(response, device_id)
+        if data is None:
+            return
+        data = {**data, "device_id": data.get("device_id") or device_id}
+        services.login_succeeded(context=_context_from_flags(data))
+        LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).update(
+            outcome=LoginEvent.Outcome.SUCCESS, factor=str(pending.flags.get("factor_kind", ""))[:16]
+        )
+        if pending.flags.get("remember_device") and pending.flags.get("require_factor"):
+            label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"
+            where = ", ".join(p for p in (data.get("city"), data.get("country")) if p)
+            trusted_device_remember(response, user=user, label=f"{label} ({where})" if where else label)
