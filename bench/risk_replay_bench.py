@@ -35,8 +35,7 @@ def run(trace: Path, *, baseline: bool, trace_memory: bool, device_ids: bool = F
     from risk.replay import Replayer, ScoreHistogram, roc_auc
     from risk.simulate import ATTACKER_TYPES
 
-    per_type = {t: {"n": 0, "caught": 0, "denied": 0, "hist": ScoreHistogram()}
-                for t in ATTACKER_TYPES}
+    per_type = {t: {"n": 0, "caught": 0, "denied": 0, "hist": ScoreHistogram()} for t in ATTACKER_TYPES}
     settled = {"n": 0, "challenged": 0, "denied": 0}
     neg = ScoreHistogram()
 
@@ -74,7 +73,10 @@ def run(trace: Path, *, baseline: bool, trace_memory: bool, device_ids: bool = F
     if trace_memory:
         tracemalloc.stop()
     return {
-        "stats": stats, "elapsed": elapsed, "peak": peak, "settled": settled,
+        "stats": stats,
+        "elapsed": elapsed,
+        "peak": peak,
+        "settled": settled,
         "users": len(replayer.store.users),
         "keys": sum(len(u.counts) for u in replayer.store.users.values()),
         "per_type": {t: {**v, "auc": roc_auc(v["hist"], neg)} for t, v in per_type.items()},
@@ -91,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--trace", help="Use this trace instead of generating one.")
-    parser.add_argument("--tracemalloc", action="store_true",
-                        help="Measure peak Python allocations (slows the replay down).")
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="Measure peak Python allocations (slows the replay down)."
+    )
     args = parser.parse_args(argv)
 
     import django
@@ -108,12 +111,13 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             with open(trace, "w", newline="", encoding="utf-8") as fh:
                 n = simulate(fh, SimConfig(users=args.users, days=args.days, seed=args.seed))
-            print(f"trace: {n} rows, {args.users} users, {args.days} days, seed {args.seed} "
-                  f"(generated in {time.perf_counter() - t0:.1f} s)")
+            print(
+                f"trace: {n} rows, {args.users} users, {args.days} days, seed {args.seed} "
+                f"(generated in {time.perf_counter() - t0:.1f} s)"
+            )
         results = {
             "engine": run(trace, baseline=False, trace_memory=args.tracemalloc),
-            "engine+cookie": run(trace, baseline=False, trace_memory=args.tracemalloc,
-                                 device_ids=True),
+            "engine+cookie": run(trace, baseline=False, trace_memory=args.tracemalloc, device_ids=True),
             "freeman": run(trace, baseline=True, trace_memory=args.tracemalloc),
         }
 
@@ -132,18 +136,17 @@ def main(argv: list[str] | None = None) -> int:
     line("legit challenged (all)", lambda r: pct(r["stats"].legit_challenged, r["stats"].legit))
     line("legit denied (all)", lambda r: pct(r["stats"].legit_denied, r["stats"].legit))
     line("legit 10+ logins: n", lambda r: str(r["settled"]["n"]))
-    line("legit 10+ logins: challenged", lambda r: pct(r["settled"]["challenged"],
-                                                       r["settled"]["n"]))
+    line("legit 10+ logins: challenged", lambda r: pct(r["settled"]["challenged"], r["settled"]["n"]))
     line("legit 10+ logins: denied", lambda r: pct(r["settled"]["denied"], r["settled"]["n"]))
     line("takeovers caught (all)", lambda r: pct(r["stats"].ato_caught, r["stats"].ato))
     for t in results["engine"]["per_type"]:
         line(f"{t}: n", lambda r, t=t: str(r["per_type"][t]["n"]))
-        line(f"{t}: caught", lambda r, t=t: pct(r["per_type"][t]["caught"],
-                                                r["per_type"][t]["n"]))
-        line(f"{t}: denied", lambda r, t=t: pct(r["per_type"][t]["denied"],
-                                                r["per_type"][t]["n"]))
-        line(f"{t}: ROC AUC", lambda r, t=t: (f"{r['per_type'][t]['auc']:.4f}"
-                                              if r["per_type"][t]["auc"] is not None else "n/a"))
+        line(f"{t}: caught", lambda r, t=t: pct(r["per_type"][t]["caught"], r["per_type"][t]["n"]))
+        line(f"{t}: denied", lambda r, t=t: pct(r["per_type"][t]["denied"], r["per_type"][t]["n"]))
+        line(
+            f"{t}: ROC AUC",
+            lambda r, t=t: f"{r['per_type'][t]['auc']:.4f}" if r["per_type"][t]["auc"] is not None else "n/a",
+        )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nprocess peak RSS (all runs, Django loaded): {rss:.0f} MiB")
     return 0

@@ -1,6 +1,6 @@
 """Write a simulated login trace in the RBA data set format.
 
-    python bench/sim_trace.py OUT.csv [--users 2000] [--days 180] [--seed 1] [--no-coordinates]
+python bench/sim_trace.py OUT.csv [--users 2000] [--days 180] [--seed 1] [--no-coordinates]
 """
 
 from __future__ import annotations
@@ -22,15 +22,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--attacks-per-day", type=float, default=8.0)
     parser.add_argument("--max-rows", type=int, default=None)
-    parser.add_argument("--no-coordinates", action="store_true",
-                        help="Leave out the optional Latitude/Longitude columns.")
+    parser.add_argument(
+        "--no-coordinates", action="store_true", help="Leave out the optional Latitude/Longitude columns."
+    )
     args = parser.parse_args(argv)
 
     from risk.simulate import SimConfig, simulate
 
-    config = SimConfig(users=args.users, days=args.days, seed=args.seed,
-                       attacks_per_day=args.attacks_per_day,
-                       coordinates=not args.no_coordinates)
+    config = SimConfig(
+        users=args.users,
+        days=args.days,
+        seed=args.seed,
+        attacks_per_day=args.attacks_per_day,
+        coordinates=not args.no_coordinates,
+    )
     if args.output == "-":
         n = simulate(sys.stdout, config, args.max_rows)
     else:

@@ -96,9 +96,7 @@ def challenge_options(user, minimum: str, exclude: list[str] | tuple[str, ...] =
     devices = [
         d
         for d in services.user_factors(user)
-        if satisfies(d, minimum)
-        and d.factor_kind not in exclude
-        and not (isinstance(d, SMSDevice) and not d.verified)
+        if satisfies(d, minimum) and d.factor_kind not in exclude and not (isinstance(d, SMSDevice) and not d.verified)
     ]
     # The preferred factor first (the page preselects it), then strongest first.
     return sorted(devices, key=lambda d: 0 if d.preferred else 1)

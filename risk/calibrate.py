@@ -59,8 +59,7 @@ def read_scores(scores: TextIO, trace: TextIO) -> tuple[list[float], ScoreHistog
     return ato, legit
 
 
-def calibrate(ato: list[float], legit: ScoreHistogram, *, target: float,
-              max_deny_rate: float = 0.002) -> Calibration:
+def calibrate(ato: list[float], legit: ScoreHistogram, *, target: float, max_deny_rate: float = 0.002) -> Calibration:
     """Return the highest CHALLENGE threshold that catches ``target`` of the takeovers, and the
     lowest DENY threshold (at histogram resolution) that denies at most ``max_deny_rate`` of the
     legitimate sign-ins."""
@@ -84,5 +83,4 @@ def calibrate(ato: list[float], legit: ScoreHistogram, *, target: float,
     if deny is None:
         deny = _LO
     deny = max(deny, challenge)
-    return Calibration(target, challenge, challenge_rate, deny, legit.at_least(deny) / n,
-                       len(ato), legit.n)
+    return Calibration(target, challenge, challenge_rate, deny, legit.at_least(deny) / n, len(ato), legit.n)

@@ -16,26 +16,25 @@ def check_risk_settings(app_configs=None, **kwargs):
     for name in ("RISK_GEOIP_CITY_DB", "RISK_GEOIP_ASN_DB"):
         path = conf.get(name)
         if not path:
-            messages.append(Warning(
-                f"{name} is not set: sign-ins are scored without location or network.",
-                hint="Point it at a GeoLite2/DB-IP .mmdb file (python manage.py geoip_demo_db "
-                     "writes a demo one).",
-                id="risk.W001",
-            ))
+            messages.append(
+                Warning(
+                    f"{name} is not set: sign-ins are scored without location or network.",
+                    hint="Point it at a GeoLite2/DB-IP .mmdb file (python manage.py geoip_demo_db writes a demo one).",
+                    id="risk.W001",
+                )
+            )
         elif not Path(path).is_file():
-            messages.append(Warning(
-                f"{name} points at a file that does not exist; GeoIP is off.",
-                id="risk.W001",
-            ))
+            messages.append(
+                Warning(
+                    f"{name} points at a file that does not exist; GeoIP is off.",
+                    id="risk.W001",
+                )
+            )
     if conf.get("RISK_MODE") not in ("adaptive", "strict"):
         messages.append(Error("RISK_MODE must be 'adaptive' or 'strict'.", id="risk.E001"))
     t = conf.thresholds()
     if not t["CHALLENGE"] <= t["CHALLENGE_STRONG"] <= t["DENY"]:
-        messages.append(Error(
-            "RISK_THRESHOLDS must satisfy CHALLENGE <= CHALLENGE_STRONG <= DENY.", id="risk.E002"
-        ))
+        messages.append(Error("RISK_THRESHOLDS must satisfy CHALLENGE <= CHALLENGE_STRONG <= DENY.", id="risk.E002"))
     if conf.get("RISK_FIRST_LOGIN") not in ("allow", "challenge", "challenge_strong"):
-        messages.append(Error(
-            "RISK_FIRST_LOGIN must be allow, challenge or challenge_strong.", id="risk.E003"
-        ))
+        messages.append(Error("RISK_FIRST_LOGIN must be allow, challenge or challenge_strong.", id="risk.E003"))
     return messages

@@ -55,9 +55,7 @@ class LoginContext:
     @property
     def ua_levels(self) -> tuple[str | None, str | None, str | None, str | None]:
         """Return the user-agent hierarchy: string -> browser+version -> OS+version -> type."""
-        return (self.user_agent or None, self.browser or None, self.os or None,
-                self.device_type or None)
-
+        return (self.user_agent or None, self.browser or None, self.os or None, self.device_type or None)
 
     @property
     def has_location(self) -> bool:

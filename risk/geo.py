@@ -209,25 +209,37 @@ def build_demo_databases(outdir: str | os.PathLike) -> tuple[Path, Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     city = mmdb_writer.MMDBWriter(
-        ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City", languages=["en"],
+        ip_version=6,
+        ipv4_compatible=True,
+        database_type="GeoLite2-City",
+        languages=["en"],
         description={"en": "Demo city database for documentation ranges"},
     )
     for cidr, cc, region, name, lat, lon in DEMO_CITY:
-        city.insert_network(netaddr.IPSet([cidr]), {
-            "city": {"names": {"en": name}},
-            "country": {"iso_code": cc, "names": {"en": cc}},
-            "location": {"latitude": lat, "longitude": lon, "accuracy_radius": 20},
-            "subdivisions": [{"names": {"en": region}}],
-        })
+        city.insert_network(
+            netaddr.IPSet([cidr]),
+            {
+                "city": {"names": {"en": name}},
+                "country": {"iso_code": cc, "names": {"en": cc}},
+                "location": {"latitude": lat, "longitude": lon, "accuracy_radius": 20},
+                "subdivisions": [{"names": {"en": region}}],
+            },
+        )
     asn = mmdb_writer.MMDBWriter(
-        ip_version=6, ipv4_compatible=True, database_type="GeoLite2-ASN", languages=["en"],
+        ip_version=6,
+        ipv4_compatible=True,
+        database_type="GeoLite2-ASN",
+        languages=["en"],
         description={"en": "Demo ASN database for documentation ranges"},
     )
     for cidr, number, org in DEMO_ASN:
-        asn.insert_network(netaddr.IPSet([cidr]), {
-            "autonomous_system_number": mmdb_writer.MmdbU32(number),
-            "autonomous_system_organization": org,
-        })
+        asn.insert_network(
+            netaddr.IPSet([cidr]),
+            {
+                "autonomous_system_number": mmdb_writer.MmdbU32(number),
+                "autonomous_system_organization": org,
+            },
+        )
     city_path, asn_path = outdir / "demo-city.mmdb", outdir / "demo-asn.mmdb"
     city.to_db_file(str(city_path))
     asn.to_db_file(str(asn_path))

@@ -207,7 +207,9 @@ class RiskStage(LoginStage):
             # Fail closed: the strongest check the user has, never a silent allow (house rule 6).
             logger.exception("risk engine failed", extra={"event": "risk_engine_error", "user_id": user.pk})
             ctx = context_from_parts(
-                user_id=user.pk, ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+                user_id=user.pk,
+                ip=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
                 timestamp=clock.now(),
             )
             assessment = Assessment(math.inf, Decision.CHALLENGE_STRONG, (ENGINE_ERROR,), {})
@@ -217,7 +219,10 @@ class RiskStage(LoginStage):
         if pending.flags.get("throttle_unavailable"):
             # The password throttle could not be consulted: never let the password suffice.
             assessment = Assessment(
-                assessment.score, assessment.decision.at_least(Decision.CHALLENGE), assessment.reasons, assessment.breakdown
+                assessment.score,
+                assessment.decision.at_least(Decision.CHALLENGE),
+                assessment.reasons,
+                assessment.breakdown,
             )
         event = _store_event(request, ctx, assessment, user=user)
         events.auth_event(
@@ -260,9 +265,7 @@ class RiskLoginListener(LoginListener):
     """Count failures; learn completed sign-ins; keep the device cookie and remembered devices."""
 
     def password_failed(self, request: HttpRequest, *, username: str) -> None:
-        user_id = (
-            get_user_model()._default_manager.filter(email__iexact=username).values_list("pk", flat=True).first()
-        )
+        user_id = get_user_model()._default_manager.filter(email__iexact=username).values_list("pk", flat=True).first()
         services.login_failed(
             user_id=user_id if user_id is not None else f"unknown:{username}", ip=client_ip(request), at=clock.now()
         )

@@ -11,17 +11,14 @@ from django.db import models
 class UserFeatureCount(models.Model):
     """How often a value (at one level of a feature hierarchy) occurred in a user's sign-ins."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     level = models.CharField(max_length=16)
     value_hash = models.CharField(max_length=32)
     count = models.PositiveIntegerField(default=0)
     last_seen = models.DateTimeField()
 
     class Meta:
-        constraints = (
-            models.UniqueConstraint(fields=["user", "value_hash"], name="risk_user_value_unique"),
-        )
+        constraints = (models.UniqueConstraint(fields=["user", "value_hash"], name="risk_user_value_unique"),)
         indexes = (models.Index(fields=["last_seen"], name="risk_userfeat_last_seen"),)
 
     def __str__(self) -> str:
@@ -61,8 +58,7 @@ class GlobalLevelStats(models.Model):
 class UserLoginStats(models.Model):
     """A user's successful sign-ins: how many, and where and when the last one was."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                                related_name="+", primary_key=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", primary_key=True)
     n_success = models.PositiveIntegerField(default=0)
     n_with_device = models.PositiveIntegerField(default=0)
     last_success_at = models.DateTimeField(null=True)

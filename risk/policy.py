@@ -84,11 +84,11 @@ def model_reasons(model: ModelScore, ctx, snap: CountsSnapshot) -> list[Reason]:
     reasons = []
     user = snap.user
     if "ua" in model.features and not any(
-        user.get((level, value)) for level, value in zip(UA_LEVELS[:2], ctx.ua_levels[:2])
+        user.get((level, value)) for level, value in zip(UA_LEVELS[:2], ctx.ua_levels[:2], strict=True)
     ):
         reasons.append(Reason("new_device", REASON_TEXTS["new_device"]))
     if "ip" in model.features and not any(
-        user.get((level, value)) for level, value in zip(IP_LEVELS[:2], ctx.ip_levels[:2])
+        user.get((level, value)) for level, value in zip(IP_LEVELS[:2], ctx.ip_levels[:2], strict=True)
     ):
         reasons.append(Reason("new_network", REASON_TEXTS["new_network"]))
     return reasons
@@ -99,8 +99,7 @@ class Policy:
 
     uses_signals = True
 
-    def decide(self, ctx, snap: CountsSnapshot, signals: list, velocity: VelocityCounts
-               ) -> Assessment:
+    def decide(self, ctx, snap: CountsSnapshot, signals: list, velocity: VelocityCounts) -> Assessment:
         """Return the assessment of one attempt."""
         raise NotImplementedError
 
@@ -154,9 +153,8 @@ class AdaptivePolicy(Policy):
         return Assessment(score, decision, tuple(reasons), breakdown)
 
     @staticmethod
-    def _reasons(ctx, snap, model, signals, decision, strict) -> list[Reason]:
-        reasons = [Reason(r.code, r.text) for r in signals
-                   if r.weight > 0 or r.floor is not None]
+    def _reasons(ctx, snap, model, signals, decision, strict) -> list[Reason]:  # noqa: PLR0917
+        reasons = [Reason(r.code, r.text) for r in signals if r.weight > 0 or r.floor is not None]
         if model is None:
             reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"]))
         elif decision is not _ALLOW:
@@ -182,20 +180,20 @@ class FreemanPolicy(Policy):
         if snap.n_user <= 0:
             base = Decision(cfg.first_login)
             score = first_login_score(base, thresholds)
-            return Assessment(score, base,
-                              (Reason("first_login", REASON_TEXTS["first_login"]),),
-                              {"model": None})
+            return Assessment(score, base, (Reason("first_login", REASON_TEXTS["first_login"]),), {"model": None})
         model = freeman_score(ctx, snap, unseen_factor=cfg.unseen_factor)
         decision = decision_for(model.log_score, thresholds)
         reasons = model_reasons(model, ctx, snap) if decision is not Decision.ALLOW else []
         if decision is not Decision.ALLOW and not reasons:
             reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"]))
-        return Assessment(model.log_score, decision, tuple(reasons),
-                          {"model": model.log_score, "features": model.features})
+        return Assessment(
+            model.log_score, decision, tuple(reasons), {"model": model.log_score, "features": model.features}
+        )
 
 
-def assess(context, store, velocity=None, *, policy: Policy | None = None,
-           signals=None, fail_closed: bool = True) -> Assessment:
+def assess(
+    context, store, velocity=None, *, policy: Policy | None = None, signals=None, fail_closed: bool = True
+) -> Assessment:
     """Assess one sign-in attempt against the user's history.
 
     ``store`` is a :class:`risk.store.CountStore`; ``velocity`` a
@@ -206,11 +204,10 @@ def assess(context, store, velocity=None, *, policy: Policy | None = None,
     try:
         policy = policy or get_policy()
         snap = store.snapshot_for(context)
-        counts = (velocity.counts(context.user_id, context.ip, context.timestamp)
-                  if velocity is not None else ZERO)
+        counts = velocity.counts(context.user_id, context.ip, context.timestamp) if velocity is not None else ZERO
         results = []
         if policy.uses_signals:
-            for signal in (get_signals() if signals is None else signals):
+            for signal in get_signals() if signals is None else signals:
                 res = signal.evaluate(context, snap, counts)
                 if res is not None:
                     results.append(res)
@@ -219,9 +216,12 @@ def assess(context, store, velocity=None, *, policy: Policy | None = None,
         if not fail_closed:
             raise
         logger.exception("risk assessment failed; failing closed")
-        return Assessment(float("inf"), Decision.CHALLENGE_STRONG,
-                          (Reason("engine_error", REASON_TEXTS["engine_error"]),),
-                          {"error": True})
+        return Assessment(
+            float("inf"),
+            Decision.CHALLENGE_STRONG,
+            (Reason("engine_error", REASON_TEXTS["engine_error"]),),
+            {"error": True},
+        )
 
 
 def learn(context, store, velocity=None) -> None:

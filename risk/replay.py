@@ -23,9 +23,21 @@ from risk.ua import ParsedUA, parse_ua
 from risk.velocity import MemoryVelocityStore
 
 COLUMNS = (
-    "index", "Login Timestamp", "User ID", "Round-Trip Time [ms]", "IP Address", "Country",
-    "Region", "City", "ASN", "User Agent String", "Browser Name and Version",
-    "OS Name and Version", "Device Type", "Login Successful", "Is Attack IP",
+    "index",
+    "Login Timestamp",
+    "User ID",
+    "Round-Trip Time [ms]",
+    "IP Address",
+    "Country",
+    "Region",
+    "City",
+    "ASN",
+    "User Agent String",
+    "Browser Name and Version",
+    "OS Name and Version",
+    "Device Type",
+    "Login Successful",
+    "Is Attack IP",
     "Is Account Takeover",
 )
 # Optional extras: coordinates (RISK.md), and a device-cookie value ("Device ID", an extension of
@@ -99,23 +111,28 @@ class ReplayStats:
 
     def summary(self) -> str:
         """Return the printed summary."""
+
         def pct(a: int, b: int) -> str:
             return f"{100.0 * a / b:.2f}% ({a}/{b})" if b else "n/a (0 rows)"
 
         auc = self.auc
-        return "\n".join([
-            (f"rows: {self.rows} (failed password attempts: {self.failed_rows}, "
-             f"scored successful logins: {self.scored})"),
-            "decisions: " + ", ".join(f"{k} {v}" for k, v in self.decisions.items()),
-            f"legitimate logins: {self.legit}",
-            f"  challenged: {pct(self.legit_challenged, self.legit)}",
-            f"  denied: {pct(self.legit_denied, self.legit)}",
-            f"account takeovers: {self.ato}",
-            f"  caught (challenged or denied): {pct(self.ato_caught, self.ato)}",
-            f"  denied: {pct(self.ato_denied, self.ato)}",
-            "ROC AUC of the score (takeover vs legitimate): "
-            + (f"{auc:.4f}" if auc is not None else "n/a (needs both classes)"),
-        ])
+        return "\n".join(
+            [
+                (
+                    f"rows: {self.rows} (failed password attempts: {self.failed_rows}, "
+                    f"scored successful logins: {self.scored})"
+                ),
+                "decisions: " + ", ".join(f"{k} {v}" for k, v in self.decisions.items()),
+                f"legitimate logins: {self.legit}",
+                f"  challenged: {pct(self.legit_challenged, self.legit)}",
+                f"  denied: {pct(self.legit_denied, self.legit)}",
+                f"account takeovers: {self.ato}",
+                f"  caught (challenged or denied): {pct(self.ato_caught, self.ato)}",
+                f"  denied: {pct(self.ato_denied, self.ato)}",
+                "ROC AUC of the score (takeover vs legitimate): "
+                + (f"{auc:.4f}" if auc is not None else "n/a (needs both classes)"),
+            ]
+        )
 
 
 _TRUTH = {"True": True, "False": False, "true": True, "false": False}
@@ -152,8 +169,11 @@ def _row_ua(ua: str, browser: str, os_: str, device: str) -> ParsedUA:
     if not os_name or not os_version[:1].isdigit():
         os_name, os_version = os_.strip() or "Other", ""
     return ParsedUA(
-        browser_family=name, browser_major=version.split(".")[0], os_family=os_name,
-        os_version=".".join(os_version.split(".")[:2]), device_type=device.strip() or "unknown",
+        browser_family=name,
+        browser_major=version.split(".")[0],
+        os_family=os_name,
+        os_version=".".join(os_version.split(".")[:2]),
+        device_type=device.strip() or "unknown",
         is_automation=False,
     )
 
@@ -161,8 +181,15 @@ def _row_ua(ua: str, browser: str, os_: str, device: str) -> ParsedUA:
 class Replayer:
     """Feed rows to the engine following the replay contract."""
 
-    def __init__(self, *, baseline: bool = False, policy=None, signals=None,
-                 on_scored: Callable | None = None, use_device_ids: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        baseline: bool = False,
+        policy=None,
+        signals=None,
+        on_scored: Callable | None = None,
+        use_device_ids: bool = True,
+    ) -> None:
         self.use_device_ids = use_device_ids
         self.store = MemoryCountStore()
         self.velocity = MemoryVelocityStore()
@@ -199,8 +226,7 @@ class Replayer:
         i_idx, i_ts, i_uid = col["index"], col["Login Timestamp"], col["User ID"]
         i_rtt, i_ip, i_cc = col["Round-Trip Time [ms]"], col["IP Address"], col["Country"]
         i_reg, i_city, i_asn = col["Region"], col["City"], col["ASN"]
-        i_ua, i_br, i_os = col["User Agent String"], col["Browser Name and Version"], \
-            col["OS Name and Version"]
+        i_ua, i_br, i_os = col["User Agent String"], col["Browser Name and Version"], col["OS Name and Version"]
         i_dev, i_ok = col["Device Type"], col["Login Successful"]
         i_att, i_ato = col["Is Attack IP"], col["Is Account Takeover"]
         i_lat, i_lon = col.get("Latitude"), col.get("Longitude")
@@ -249,7 +275,11 @@ class Replayer:
             if attack_ip is None:
                 attack_ip = _is_true(row[i_att])
             ctx = context_from_parts(
-                user_id=uid, ip=ip, user_agent=row[i_ua], timestamp=ts, geo=geo,
+                user_id=uid,
+                ip=ip,
+                user_agent=row[i_ua],
+                timestamp=ts,
+                geo=geo,
                 device_id=(row[i_dev_id] or None) if i_dev_id is not None else None,
                 ip_reputation_hit=attack_ip,
                 round_trip_ms=_float(row[i_rtt]) if row[i_rtt] else None,
@@ -258,15 +288,20 @@ class Replayer:
             state = users.get(uid)
             n_before = state.profile.n_success if state is not None else 0
             # An evaluation must see engine errors, not a fail-closed decision.
-            result: Assessment = assess(ctx, store, velocity, policy=policy, signals=signals,
-                                        fail_closed=False)
+            result: Assessment = assess(ctx, store, velocity, policy=policy, signals=signals, fail_closed=False)
             decision = result.decision
             stats.scored += 1
             decisions[decision.value] += 1
             if writerow is not None:
                 reasons = result.reasons
-                writerow((row[i_idx], f"{result.score:.4f}", decision.value,
-                          ";".join([r.code for r in reasons]) if reasons else ""))
+                writerow(
+                    (
+                        row[i_idx],
+                        f"{result.score:.4f}",
+                        decision.value,
+                        ";".join([r.code for r in reasons]) if reasons else "",
+                    )
+                )
             # Only now may the label be read (contract step 4).
             is_ato = truth(row[i_ato])
             if is_ato is None:

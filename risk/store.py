@@ -72,9 +72,14 @@ class MemoryCountStore(CountStore):
     def snapshot(self, user_id, keys=()) -> CountsSnapshot:
         state = self.users.get(user_id, self._empty)
         return CountsSnapshot(
-            n_user=state.profile.n_success, user=state.counts, glob=self.glob,
-            totals=self.totals, distinct=self.distinct, n_total=self.n_total,
-            n_users=len(self.users), profile=state.profile,
+            n_user=state.profile.n_success,
+            user=state.counts,
+            glob=self.glob,
+            totals=self.totals,
+            distinct=self.distinct,
+            n_total=self.n_total,
+            n_users=len(self.users),
+            profile=state.profile,
         )
 
     def learn(self, ctx) -> None:
@@ -82,9 +87,15 @@ class MemoryCountStore(CountStore):
         if state is None:
             state = self.users[ctx.user_id] = _UserState()
         counts, glob, totals, distinct = state.counts, self.glob, self.totals, self.distinct
-        for key in (("ip", ctx.ip or None), ("net", ctx.network), ("cc", ctx.country),
-                    ("ua", ctx.user_agent or None), ("bv", ctx.browser or None),
-                    ("osv", ctx.os or None), ("dev", ctx.device_type or None)):
+        for key in (
+            ("ip", ctx.ip or None),
+            ("net", ctx.network),
+            ("cc", ctx.country),
+            ("ua", ctx.user_agent or None),
+            ("bv", ctx.browser or None),
+            ("osv", ctx.os or None),
+            ("dev", ctx.device_type or None),
+        ):
             if key[1] is None:
                 continue
             counts[key] = counts.get(key, 0) + 1
@@ -145,32 +156,40 @@ class DatabaseCountStore(CountStore):
         by_hash = {value_hash(lv, v): (lv, v) for lv, v in keys}
         user = {
             by_hash[h]: c
-            for h, c in UserFeatureCount.objects.filter(
-                user_id=user_id, value_hash__in=list(by_hash)
-            ).values_list("value_hash", "count")
+            for h, c in UserFeatureCount.objects.filter(user_id=user_id, value_hash__in=list(by_hash)).values_list(
+                "value_hash", "count"
+            )
         }
         model_hashes = [h for h, (lv, _) in by_hash.items() if lv != DEVICE_LEVEL]
         glob = {
             by_hash[h]: c
-            for h, c in GlobalFeatureCount.objects.filter(
-                value_hash__in=model_hashes
-            ).values_list("value_hash", "count")
+            for h, c in GlobalFeatureCount.objects.filter(value_hash__in=model_hashes).values_list(
+                "value_hash", "count"
+            )
         }
         stats = UserLoginStats.objects.filter(user_id=user_id).first()
         profile = UserProfile()
         if stats is not None:
             profile = UserProfile(
-                n_success=stats.n_success, n_with_device=stats.n_with_device,
+                n_success=stats.n_success,
+                n_with_device=stats.n_with_device,
                 last_success_at=stats.last_success_at,
-                last_latitude=stats.last_latitude, last_longitude=stats.last_longitude,
-                last_accuracy_km=stats.last_accuracy_km, last_country=stats.last_country or None,
+                last_latitude=stats.last_latitude,
+                last_longitude=stats.last_longitude,
+                last_accuracy_km=stats.last_accuracy_km,
+                last_country=stats.last_country or None,
             )
         totals, distinct = self._totals()
         n_total = totals.get(USERS_LEVEL + "logins", 0)
         return CountsSnapshot(
-            n_user=profile.n_success, user=user, glob=glob,
-            totals=totals, distinct=distinct, n_total=n_total,
-            n_users=distinct.get(USERS_LEVEL, 0), profile=profile,
+            n_user=profile.n_success,
+            user=user,
+            glob=glob,
+            totals=totals,
+            distinct=distinct,
+            n_total=n_total,
+            n_users=distinct.get(USERS_LEVEL, 0),
+            profile=profile,
         )
 
     @staticmethod
@@ -208,63 +227,64 @@ class DatabaseCountStore(CountStore):
             if not updated:
                 try:
                     with transaction.atomic():
-                        GlobalLevelStats.objects.create(level=level, total=total,
-                                                        distinct=distinct)
+                        GlobalLevelStats.objects.create(level=level, total=total, distinct=distinct)
                 except IntegrityError:
                     bump_level(level, total=total, distinct=distinct)
 
         with transaction.atomic():
             for level, value in user_keys:
                 h = value_hash(level, value)
-                if not UserFeatureCount.objects.filter(
-                    user_id=ctx.user_id, level=level, value_hash=h
-                ).update(count=F("count") + 1, last_seen=now):
-                    try:
-                        with transaction.atomic():
-                            UserFeatureCount.objects.create(
-                                user_id=ctx.user_id, level=level, value_hash=h, count=1,
-                                last_seen=now,
-                            )
-                    except IntegrityError:
-                        UserFeatureCount.objects.filter(
-                            user_id=ctx.user_id, level=level, value_hash=h
-                        ).update(count=F("count") + 1, last_seen=now)
-            for level, value in keys:
-                h = value_hash(level, value)
-                new = False
-                if not GlobalFeatureCount.objects.filter(value_hash=h).update(
-                    count=F("count") + 1
+                if not UserFeatureCount.objects.filter(user_id=ctx.user_id, level=level, value_hash=h).update(
+                    count=F("count") + 1, last_seen=now
                 ):
                     try:
                         with transaction.atomic():
-                            GlobalFeatureCount.objects.create(
-                                level=level, value_hash=h, value=value[:255], count=1
+                            UserFeatureCount.objects.create(
+                                user_id=ctx.user_id,
+                                level=level,
+                                value_hash=h,
+                                count=1,
+                                last_seen=now,
                             )
+                    except IntegrityError:
+                        UserFeatureCount.objects.filter(user_id=ctx.user_id, level=level, value_hash=h).update(
+                            count=F("count") + 1, last_seen=now
+                        )
+            for level, value in keys:
+                h = value_hash(level, value)
+                new = False
+                if not GlobalFeatureCount.objects.filter(value_hash=h).update(count=F("count") + 1):
+                    try:
+                        with transaction.atomic():
+                            GlobalFeatureCount.objects.create(level=level, value_hash=h, value=value[:255], count=1)
                         new = True
                     except IntegrityError:
-                        GlobalFeatureCount.objects.filter(value_hash=h).update(
-                            count=F("count") + 1
-                        )
+                        GlobalFeatureCount.objects.filter(value_hash=h).update(count=F("count") + 1)
                 bump_level(level, distinct=1 if new else 0)
             bump_level(USERS_LEVEL + "logins")
             stats_fields = {
-                "last_success_at": now, "last_latitude": ctx.latitude,
-                "last_longitude": ctx.longitude, "last_accuracy_km": ctx.accuracy_radius_km,
+                "last_success_at": now,
+                "last_latitude": ctx.latitude,
+                "last_longitude": ctx.longitude,
+                "last_accuracy_km": ctx.accuracy_radius_km,
                 "last_country": ctx.country or "",
             }
             with_device = 1 if ctx.device_id else 0
             if not UserLoginStats.objects.filter(user_id=ctx.user_id).update(
-                n_success=F("n_success") + 1, n_with_device=F("n_with_device") + with_device,
+                n_success=F("n_success") + 1,
+                n_with_device=F("n_with_device") + with_device,
                 **stats_fields,
             ):
                 try:
                     with transaction.atomic():
-                        UserLoginStats.objects.create(user_id=ctx.user_id, n_success=1,
-                                                      n_with_device=with_device, **stats_fields)
+                        UserLoginStats.objects.create(
+                            user_id=ctx.user_id, n_success=1, n_with_device=with_device, **stats_fields
+                        )
                     bump_level(USERS_LEVEL, total=0, distinct=1)
                 except IntegrityError:
                     UserLoginStats.objects.filter(user_id=ctx.user_id).update(
                         n_success=F("n_success") + 1,
-                        n_with_device=F("n_with_device") + with_device, **stats_fields,
+                        n_with_device=F("n_with_device") + with_device,
+                        **stats_fields,
                     )
         cache.delete(self.TOTALS_CACHE_KEY)

@@ -27,14 +27,25 @@ _AUTOMATION_RE = re.compile(
     re.IGNORECASE,
 )
 _AUTOMATION_FAMILIES = frozenset(
-    {"curl", "Wget", "Python Requests", "Python-urllib", "Go-http-client", "HeadlessChrome",
-     "PhantomJS", "Java", "okhttp", "Apache-HttpClient", "Scrapy"}
+    {
+        "curl",
+        "Wget",
+        "Python Requests",
+        "Python-urllib",
+        "Go-http-client",
+        "HeadlessChrome",
+        "PhantomJS",
+        "Java",
+        "okhttp",
+        "Apache-HttpClient",
+        "Scrapy",
+    }
 )
 _TABLET_RE = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobile))", re.IGNORECASE)
-_MOBILE_RE = re.compile(r"mobi|iphone|ipod|android|windows phone|blackberry|opera mini",
-                        re.IGNORECASE)
-_DESKTOP_OS = frozenset({"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS",
-                         "FreeBSD", "OpenBSD", "macOS"})
+_MOBILE_RE = re.compile(r"mobi|iphone|ipod|android|windows phone|blackberry|opera mini", re.IGNORECASE)
+_DESKTOP_OS = frozenset(
+    {"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS", "FreeBSD", "OpenBSD", "macOS"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +91,7 @@ def _parse(ua: str) -> ParsedUA:
     result = ua_parser.parse(ua)
     agent, os_ = result.user_agent, result.os
     family = agent.family if agent else "Other"
-    automation = (
-        not ua.strip() or family in _AUTOMATION_FAMILIES or bool(_AUTOMATION_RE.search(ua))
-    )
+    automation = not ua.strip() or family in _AUTOMATION_FAMILIES or bool(_AUTOMATION_RE.search(ua))
     os_version = ""
     if os_ is not None and os_.major:
         os_version = os_.major + (f".{os_.minor}" if os_.minor else "")
@@ -105,7 +114,7 @@ _cached = None
 
 def parse_ua(ua: str | None) -> ParsedUA:
     """Parse a user-agent string (None counts as empty, which is automation)."""
-    global _cached
+    global _cached  # noqa: PLW0603  (one lazily built LRU per process)
     if _cached is None:
         _cached = _make_cached()
     return _cached(ua or "")
@@ -113,7 +122,7 @@ def parse_ua(ua: str | None) -> ParsedUA:
 
 def clear_cache() -> None:
     """Drop the LRU (and pick up a new RISK_UA_CACHE_SIZE)."""
-    global _cached
+    global _cached  # noqa: PLW0603
     _cached = None
 
 
@@ -131,16 +140,30 @@ def user_agents_parse(ua: str):
     agent.ua_string = ua or ""
     ua_part, os_part, dev = result.user_agent, result.os, result.device
     agent.browser = parsers.parse_browser(
-        **({"family": ua_part.family, "major": ua_part.major, "minor": ua_part.minor,
-            "patch": ua_part.patch} if ua_part else {"family": "Other", **empty})
+        **(
+            {"family": ua_part.family, "major": ua_part.major, "minor": ua_part.minor, "patch": ua_part.patch}
+            if ua_part
+            else {"family": "Other", **empty}
+        )
     )
     agent.os = parsers.parse_operating_system(
-        **({"family": os_part.family, "major": os_part.major, "minor": os_part.minor,
-            "patch": os_part.patch, "patch_minor": os_part.patch_minor}
-           if os_part else {"family": "Other", **empty})
+        **(
+            {
+                "family": os_part.family,
+                "major": os_part.major,
+                "minor": os_part.minor,
+                "patch": os_part.patch,
+                "patch_minor": os_part.patch_minor,
+            }
+            if os_part
+            else {"family": "Other", **empty}
+        )
     )
     agent.device = parsers.parse_device(
-        **({"family": dev.family, "brand": dev.brand, "model": dev.model}
-           if dev else {"family": "Other", "brand": None, "model": None})
+        **(
+            {"family": dev.family, "brand": dev.brand, "model": dev.model}
+            if dev
+            else {"family": "Other", "brand": None, "model": None}
+        )
     )
     return agent

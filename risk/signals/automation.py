@@ -15,6 +15,6 @@ class AutomationSignal(Signal):
     def evaluate(self, ctx, snap, velocity):
         if not ctx.is_automation:
             return None
-        return SignalResult(self.code, self.weight,
-                            "This sign-in comes from an automated tool, not a browser",
-                            floor=Decision.CHALLENGE)
+        return SignalResult(
+            self.code, self.weight, "This sign-in comes from an automated tool, not a browser", floor=Decision.CHALLENGE
+        )

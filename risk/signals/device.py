@@ -25,12 +25,13 @@ class KnownDeviceSignal(Signal):
 
     def __init__(self) -> None:
         # Results are immutable: build them once (this runs for every sign-in).
-        self.trusted = SignalResult("trusted_device", self.trusted_weight,
-                                    "You chose to remember this device", trust=True)
-        self.known = SignalResult(self.code, self.known_weight,
-                                  "You have signed in from this device before", trust=True)
-        self.unknown = SignalResult("unknown_device", self.unknown_weight,
-                                    "We don't recognise this device")
+        self.trusted = SignalResult(
+            "trusted_device", self.trusted_weight, "You chose to remember this device", trust=True
+        )
+        self.known = SignalResult(
+            self.code, self.known_weight, "You have signed in from this device before", trust=True
+        )
+        self.unknown = SignalResult("unknown_device", self.unknown_weight, "We don't recognise this device")
 
     def evaluate(self, ctx, snap, velocity):
         if ctx.trusted_device:

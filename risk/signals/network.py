@@ -16,29 +16,34 @@ from risk.signals import Signal, SignalResult
 # in the RIR whois, on bgp.he.net or PeeringDB), and which public datacenter/VPN ASN lists such as
 # X4BNet/lists_vpn also carry. Transit carriers are deliberately absent: their customers are
 # people and offices. Sites with their own data should set RISK_HOSTING_ASNS.
-DEFAULT_HOSTING_ASNS = frozenset({
-    16509, 14618,  # Amazon AWS
-    396982, 15169, 19527,  # Google Cloud / Google
-    8075,  # Microsoft Azure
-    14061,  # DigitalOcean
-    16276,  # OVH
-    24940,  # Hetzner
-    63949,  # Linode / Akamai
-    20473,  # Vultr (Choopa)
-    9009,  # M247 (many commercial VPN exits)
-    13335,  # Cloudflare (WARP)
-    45102,  # Alibaba Cloud
-    31898,  # Oracle Cloud
-    12876,  # Scaleway
-    51167,  # Contabo
-    60068,  # Datacamp / CDN77 (VPN exits)
-    212238,  # Datacamp
-    136787,  # TEFINCOM (NordVPN)
-    209854,  # Surfshark
-    62240,  # Clouvider
-    36352,  # ColoCrossing
-    53667,  # FranTech / BuyVM
-})
+DEFAULT_HOSTING_ASNS = frozenset(
+    {
+        16509,
+        14618,  # Amazon AWS
+        396982,
+        15169,
+        19527,  # Google Cloud / Google
+        8075,  # Microsoft Azure
+        14061,  # DigitalOcean
+        16276,  # OVH
+        24940,  # Hetzner
+        63949,  # Linode / Akamai
+        20473,  # Vultr (Choopa)
+        9009,  # M247 (many commercial VPN exits)
+        13335,  # Cloudflare (WARP)
+        45102,  # Alibaba Cloud
+        31898,  # Oracle Cloud
+        12876,  # Scaleway
+        51167,  # Contabo
+        60068,  # Datacamp / CDN77 (VPN exits)
+        212238,  # Datacamp
+        136787,  # TEFINCOM (NordVPN)
+        209854,  # Surfshark
+        62240,  # Clouvider
+        36352,  # ColoCrossing
+        53667,  # FranTech / BuyVM
+    }
+)
 
 
 @functools.cache
@@ -59,5 +64,4 @@ class HostingNetworkSignal(Signal):
             return None
         if snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None
-        return SignalResult(self.code, self.weight,
-                            "This sign-in comes from a hosting or VPN network", network=True)
+        return SignalResult(self.code, self.weight, "This sign-in comes from a hosting or VPN network", network=True)

@@ -18,8 +18,7 @@ class NewNetworkSignal(Signal):
     weight = 1.5
 
     def __init__(self) -> None:
-        self.result = SignalResult(self.code, self.weight,
-                                   "This sign-in is from a network you have not used before")
+        self.result = SignalResult(self.code, self.weight, "This sign-in is from a network you have not used before")
 
     def evaluate(self, ctx, snap, velocity):
         if not ctx.network or snap.n_user == 0 or snap.user.get((IP_LEVELS[1], ctx.network), 0):

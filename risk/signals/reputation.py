@@ -47,8 +47,8 @@ class IPNetworkSet:
 
     def __init__(self, networks: Iterable = ()) -> None:
         ranges: dict[int, list[tuple[int, int]]] = {4: [], 6: []}
-        for net in networks:
-            net = ipaddress.ip_network(net, strict=False) if isinstance(net, str) else net
+        for item in networks:
+            net = ipaddress.ip_network(item, strict=False) if isinstance(item, str) else item
             ranges[net.version].append((int(net.network_address), int(net.broadcast_address)))
         self._starts: dict[int, list[int]] = {}
         self._ends: dict[int, list[int]] = {}
@@ -116,7 +116,11 @@ class IPReputationSignal(Signal):
     def evaluate(self, ctx, snap, velocity):
         networks = self.networks
         if ctx.ip_reputation_hit or (len(networks) and ctx.ip in networks):
-            return SignalResult(self.code, self.weight,
-                                "This sign-in comes from a network address known for abuse",
-                                floor=Decision.CHALLENGE, network=True)
+            return SignalResult(
+                self.code,
+                self.weight,
+                "This sign-in comes from a network address known for abuse",
+                floor=Decision.CHALLENGE,
+                network=True,
+            )
         return None

@@ -30,8 +30,7 @@ def travel_speed_kmh(ctx, profile) -> float | None:
     """Return the apparent speed since the last successful sign-in, or None when unknown/small."""
     if not ctx.has_location or profile.last_latitude is None or profile.last_success_at is None:
         return None
-    distance = haversine_km(profile.last_latitude, profile.last_longitude,
-                            ctx.latitude, ctx.longitude)
+    distance = haversine_km(profile.last_latitude, profile.last_longitude, ctx.latitude, ctx.longitude)
     distance -= (profile.last_accuracy_km or 0.0) + (ctx.accuracy_radius_km or 0.0)
     if distance < conf.current().travel_floor_km:
         return None
@@ -56,6 +55,9 @@ class ImpossibleTravelSignal(Signal):
         speed = travel_speed_kmh(ctx, snap.profile)
         if speed is None or speed <= conf.current().travel_kmh:
             return None
-        return SignalResult(self.code, self.weight,
-                            "This sign-in is too far from your last one for the time between them",
-                            floor=Decision.CHALLENGE)
+        return SignalResult(
+            self.code,
+            self.weight,
+            "This sign-in is too far from your last one for the time between them",
+            floor=Decision.CHALLENGE,
+        )

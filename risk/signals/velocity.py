@@ -22,8 +22,9 @@ class FailureVelocitySignal(Signal):
         weight, floor, codes = 0.0, None, []
         if velocity.account_failures >= limits["ACCOUNT_MAX_FAILURES"]:
             # NIST SP 800-63B: at most 100 consecutive failed attempts on one account.
-            return SignalResult("account_failure_limit", 10.0,
-                                "Too many failed sign-ins to this account", floor=Decision.DENY)
+            return SignalResult(
+                "account_failure_limit", 10.0, "Too many failed sign-ins to this account", floor=Decision.DENY
+            )
         if velocity.account_failures >= limits["ACCOUNT_FAILURES"]:
             weight += 1.5
             codes.append("account_failures")

@@ -58,7 +58,7 @@ class CalibrateTests(SimpleTestCase):
             t.write_text(self.trace)
             out = io.StringIO()
             call_command("risk_calibrate", str(s), str(t), "--target", "0.95", stdout=out)
-            self.assertIn("RISK_THRESHOLDS = {\"CHALLENGE\":", out.getvalue())
+            self.assertIn('RISK_THRESHOLDS = {"CHALLENGE":', out.getvalue())
             self.assertIn("0.950", out.getvalue())
             with self.assertRaises(CommandError):
                 call_command("risk_calibrate", str(s), "/nonexistent.csv", stdout=io.StringIO())

@@ -13,10 +13,23 @@ from .factories import CHROME, T0
 class ContextTests(SimpleTestCase):
     def test_builder_fills_every_part(self):
         c = context_from_parts(
-            user_id=7, ip="::ffff:192.0.2.5", user_agent=CHROME, timestamp=T0,
-            geo=GeoResult(country="NO", city="Oslo", latitude=59.9, longitude=10.7,
-                          accuracy_radius_km=20, asn=64500, asn_org="Demo"),
-            device_id="cookie", trusted_device=True, ip_reputation_hit=True, round_trip_ms=41.0,
+            user_id=7,
+            ip="::ffff:192.0.2.5",
+            user_agent=CHROME,
+            timestamp=T0,
+            geo=GeoResult(
+                country="NO",
+                city="Oslo",
+                latitude=59.9,
+                longitude=10.7,
+                accuracy_radius_km=20,
+                asn=64500,
+                asn_org="Demo",
+            ),
+            device_id="cookie",
+            trusted_device=True,
+            ip_reputation_hit=True,
+            round_trip_ms=41.0,
         )
         self.assertEqual(c.ip, "192.0.2.5")
         self.assertEqual(c.network, "AS64500")
@@ -37,13 +50,11 @@ class ContextTests(SimpleTestCase):
 
     def test_naive_timestamp_is_refused(self):
         with self.assertRaises(ValueError):
-            context_from_parts(user_id=1, ip="192.0.2.1", user_agent=CHROME,
-                               timestamp=datetime(2024, 1, 1))
+            context_from_parts(user_id=1, ip="192.0.2.1", user_agent=CHROME, timestamp=datetime(2024, 1, 1))
 
     def test_parsed_ua_override(self):
         parsed = ParsedUA("Firefox", "20", "iOS", "13.4", "mobile", False)
-        c = context_from_parts(user_id=1, ip="10.0.0.1", user_agent="garbage", timestamp=T0,
-                               parsed_ua=parsed)
+        c = context_from_parts(user_id=1, ip="10.0.0.1", user_agent="garbage", timestamp=T0, parsed_ua=parsed)
         self.assertEqual((c.browser, c.os, c.device_type), ("Firefox 20", "iOS 13.4", "mobile"))
 
     def test_context_is_frozen(self):

@@ -70,8 +70,7 @@ class ProviderTests(DemoDatabaseMixin, SimpleTestCase):
                 MaxMindGeoProvider(str(bad), None).lookup("192.0.2.1")
 
     def test_settings_paths_and_cached_loader(self):
-        with override_settings(RISK_GEOIP_CITY_DB=str(self.city_db),
-                               RISK_GEOIP_ASN_DB=str(self.asn_db)):
+        with override_settings(RISK_GEOIP_CITY_DB=str(self.city_db), RISK_GEOIP_ASN_DB=str(self.asn_db)):
             self.assertEqual(lookup("192.0.2.1").city, "Oslo")
         with override_settings(RISK_GEOIP_CITY_DB=None, RISK_GEOIP_ASN_DB=None):
             self.assertIsNone(lookup("192.0.2.1"))
@@ -90,8 +89,7 @@ class HelperTests(SimpleTestCase):
 
     def test_prefix_fallback(self):
         self.assertEqual(network_prefixes("192.0.2.77"), ("192.0.2.0/24", "192.0.0.0/16"))
-        self.assertEqual(network_prefixes("2001:db8:1:2:3::1"),
-                         ("2001:db8:1:2::/64", "2001:db8:1::/48"))
+        self.assertEqual(network_prefixes("2001:db8:1:2:3::1"), ("2001:db8:1:2::/64", "2001:db8:1::/48"))
         self.assertEqual(network_prefixes("::ffff:198.51.100.9")[0], "198.51.100.0/24")
 
 
@@ -103,8 +101,7 @@ class CheckTests(SimpleTestCase):
     def test_absent_geoip_is_a_warning(self):
         self.assertEqual(self.ids().count("risk.W001"), 2)
 
-    @override_settings(RISK_MODE="paranoid", RISK_THRESHOLDS={"CHALLENGE": 5, "DENY": 1},
-                       RISK_FIRST_LOGIN="deny")
+    @override_settings(RISK_MODE="paranoid", RISK_THRESHOLDS={"CHALLENGE": 5, "DENY": 1}, RISK_FIRST_LOGIN="deny")
     def test_bad_settings_are_errors(self):
         ids = self.ids()
         for expected in ("risk.E001", "risk.E002", "risk.E003"):
@@ -121,7 +118,6 @@ class DemoCommandTests(SimpleTestCase):
     def test_force_writes_both_files(self):
         with tempfile.TemporaryDirectory() as tmp:
             call_command("geoip_demo_db", tmp, "--force", stdout=StringIO())
-            provider = MaxMindGeoProvider(str(Path(tmp) / "demo-city.mmdb"),
-                                          str(Path(tmp) / "demo-asn.mmdb"))
+            provider = MaxMindGeoProvider(str(Path(tmp) / "demo-city.mmdb"), str(Path(tmp) / "demo-asn.mmdb"))
             self.assertEqual(provider.lookup("198.51.100.1").asn, 64501)
             provider.close()

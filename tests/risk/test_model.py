@@ -67,8 +67,7 @@ class HierarchyTests(SimpleTestCase):
         self.assertAlmostEqual(fs.p_user, p_u)
 
     def test_no_value_at_all_is_left_out(self):
-        self.assertIsNone(score_hierarchy(IP_LEVELS, IP_WEIGHTS, (None, None, None),
-                                          snapshot(), 4.0))
+        self.assertIsNone(score_hierarchy(IP_LEVELS, IP_WEIGHTS, (None, None, None), snapshot(), 4.0))
 
     @given(
         c_user=st.lists(st.integers(0, 50), min_size=3, max_size=3),
@@ -111,9 +110,7 @@ class FreemanScoreTests(SimpleTestCase):
         snap = store.snapshot(1)
         same = freeman_score(ctx(1), snap).log_score
         new_ip_same_network = freeman_score(ctx(1, ip="192.0.2.99"), snap).log_score
-        foreign = freeman_score(
-            ctx(1, ip="203.0.113.5", asn=16509, geo={"country": "AU"}, ua="curl/8.4.0"), snap
-        )
+        foreign = freeman_score(ctx(1, ip="203.0.113.5", asn=16509, geo={"country": "AU"}, ua="curl/8.4.0"), snap)
         self.assertLess(same, new_ip_same_network)
         self.assertLess(new_ip_same_network, foreign.log_score)
         self.assertTrue(all(f.unseen for f in foreign.features.values()))

@@ -46,13 +46,21 @@ class AdaptivePolicyTests(SimpleTestCase):
         self.assertIn("model", result.breakdown)
 
     def test_foreign_hosting_script_is_denied_with_reasons(self):
-        probe = ctx(1, ip="203.0.113.5", asn=16509, geo=SYDNEY, ua="curl/8.4.0",
-                    reputation=True, minutes=60 * 24 * 19 + 30)
+        probe = ctx(
+            1, ip="203.0.113.5", asn=16509, geo=SYDNEY, ua="curl/8.4.0", reputation=True, minutes=60 * 24 * 19 + 30
+        )
         result = assess(probe, settled())
         self.assertEqual(result.decision, Decision.DENY)
         codes = result.reason_codes
-        for code in ("new_device", "new_network", "new_country", "hosting_network",
-                     "automation", "ip_reputation", "impossible_travel"):
+        for code in (
+            "new_device",
+            "new_network",
+            "new_country",
+            "hosting_network",
+            "automation",
+            "ip_reputation",
+            "impossible_travel",
+        ):
             self.assertIn(code, codes)
         texts = [r.text for r in result.reasons]
         self.assertIn("We don't recognise this device", texts)
@@ -60,8 +68,10 @@ class AdaptivePolicyTests(SimpleTestCase):
 
     def test_network_terms_are_bounded(self):
         policy = AdaptivePolicy()
-        big = [SignalResult("ip_reputation", 30.0, "x", network=True),
-               SignalResult("hosting_network", 30.0, "y", network=True)]
+        big = [
+            SignalResult("ip_reputation", 30.0, "x", network=True),
+            SignalResult("hosting_network", 30.0, "y", network=True),
+        ]
         result = policy.decide(ctx(1), settled().snapshot(1), big, None)
         self.assertEqual(result.breakdown["network"], policy.network_cap)
         self.assertNotEqual(result.decision, Decision.DENY)
@@ -85,10 +95,8 @@ class AdaptivePolicyTests(SimpleTestCase):
 
     def test_trusted_device_softens_a_challenge(self):
         store = settled(device_id="cookie")
-        probe = ctx(1, ip="192.0.2.99", asn=64999, device_id="cookie", trusted=True,
-                    minutes=60 * 24 * 30)
-        without = assess(ctx(1, ip="192.0.2.99", asn=64999, device_id="stranger",
-                             minutes=60 * 24 * 30), store)
+        probe = ctx(1, ip="192.0.2.99", asn=64999, device_id="cookie", trusted=True, minutes=60 * 24 * 30)
+        without = assess(ctx(1, ip="192.0.2.99", asn=64999, device_id="stranger", minutes=60 * 24 * 30), store)
         with_trust = assess(probe, store)
         self.assertLess(with_trust.score, without.score)
         self.assertEqual(with_trust.decision, Decision.ALLOW)
@@ -149,8 +157,9 @@ class StrictModeTests(SimpleTestCase):
         self.assertEqual(result.decision, Decision.CHALLENGE)
 
     def test_risk_still_raises_strength_and_denies(self):
-        probe = ctx(1, ip="203.0.113.5", asn=16509, geo=SYDNEY, ua="curl/8.4.0",
-                    reputation=True, minutes=60 * 24 * 19 + 30)
+        probe = ctx(
+            1, ip="203.0.113.5", asn=16509, geo=SYDNEY, ua="curl/8.4.0", reputation=True, minutes=60 * 24 * 19 + 30
+        )
         self.assertEqual(assess(probe, settled()).decision, Decision.DENY)
 
 

@@ -28,12 +28,22 @@ def trace(rows, extra=()):
     w.writerow(COLUMNS + tuple(extra))
     for i, row in enumerate(rows):
         base = {
-            "index": i, "Login Timestamp": f"2024-01-{1 + i // 24:02d} {i % 24:02d}:00:00.000",
-            "User ID": "1", "Round-Trip Time [ms]": "", "IP Address": "192.0.2.10",
-            "Country": "NO", "Region": "Oslo", "City": "Oslo", "ASN": "64500",
-            "User Agent String": CHROME, "Browser Name and Version": "Chrome 120.0.0",
-            "OS Name and Version": "Windows 10", "Device Type": "desktop",
-            "Login Successful": "True", "Is Attack IP": "False", "Is Account Takeover": "False",
+            "index": i,
+            "Login Timestamp": f"2024-01-{1 + i // 24:02d} {i % 24:02d}:00:00.000",
+            "User ID": "1",
+            "Round-Trip Time [ms]": "",
+            "IP Address": "192.0.2.10",
+            "Country": "NO",
+            "Region": "Oslo",
+            "City": "Oslo",
+            "ASN": "64500",
+            "User Agent String": CHROME,
+            "Browser Name and Version": "Chrome 120.0.0",
+            "OS Name and Version": "Windows 10",
+            "Device Type": "desktop",
+            "Login Successful": "True",
+            "Is Attack IP": "False",
+            "Is Account Takeover": "False",
         }
         base.update(row)
         w.writerow([base.get(c, "") for c in COLUMNS + tuple(extra)])
@@ -49,22 +59,30 @@ def run(text, **kwargs):
 
 def others():
     """Background users, so that global frequencies are not all one user's."""
-    return [{"User ID": str(100 + u), "IP Address": f"198.51.100.{u}", "ASN": "64501"}
-            for u in range(5) for _ in range(4)]
+    return [
+        {"User ID": str(100 + u), "IP Address": f"198.51.100.{u}", "ASN": "64501"} for u in range(5) for _ in range(4)
+    ]
 
 
-ATTACK = {"IP Address": "203.0.113.5", "ASN": "16509", "Country": "AU", "Region": "-",
-          "City": "-", "User Agent String": "python-requests/2.31.0",
-          "Browser Name and Version": "", "OS Name and Version": "", "Device Type": "",
-          "Is Account Takeover": "True"}
+ATTACK = {
+    "IP Address": "203.0.113.5",
+    "ASN": "16509",
+    "Country": "AU",
+    "Region": "-",
+    "City": "-",
+    "User Agent String": "python-requests/2.31.0",
+    "Browser Name and Version": "",
+    "OS Name and Version": "",
+    "Device Type": "",
+    "Is Account Takeover": "True",
+}
 
 
 @override_settings(RISK_THRESHOLDS=THRESHOLDS)
 class ReplayContractTests(SimpleTestCase):
     def test_real_data_sample(self):
         with open(DATA, newline="", encoding="utf-8") as fh:
-            expected_success = [r["index"] for r in csv.DictReader(fh)
-                                if r["Login Successful"] == "True"]
+            expected_success = [r["index"] for r in csv.DictReader(fh) if r["Login Successful"] == "True"]
         out = io.StringIO()
         with open(DATA, newline="", encoding="utf-8") as fh:
             stats = Replayer().run(fh, out)
@@ -79,11 +97,16 @@ class ReplayContractTests(SimpleTestCase):
 
     def test_failed_rows_feed_velocity_only(self):
         rows = [*others(), *([{}] * 10)]
-        rows += [{"User ID": str(200 + k), "IP Address": "203.0.113.66",
-                  "Login Timestamp": f"2024-01-05 10:0{k}:00.000",
-                  "Login Successful": "False"} for k in range(6)]
-        rows += [{"IP Address": "203.0.113.66", "ASN": "64999",
-                  "Login Timestamp": "2024-01-05 10:07:00.000"}]
+        rows += [
+            {
+                "User ID": str(200 + k),
+                "IP Address": "203.0.113.66",
+                "Login Timestamp": f"2024-01-05 10:0{k}:00.000",
+                "Login Successful": "False",
+            }
+            for k in range(6)
+        ]
+        rows += [{"IP Address": "203.0.113.66", "ASN": "64999", "Login Timestamp": "2024-01-05 10:07:00.000"}]
         stats, out, replayer = run(trace(rows))
         self.assertEqual(stats.failed_rows, 6)
         self.assertEqual(stats.scored, len(rows) - 6)
@@ -102,8 +125,11 @@ class ReplayContractTests(SimpleTestCase):
         self.assertNotIn(("cc", "AU"), replayer.store.users["1"].counts)
 
     def test_challenged_owner_is_learned(self):
-        rows = [*others(), *([{}] * 10), {"Country": "SE", "ASN": "64999", "IP Address":
-                                          "198.18.0.1", "City": "Stockholm"}]
+        rows = [
+            *others(),
+            *([{}] * 10),
+            {"Country": "SE", "ASN": "64999", "IP Address": "198.18.0.1", "City": "Stockholm"},
+        ]
         _, out, replayer = run(trace(rows))
         self.assertNotEqual(out[-1][2], "allow")
         self.assertEqual(replayer.store.users["1"].counts[("cc", "SE")], 1)
@@ -120,9 +146,11 @@ class ReplayContractTests(SimpleTestCase):
         self.assertNotEqual(out[-1][2], "allow")
 
     def test_coordinates_are_used_when_present(self):
-        rows = [*others(), *([{"Latitude": "59.91", "Longitude": "10.75"}] * 5),
-                {"Latitude": "-33.87", "Longitude": "151.21", "ASN": "64999",
-                 "Login Timestamp": "2024-01-01 05:30:00.000"}]
+        rows = [
+            *others(),
+            *([{"Latitude": "59.91", "Longitude": "10.75"}] * 5),
+            {"Latitude": "-33.87", "Longitude": "151.21", "ASN": "64999", "Login Timestamp": "2024-01-01 05:30:00.000"},
+        ]
         _, out, _ = run(trace(rows, extra=("Latitude", "Longitude")))
         self.assertIn("impossible_travel", out[-1][3].split(";"))
 
@@ -134,8 +162,7 @@ class ReplayContractTests(SimpleTestCase):
 
     def test_unparsable_ua_falls_back_to_row_columns(self):
         parsed = _row_ua("garbled agent", "Firefox 20.0.0.1618", "iOS 13.4", "mobile")
-        self.assertEqual((parsed.browser, parsed.os, parsed.device_type),
-                         ("Firefox 20", "iOS 13.4", "mobile"))
+        self.assertEqual((parsed.browser, parsed.os, parsed.device_type), ("Firefox 20", "iOS 13.4", "mobile"))
         self.assertEqual(_row_ua(CHROME, "X 1", "Y 2", "tablet").browser, "Chrome 120")
 
     def test_missing_columns(self):
@@ -198,8 +225,7 @@ class CommandTests(SimpleTestCase):
             call_command("risk_replay", str(DATA), "--output", str(target), stdout=out)
             self.assertEqual(len(target.read_text().splitlines()), 8)
         text = out.getvalue()
-        for needle in ("rows: 19", "legitimate logins: 7", "challenged:", "denied:",
-                       "account takeovers: 0", "ROC AUC"):
+        for needle in ("rows: 19", "legitimate logins: 7", "challenged:", "denied:", "account takeovers: 0", "ROC AUC"):
             self.assertIn(needle, text)
 
     def test_baseline_flag(self):

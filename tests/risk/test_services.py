@@ -14,8 +14,7 @@ class ServiceTests(TestCase):
     @classmethod
     def setUpTestData(cls):
         User = get_user_model()
-        cls.users = [User.objects.create_user(email=f"u{i}@example.com", password="x" * 12)
-                     for i in range(3)]
+        cls.users = [User.objects.create_user(email=f"u{i}@example.com", password="x" * 12) for i in range(3)]
 
     def setUp(self):
         cache.clear()
@@ -27,8 +26,7 @@ class ServiceTests(TestCase):
             login_succeeded(context=ctx(user.pk, minutes=i * 60 * 24, device_id="cookie"))
         for other in self.users[1:]:
             for i in range(5):
-                login_succeeded(context=ctx(other.pk, ip="198.51.100.9", asn=64501,
-                                            minutes=i * 600))
+                login_succeeded(context=ctx(other.pk, ip="198.51.100.9", asn=64501, minutes=i * 600))
         self.assertEqual(UserLoginStats.objects.get(user=user).n_success, 10)
         usual = login_assess(context=ctx(user.pk, minutes=60 * 24 * 11, device_id="cookie"))
         self.assertEqual(usual.decision, Decision.ALLOW)
@@ -37,7 +35,6 @@ class ServiceTests(TestCase):
         # Six accounts (existing or not) fail from one address within the window.
         for k, account in enumerate([u.pk for u in self.users] + ["x1", "x2", "x3"]):
             login_failed(user_id=account, ip="203.0.113.50", at=T0.replace(minute=k))
-        result = login_assess(context=ctx(self.users[0].pk, ip="203.0.113.50",
-                                          at=T0.replace(minute=8)))
+        result = login_assess(context=ctx(self.users[0].pk, ip="203.0.113.50", at=T0.replace(minute=8)))
         self.assertIn("password_spraying", result.reason_codes)
         self.assertEqual(result.decision, Decision.CHALLENGE_STRONG)

@@ -53,15 +53,21 @@ class ImpossibleTravelTests(SimpleTestCase):
     def test_accuracy_radii_and_floor_absorb_short_hops(self):
         last = self.store.users[1].profile.last_success_at
         # Oslo to Drammen (~35 km) one minute later: below the 50 km floor.
-        probe = ctx(1, ip="203.0.113.5", asn=64999, at=last + timedelta(minutes=1),
-                    latitude=59.74, longitude=10.20)
+        probe = ctx(1, ip="203.0.113.5", asn=64999, at=last + timedelta(minutes=1), latitude=59.74, longitude=10.20)
         self.assertIsNone(self.signal.evaluate(probe, self.store.snapshot(1), None))
         # Oslo to Gothenburg (~290 km) in 10 minutes, but both fixes are +-200 km.
         store = MemoryCountStore()
         history(store, n=3, accuracy_radius_km=200)
         last = store.users[1].profile.last_success_at
-        probe = ctx(1, ip="203.0.113.5", asn=64999, at=last + timedelta(minutes=10),
-                    latitude=57.71, longitude=11.97, accuracy_radius_km=200)
+        probe = ctx(
+            1,
+            ip="203.0.113.5",
+            asn=64999,
+            at=last + timedelta(minutes=10),
+            latitude=57.71,
+            longitude=11.97,
+            accuracy_radius_km=200,
+        )
         self.assertIsNone(self.signal.evaluate(probe, store.snapshot(1), None))
 
     @override_settings(RISK_IMPOSSIBLE_TRAVEL_KMH=100_000)
@@ -98,9 +104,10 @@ ExitAddress 203.0.113.77 2024-01-01 01:02:03
 
     def test_parser_reads_firehol_plain_and_tor_formats(self):
         nets = parse_network_lines(self.FIREHOL.splitlines() + self.TOR.splitlines())
-        self.assertEqual([str(n) for n in nets],
-                         ["0.0.0.0/8", "192.0.2.0/24", "198.51.100.7/32", "2001:db8:bad::/48",
-                          "203.0.113.77/32"])
+        self.assertEqual(
+            [str(n) for n in nets],
+            ["0.0.0.0/8", "192.0.2.0/24", "198.51.100.7/32", "2001:db8:bad::/48", "203.0.113.77/32"],
+        )
 
     def test_lookup(self):
         s = IPNetworkSet(parse_network_lines(self.FIREHOL.splitlines() + self.TOR.splitlines()))
@@ -124,60 +131,52 @@ ExitAddress 203.0.113.77 2024-01-01 01:02:03
             path = Path(tmp) / "firehol_level1.netset"
             path.write_text(self.FIREHOL)
             with override_settings(RISK_IP_REPUTATION_FILES=[str(path)]):
-                hit = IPReputationSignal().evaluate(ctx(1, ip="192.0.2.9"), settled_store()
-                                                    .snapshot(1), None)
-                miss = IPReputationSignal().evaluate(ctx(1, ip="198.51.100.9"),
-                                                     settled_store().snapshot(1), None)
+                hit = IPReputationSignal().evaluate(ctx(1, ip="192.0.2.9"), settled_store().snapshot(1), None)
+                miss = IPReputationSignal().evaluate(ctx(1, ip="198.51.100.9"), settled_store().snapshot(1), None)
         self.assertEqual(hit.code, "ip_reputation")
         self.assertTrue(hit.network)
         self.assertEqual(hit.floor, Decision.CHALLENGE)
         self.assertIsNone(miss)
 
     def test_context_flag_counts_as_a_hit(self):
-        result = IPReputationSignal(IPNetworkSet()).evaluate(
-            ctx(1, reputation=True), settled_store().snapshot(1), None)
+        result = IPReputationSignal(IPNetworkSet()).evaluate(ctx(1, reputation=True), settled_store().snapshot(1), None)
         self.assertEqual(result.code, "ip_reputation")
 
 
 class HostingTests(SimpleTestCase):
     def test_default_list_has_the_big_clouds(self):
-        self.assertTrue({16509, 14618, 396982, 15169, 8075, 14061, 16276, 24940, 63949, 20473,
-                         9009} <= DEFAULT_HOSTING_ASNS)
+        self.assertTrue(
+            {16509, 14618, 396982, 15169, 8075, 14061, 16276, 24940, 63949, 20473, 9009} <= DEFAULT_HOSTING_ASNS
+        )
 
     def test_hosting_network_new_to_the_user(self):
-        result = HostingNetworkSignal().evaluate(ctx(1, asn=16509), settled_store().snapshot(1),
-                                                 None)
+        result = HostingNetworkSignal().evaluate(ctx(1, asn=16509), settled_store().snapshot(1), None)
         self.assertEqual(result.code, "hosting_network")
         self.assertGreater(result.weight, 0)
 
     def test_users_own_vpn_is_not_flagged(self):
         store = settled_store(asn=9009)
-        self.assertIsNone(HostingNetworkSignal().evaluate(ctx(1, asn=9009), store.snapshot(1),
-                                                          None))
+        self.assertIsNone(HostingNetworkSignal().evaluate(ctx(1, asn=9009), store.snapshot(1), None))
 
     def test_consumer_isp_is_not_flagged(self):
-        self.assertIsNone(HostingNetworkSignal().evaluate(ctx(1, asn=64500),
-                                                          settled_store().snapshot(1), None))
+        self.assertIsNone(HostingNetworkSignal().evaluate(ctx(1, asn=64500), settled_store().snapshot(1), None))
 
     @override_settings(RISK_HOSTING_ASNS=[64500])
     def test_list_is_a_setting(self):
-        result = HostingNetworkSignal().evaluate(ctx(1, asn=64500), MemoryCountStore()
-                                                 .snapshot(1), None)
+        result = HostingNetworkSignal().evaluate(ctx(1, asn=64500), MemoryCountStore().snapshot(1), None)
         self.assertEqual(result.code, "hosting_network")
 
 
 class VelocitySignalTests(SimpleTestCase):
     def evaluate(self, **counts):
-        return FailureVelocitySignal().evaluate(ctx(1), settled_store().snapshot(1),
-                                                VelocityCounts(**counts))
+        return FailureVelocitySignal().evaluate(ctx(1), settled_store().snapshot(1), VelocityCounts(**counts))
 
     def test_quiet(self):
         self.assertIsNone(self.evaluate())
         self.assertIsNone(self.evaluate(account_failures=1, ip_failures=1, ip_accounts=1))
 
     def test_account_failures(self):
-        self.assertEqual(self.evaluate(account_failures=5, ip_failures=5, ip_accounts=1).code,
-                         "account_failures")
+        self.assertEqual(self.evaluate(account_failures=5, ip_failures=5, ip_accounts=1).code, "account_failures")
 
     def test_spraying_needs_a_strong_challenge(self):
         result = self.evaluate(ip_failures=12, ip_accounts=12)
@@ -223,8 +222,7 @@ class VelocityStoreTests(SimpleTestCase):
 
 class AutomationSignalTests(SimpleTestCase):
     def test_scripted_client(self):
-        result = AutomationSignal().evaluate(ctx(1, ua="python-requests/2.31"),
-                                             settled_store().snapshot(1), None)
+        result = AutomationSignal().evaluate(ctx(1, ua="python-requests/2.31"), settled_store().snapshot(1), None)
         self.assertEqual(result.code, "automation")
         self.assertEqual(result.floor, Decision.CHALLENGE)
 
@@ -235,10 +233,11 @@ class AutomationSignalTests(SimpleTestCase):
 class NewCountryAndNetworkTests(SimpleTestCase):
     def test_new_country_for_settled_user(self):
         probe = ctx(1, asn=64999, geo={"country": "AU"})
-        self.assertEqual(NewCountrySignal().evaluate(probe, settled_store().snapshot(1), None)
-                         .text, "This sign-in is from a new country")
-        self.assertEqual(NewNetworkSignal().evaluate(probe, settled_store().snapshot(1), None)
-                         .code, "new_network")
+        self.assertEqual(
+            NewCountrySignal().evaluate(probe, settled_store().snapshot(1), None).text,
+            "This sign-in is from a new country",
+        )
+        self.assertEqual(NewNetworkSignal().evaluate(probe, settled_store().snapshot(1), None).code, "new_network")
 
     def test_known_country_and_network(self):
         self.assertIsNone(NewCountrySignal().evaluate(ctx(1), settled_store().snapshot(1), None))
@@ -252,8 +251,7 @@ class NewCountryAndNetworkTests(SimpleTestCase):
 class KnownDeviceTests(SimpleTestCase):
     def test_known_device_lowers_risk(self):
         store = settled_store(device_id="cookie-1")
-        result = KnownDeviceSignal().evaluate(ctx(1, device_id="cookie-1"), store.snapshot(1),
-                                              None)
+        result = KnownDeviceSignal().evaluate(ctx(1, device_id="cookie-1"), store.snapshot(1), None)
         self.assertEqual(result.code, "known_device")
         self.assertLess(result.weight, 0)
         self.assertTrue(result.trust)
@@ -261,18 +259,15 @@ class KnownDeviceTests(SimpleTestCase):
     def test_trusted_device_lowers_it_more(self):
         store = settled_store(device_id="cookie-1")
         known = KnownDeviceSignal().evaluate(ctx(1, device_id="cookie-1"), store.snapshot(1), None)
-        trusted = KnownDeviceSignal().evaluate(ctx(1, device_id="cookie-1", trusted=True),
-                                               store.snapshot(1), None)
+        trusted = KnownDeviceSignal().evaluate(ctx(1, device_id="cookie-1", trusted=True), store.snapshot(1), None)
         self.assertLess(trusted.weight, known.weight)
 
     def test_unknown_device_for_a_user_who_has_cookies(self):
         store = settled_store(device_id="cookie-1")
-        result = KnownDeviceSignal().evaluate(ctx(1, device_id="stranger"), store.snapshot(1),
-                                              None)
+        result = KnownDeviceSignal().evaluate(ctx(1, device_id="stranger"), store.snapshot(1), None)
         self.assertEqual(result.code, "unknown_device")
         self.assertEqual(result.text, "We don't recognise this device")
         self.assertGreater(result.weight, 0)
 
     def test_no_cookies_in_history_says_nothing(self):
-        self.assertIsNone(KnownDeviceSignal().evaluate(ctx(1, device_id="x"),
-                                                       settled_store().snapshot(1), None))
+        self.assertIsNone(KnownDeviceSignal().evaluate(ctx(1, device_id="x"), settled_store().snapshot(1), None))

@@ -52,8 +52,16 @@ class SimulatorTests(SimpleTestCase):
         with tempfile.TemporaryDirectory() as tmp:
             target = Path(tmp) / "t.csv"
             subprocess.run(
-                [sys.executable, str(Path(settings.BASE_DIR) / "bench" / "sim_trace.py"),
-                 str(target), "--users", "5", "--days", "3"],
-                check=True, capture_output=True,
+                [
+                    sys.executable,
+                    str(Path(settings.BASE_DIR) / "bench" / "sim_trace.py"),
+                    str(target),
+                    "--users",
+                    "5",
+                    "--days",
+                    "3",
+                ],
+                check=True,
+                capture_output=True,
             )
             self.assertTrue(target.read_text().startswith("index,Login Timestamp"))

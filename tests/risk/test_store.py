@@ -52,8 +52,7 @@ class StoreParityTests(TestCase):
             self.assertEqual(m.n_total, d.n_total)
             self.assertEqual(m.n_users, d.n_users)
             self.assertEqual(m.profile.n_with_device, d.profile.n_with_device)
-            self.assertAlmostEqual(freeman_score(probe, m).log_score,
-                                   freeman_score(probe, d).log_score)
+            self.assertAlmostEqual(freeman_score(probe, m).log_score, freeman_score(probe, d).log_score)
             am, ad = assess(probe, memory), assess(probe, database)
             self.assertAlmostEqual(am.score, ad.score)
             self.assertEqual(am.decision, ad.decision)
@@ -76,8 +75,7 @@ class StoreParityTests(TestCase):
 class DatabaseStoreTests(TestCase):
     @classmethod
     def setUpTestData(cls):
-        cls.user = get_user_model().objects.create_user(email="carol@example.com",
-                                                        password="x" * 12)
+        cls.user = get_user_model().objects.create_user(email="carol@example.com", password="x" * 12)
 
     def setUp(self):
         cache.clear()

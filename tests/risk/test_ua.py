@@ -6,10 +6,13 @@ from risk.ua import parse_ua, user_agents_parse
 
 from .factories import CHROME, IPHONE
 
-IPAD = ("Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-        "Version/17.2 Mobile/15E148 Safari/604.1")
-HEADLESS = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-            "HeadlessChrome/120.0.0.0 Safari/537.36")
+IPAD = (
+    "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.2 Mobile/15E148 Safari/604.1"
+)
+HEADLESS = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36"
+)
 
 
 class ParseTests(SimpleTestCase):
@@ -25,10 +28,17 @@ class ParseTests(SimpleTestCase):
         self.assertEqual(parse_ua(IPAD).device_type, "tablet")
 
     def test_automation(self):
-        for agent in ("curl/8.4.0", "python-requests/2.31.0", "Go-http-client/1.1", HEADLESS,
-                      ("Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) "
-                      "PhantomJS/2.1.1 Safari/538.1"), "Mozilla/5.0 selenium", "", None,
-                      "   "):
+        for agent in (
+            "curl/8.4.0",
+            "python-requests/2.31.0",
+            "Go-http-client/1.1",
+            HEADLESS,
+            ("Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1"),
+            "Mozilla/5.0 selenium",
+            "",
+            None,
+            "   ",
+        ):
             with self.subTest(agent=agent):
                 self.assertTrue(parse_ua(agent).is_automation)
                 self.assertEqual(parse_ua(agent).device_type, "bot")
@@ -51,8 +61,14 @@ class ParseTests(SimpleTestCase):
 
 class UserAgentsCompatibilityTests(SimpleTestCase):
     def test_same_answers_as_user_agents(self):
-        for agent in (CHROME, IPHONE, IPAD, HEADLESS, "curl/8.4.0",
-                      "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"):
+        for agent in (
+            CHROME,
+            IPHONE,
+            IPAD,
+            HEADLESS,
+            "curl/8.4.0",
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        ):
             with self.subTest(agent=agent):
                 fast, slow = user_agents_parse(agent), user_agents.parse(agent)
                 self.assertEqual(str(fast), str(slow))

@@ -15,8 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["force"]:
-            raise CommandError("Refusing without DEBUG: demo data is not real geolocation. "
-                               "Use --force if you mean it.")
+            raise CommandError("Refusing without DEBUG: demo data is not real geolocation. Use --force if you mean it.")
         city, asn = build_demo_databases(options["outdir"])
         self.stdout.write(f"City: {city}\nASN: {asn}")
         self.stdout.write("Set RISK_GEOIP_CITY_DB and RISK_GEOIP_ASN_DB to these paths.")

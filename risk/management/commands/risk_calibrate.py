@@ -7,35 +7,39 @@ from risk.replay import ReplayFormatError
 
 
 class Command(BaseCommand):
-    help = ("Read SCORES.csv (risk_replay --output) and the INPUT.csv it came from; print "
-            "thresholds that catch the target share of account takeovers.")
+    help = (
+        "Read SCORES.csv (risk_replay --output) and the INPUT.csv it came from; print "
+        "thresholds that catch the target share of account takeovers."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("scores")
         parser.add_argument("input")
-        parser.add_argument("--target", type=float, action="append",
-                            help="Target takeover catch rate, e.g. 0.99 (repeatable).")
-        parser.add_argument("--max-deny-rate", type=float, default=0.002,
-                            help="Largest share of legitimate sign-ins to deny (0.002).")
+        parser.add_argument(
+            "--target", type=float, action="append", help="Target takeover catch rate, e.g. 0.99 (repeatable)."
+        )
+        parser.add_argument(
+            "--max-deny-rate", type=float, default=0.002, help="Largest share of legitimate sign-ins to deny (0.002)."
+        )
 
     def handle(self, *args, **options):
         targets = options["target"] or [0.9, 0.95, 0.99, 0.995]
         try:
-            with open(options["scores"], newline="", encoding="utf-8") as s, \
-                    open(options["input"], newline="", encoding="utf-8") as i:
+            with (
+                open(options["scores"], newline="", encoding="utf-8") as s,
+                open(options["input"], newline="", encoding="utf-8") as i,
+            ):
                 ato, legit = read_scores(s, i)
         except (OSError, ReplayFormatError) as exc:
             raise CommandError(str(exc)) from exc
         if not ato:
             raise CommandError("no account takeovers in the input: nothing to calibrate against")
         self.stdout.write(f"takeovers: {len(ato)}, legitimate sign-ins: {legit.n}")
-        self.stdout.write(f"{'target':>8} {'CHALLENGE':>10} {'legit challenged':>17} "
-                          f"{'DENY':>8} {'legit denied':>13}")
+        self.stdout.write(f"{'target':>8} {'CHALLENGE':>10} {'legit challenged':>17} {'DENY':>8} {'legit denied':>13}")
         result = None
         for target in targets:
             try:
-                result = calibrate(ato, legit, target=target,
-                                   max_deny_rate=options["max_deny_rate"])
+                result = calibrate(ato, legit, target=target, max_deny_rate=options["max_deny_rate"])
             except ValueError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
@@ -45,9 +49,11 @@ class Command(BaseCommand):
             )
         strong = (result.challenge + result.deny) / 2
         self.stdout.write(
-            f"\nRISK_THRESHOLDS = {{\"CHALLENGE\": {result.challenge:.3f}, "
-            f"\"CHALLENGE_STRONG\": {strong:.3f}, \"DENY\": {result.deny:.3f}}}  "
+            f'\nRISK_THRESHOLDS = {{"CHALLENGE": {result.challenge:.3f}, '
+            f'"CHALLENGE_STRONG": {strong:.3f}, "DENY": {result.deny:.3f}}}  '
             f"# for target {targets[-1]}"
         )
-        self.stdout.write("Scores depend on what the replay learned under its own thresholds: "
-                          "replay again with the new ones to confirm.")
+        self.stdout.write(
+            "Scores depend on what the replay learned under its own thresholds: "
+            "replay again with the new ones to confirm."
+        )

@@ -19,5 +19,4 @@ class Command(BaseCommand):
             raise CommandError("--days must be at least 1")
         before = timezone.now() - timedelta(days=options["days"])
         deleted = DatabaseCountStore.prune(before)
-        self.stdout.write(f"Dropped {deleted} per-user feature counts last seen before "
-                          f"{before:%Y-%m-%d}.")
+        self.stdout.write(f"Dropped {deleted} per-user feature counts last seen before {before:%Y-%m-%d}.")
