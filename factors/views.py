@@ -144,7 +144,12 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
             )
             if result.ok:
                 return _challenge_passed(
-                    request, pending, user, result.device, recovery_left=result.recovery_codes_left
+                    request,
+                    pending,
+                    user,
+                    result.device,
+                    recovery_left=result.recovery_codes_left,
+                    remember=request.POST.get("remember") == "on",
                 )
             if result.status is services.VerifyStatus.REPLAY:
                 events.auth_event(request, events.TOKEN_REUSE, outcome="failure", user_id=user.pk)
