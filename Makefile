@@ -20,9 +20,15 @@ $(VENV)/.dev: requirements/dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
 	touch $@ $(VENV)/.main
 
+# Development: SQLite, local-memory cache, console email and SMS, demo GeoIP databases for the
+# documentation address ranges (see /demo/ to pretend to be in Oslo, Sao Paulo or Sydney).
+GEOIP_DIR := .geoip
+
 run: $(VENV)/.main
 	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	test -f $(GEOIP_DIR)/demo-city.mmdb || DJANGO_DEBUG=true $(BIN)/python manage.py geoip_demo_db $(GEOIP_DIR)
+	DJANGO_DEBUG=true GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
+	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 test: $(VENV)/.dev
 	$(BIN)/python manage.py test $(TESTS)

@@ -19,6 +19,16 @@ def normalize_ip(value: str) -> str | None:
     return str(address)
 
 
+DEMO_COOKIE = "demo_client_ip"
+
+
+def _demo_ip(request: HttpRequest, remote: str) -> str | None:
+    """In DEBUG only, from loopback only: the address chosen on the /demo/ page (a cookie)."""
+    if not settings.DEBUG or not ipaddress.ip_address(remote).is_loopback:
+        return None
+    return normalize_ip(request.COOKIES.get(DEMO_COOKIE, ""))
+
+
 def client_ip(request: HttpRequest) -> str:
     """Return the address of the client that sent ``request``.
 
@@ -31,7 +41,7 @@ def client_ip(request: HttpRequest) -> str:
     remote = normalize_ip(request.META.get("REMOTE_ADDR", "")) or "0.0.0.0"  # noqa: S104
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
-        return remote
+        return _demo_ip(request, remote) or remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
     if len(forwarded) < count:

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from authsite import views
+from authsite.demo import demo_view
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,4 +33,6 @@ urlpatterns = [
     path("account/reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
     path("", include("factors.urls")),
     path("admin/", admin.site.urls),
+    # Development only: the view answers 404 unless DEBUG is on.
+    path("demo/", demo_view, name="demo"),
 ]

@@ -19,7 +19,10 @@ def check_risk_settings(app_configs=None, **kwargs):
             messages.append(
                 Warning(
                     f"{name} is not set: sign-ins are scored without location or network.",
-                    hint="Point it at a GeoLite2/DB-IP .mmdb file (python manage.py geoip_demo_db writes a demo one).",
+                    hint=(
+                        "Set GEOIP_CITY_DB / GEOIP_ASN_DB to GeoLite2 or DB-IP .mmdb files "
+                        "(python manage.py geoip_demo_db DIR writes demo ones)."
+                    ),
                     id="risk.W001",
                 )
             )

@@ -1,0 +1,71 @@
+"""The five-minute demo in a real browser: Oslo, then Sao Paulo minutes later, with reasons shown."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+from django.test import override_settings
+from django.utils import timezone
+
+from factors import otp, services
+from risk.geo import build_demo_databases
+from risk.loading import clear_caches
+from tests.browser.base import BrowserTestCase
+from tests.helpers import PASSWORD, make_user
+
+
+class DemoBrowserTests(BrowserTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        geo_dir = tempfile.mkdtemp(prefix="geo-")
+        self.addCleanup(shutil.rmtree, geo_dir, ignore_errors=True)
+        city, asn = build_demo_databases(geo_dir)
+        override = override_settings(
+            DEBUG=True,
+            RISK_GEOIP_CITY_DB=str(city),
+            RISK_GEOIP_ASN_DB=str(asn),
+            LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage"],
+        )
+        override.enable()
+        self.addCleanup(override.disable)
+        clear_caches()
+        self.addCleanup(clear_caches)
+        self.user = make_user("gina@example.com")
+        enrollment = services.factor_enroll_totp_begin(user=self.user, name="Phone app")
+        enrollment.device.confirmed = True
+        enrollment.device.save()
+        self.key = enrollment.device.bin_key
+
+    def be_in(self, label: str) -> None:
+        page = self.page
+        page.goto(self.url("/demo/"))
+        page.get_by_label(label).check()
+        page.get_by_role("button", name="Use this place").click()
+
+    def sign_in(self) -> None:
+        page = self.page
+        page.goto(self.url("/login/"))
+        page.get_by_label("Email address").fill(self.user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+
+    def test_oslo_then_sao_paulo_minutes_later_asks_for_a_strong_factor_and_says_why(self):
+        page = self.page
+        self.be_in("Oslo, Norway (home broadband)")
+        self.assertEqual(page.text_content("[data-testid=demo-ip]"), "192.0.2.10")
+        self.screenshot("demo")
+        self.sign_in()
+        page.wait_for_url("**/login/verify/")  # first sign-in with a factor: asked once
+        page.get_by_label("6-digit code from your authenticator app").fill(otp.totp(self.key, timezone.now()))
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_url(self.url("/"))
+        page.locator("header").get_by_role("button", name="Sign out").click()
+
+        self.be_in("Sao Paulo, Brazil (telecom)")
+        self.sign_in()
+        page.wait_for_url("**/login/verify/")
+        reasons = page.text_content("[data-testid=challenge-reason]")
+        self.assertIn("too far from your last one", reasons)
+        self.assertIn("new country", reasons)
+        self.screenshot("challenge-risk")
