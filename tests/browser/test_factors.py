@@ -23,7 +23,13 @@ class FactorBrowserTests(BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
         # WebAuthn origins must match the live server exactly (http is allowed for localhost only).
-        override = self.settings(FACTORS_WEBAUTHN_ORIGINS=[self.live_server_url], FACTORS_WEBAUTHN_RP_ID="localhost")
+        # Plain MFA (every sign-in of a user with a factor is challenged): these tests are about the
+        # factors themselves; the adaptive decisions have their own tests.
+        override = self.settings(
+            FACTORS_WEBAUTHN_ORIGINS=[self.live_server_url],
+            FACTORS_WEBAUTHN_RP_ID="localhost",
+            LOGIN_STAGES=["factors.stages.ChallengeStage"],
+        )
         override.enable()
         self.addCleanup(override.disable)
         self.user = make_user("dana@example.com")

@@ -18,6 +18,4 @@ class Command(BaseCommand):
             raise CommandError("Refusing without DEBUG: demo data is not real geolocation. Use --force if you mean it.")
         city, asn = build_demo_databases(options["outdir"])
         self.stdout.write(f"City: {city}\nASN: {asn}")
-        self.stdout.write(
-            "Point the environment variables GEOIP_CITY_DB and GEOIP_ASN_DB at these files."
-        )
+        self.stdout.write("Point the environment variables GEOIP_CITY_DB and GEOIP_ASN_DB at these files.")
