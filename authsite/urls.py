@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from authsite import views
 from authsite.demo import demo_view
+from risk.views import trusted_device_revoke_view
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,6 +33,7 @@ urlpatterns = [
     ),
     path("account/reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
     path("", include("factors.urls")),
+    path("account/security/devices/forget/", trusted_device_revoke_view, name="trusted_device_revoke"),
     path("admin/", admin.site.urls),
     # Development only: the view answers 404 unless DEBUG is on.
     path("demo/", demo_view, name="demo"),

@@ -33,6 +33,7 @@ from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevic
 from factors.notify import notify_factor_change
 from factors.registry import Requirement, factor_type, satisfies
 from factors.stages import KEY as CHALLENGE_KEY
+from risk.trust import trusted_devices_of
 
 logger = logging.getLogger(__name__)
 
@@ -335,6 +336,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
             "recovery_left": services.recovery_codes_remaining(user=user) if recovery else 0,
             "has_strong": any(satisfies(d, Requirement.STRONG) for d in factors),
             "rename_form": RenameForm(),
+            "remembered": trusted_devices_of(user),
         },
     )
 

@@ -78,3 +78,8 @@ def trusted_devices_revoke(*, user, device_id: int | None = None) -> int:
     if device_id is not None:
         qs = qs.filter(pk=device_id)
     return qs.update(revoked_at=clock.now())
+
+
+def trusted_devices_of(user) -> list[TrustedDevice]:
+    """Return the user's live remembered devices, newest first."""
+    return list(TrustedDevice.objects.filter(user=user, revoked_at__isnull=True, expires_at__gt=clock.now()))
