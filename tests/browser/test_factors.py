@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 
+from django.core import mail
+
 from factors import services
+from factors.sms.backends.locmem import outbox as sms_outbox
 from tests.browser.base import BrowserTestCase
 from tests.helpers import PASSWORD, make_user
 
@@ -149,3 +153,64 @@ class FactorBrowserTests(BrowserTestCase):
         page.goto(self.url("/account/security/"))
         self.assertEqual(page.text_content("[data-testid=recovery-left]"), "9")
         self.screenshot("security")
+
+
+class CodeFactorBrowserTests(BrowserTestCase):
+    """Text-message and email codes, enrolled on the Security page and used at sign-in."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        override = self.settings(LOGIN_STAGES=["factors.stages.ChallengeStage"], FACTORS_SMS_BACKEND="locmem")
+        override.enable()
+        self.addCleanup(override.disable)
+        sms_outbox.clear()
+        self.user = make_user("hugo@example.com")
+
+    def sign_in_with_password(self) -> None:
+        page = self.page
+        page.goto(self.url("/login/"))
+        page.get_by_label("Email address").fill(self.user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+
+    def test_text_message_codes(self):
+        page = self.page
+        self.sign_in_with_password()
+        page.wait_for_url(self.url("/"))
+        page.goto(self.url("/account/security/"))
+        page.get_by_role("link", name="Add a phone").click()
+        self.assertIn("weakest option", page.text_content(".alert"))
+        page.get_by_label("Mobile number, with country code").fill("+47 912 34 567")
+        page.get_by_role("button", name="Text me a code").click()
+        page.wait_for_url("**/account/security/code/confirm/")
+        page.get_by_label("6-digit code").fill(re.search(r"\d{6}", sms_outbox[-1].body).group(0))
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_selector("text=Done. You can use it the next time you sign in.")
+
+        page.locator("header").get_by_role("button", name="Sign out").click()
+        self.sign_in_with_password()
+        page.wait_for_url("**/login/verify/")
+        self.assertEqual(len(sms_outbox), 1, "no text may be sent before the user asks")
+        page.get_by_role("button", name="Text me a code").click()
+        page.get_by_label("6-digit code from the text message").fill(re.search(r"\d{6}", sms_outbox[-1].body).group(0))
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_url(self.url("/"))
+
+    def test_email_codes(self):
+        page = self.page
+        self.sign_in_with_password()
+        page.wait_for_url(self.url("/"))
+        page.goto(self.url("/account/security/"))
+        page.get_by_role("button", name="Add email codes").click()
+        page.wait_for_url("**/account/security/code/confirm/")
+        page.get_by_label("6-digit code").fill(re.search(r"\b\d{6}\b", mail.outbox[-1].body).group(0))
+        page.get_by_role("button", name="Confirm").click()
+        page.wait_for_selector("text=Done. You can use it the next time you sign in.")
+
+        page.locator("header").get_by_role("button", name="Sign out").click()
+        self.sign_in_with_password()
+        page.wait_for_url("**/login/verify/")
+        page.get_by_role("button", name="Email me a code").click()
+        page.get_by_label("6-digit code from the email").fill(re.search(r"\b\d{6}\b", mail.outbox[-1].body).group(0))
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_url(self.url("/"))
