@@ -10,10 +10,21 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.module_loading import import_string
 
 from authsite import clock
 
 SESSION_REAUTH_AT = "_reauth_at"
+
+
+@functools.cache
+def _load_step_up(path: str) -> Callable | None:
+    return import_string(path) if path else None
+
+
+def _step_up() -> Callable | None:
+    """The ``REAUTH_STEP_UP`` hook: request -> URL of a stronger check still needed, or None."""
+    return _load_step_up(getattr(settings, "REAUTH_STEP_UP", ""))
 
 
 def reauth_mark(request: HttpRequest) -> None:
@@ -36,9 +47,12 @@ def recent_auth_required(view: Callable) -> Callable:
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+        target = request.get_full_path() if request.method == "GET" else reverse("factors:security")
         if not reauth_is_recent(request):
-            target = request.get_full_path() if request.method == "GET" else reverse("factors:security")
             return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': target})}")
+        step_up = _step_up()
+        if step_up is not None and (url := step_up(request)):
+            return redirect(f"{url}?{urlencode({'next': target})}")
         return view(request, *args, **kwargs)
 
     return wrapped

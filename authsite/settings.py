@@ -189,6 +189,8 @@ LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600)
 
 # Sensitive account changes (factors, recovery codes) need a password or factor check this recent.
 REAUTH_WINDOW_SECONDS = env_int("REAUTH_WINDOW_SECONDS", 600)
+# Who has a second factor must also pass one of their strongest factors (NIST SP 800-63B §4.1.2.1).
+REAUTH_STEP_UP = "factors.stepup.step_up_url"
 # Staff must have a second factor, and the admin needs an OTP-verified session.
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 

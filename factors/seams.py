@@ -9,12 +9,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from django.utils import timezone
+from authsite import clock
 
 
 def now() -> datetime:
-    """Return the current time (aware, UTC)."""
-    return timezone.now()
+    """Return the current time (aware, UTC), from the project's one clock."""
+    return clock.now()
 
 
 def token_bytes(n: int) -> bytes:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from factors import views
+from factors import stepup, views
 
 app_name = "factors"
 
@@ -12,6 +12,13 @@ urlpatterns = [
     path("login/passkey/complete/", views.passkey_login_complete, name="passkey_complete"),
     path("account/security/", views.security_view, name="security"),
     path("account/setup/", views.setup_view, name="setup"),
+    path("account/reauthenticate/factor/", stepup.stepup_view, name="stepup"),
+    path("account/reauthenticate/factor/webauthn/begin/", stepup.stepup_webauthn_begin, name="stepup_webauthn_begin"),
+    path(
+        "account/reauthenticate/factor/webauthn/complete/",
+        stepup.stepup_webauthn_complete,
+        name="stepup_webauthn_complete",
+    ),
     path("account/security/totp/", views.totp_begin, name="totp_begin"),
     path("account/security/totp/confirm/", views.totp_confirm, name="totp_confirm"),
     path("account/security/email/", views.email_begin, name="email_begin"),

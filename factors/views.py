@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from authsite import events
+from authsite import clock, events
 from authsite.clientip import client_ip
 from authsite.login import flow
 from authsite.login.state import PendingLogin, pending_login_stash
@@ -33,6 +33,7 @@ from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevic
 from factors.notify import notify_factor_change
 from factors.registry import Requirement, factor_type, satisfies
 from factors.stages import KEY as CHALLENGE_KEY
+from factors.stepup import SESSION_FACTOR_AT, factor_reauth_mark
 from risk.trust import trusted_devices_of
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,7 @@ def _challenge_passed(
     request: HttpRequest, pending: PendingLogin, user, device, *, recovery_left=None, remember: bool = False
 ) -> HttpResponse:
     pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    pending.session_data[SESSION_FACTOR_AT] = clock.timestamp()
     pending.flags["factor_kind"] = device.factor_kind
     pending.flags["remember_device"] = remember
     events.auth_event(request, events.MFA_SUCCESS, outcome="success", user_id=user.pk, factor=device.factor_kind)
@@ -311,7 +313,7 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
         backend=MODEL_BACKEND,
         next_url=safe_redirect_target(request, next_url),
         flags={"passkey_uv": True},
-        session_data={DEVICE_ID_SESSION_KEY: result.credential.persistent_id},
+        session_data={DEVICE_ID_SESSION_KEY: result.credential.persistent_id, SESSION_FACTOR_AT: clock.timestamp()},
     )
     return JsonResponse({"redirect": response["Location"]})
 
@@ -360,6 +362,7 @@ def _unconfirmed_device(request: HttpRequest, session_key: str, models: tuple):
 def _enrolled(request: HttpRequest, device, what: str) -> None:
     """After a new factor is active: verify this session with it, log, and tell the user by email."""
     otp_login(request, device)
+    factor_reauth_mark(request.session)
     events.auth_event(request, events.MFA_ENROLLED, outcome="success", factor=device.factor_kind)
     notify_factor_change(request, user=request.user, subject="a sign-in method was added", what=what)
 

@@ -146,6 +146,7 @@
         } else {
           const remember = document.querySelector("[data-remember]");
           body.remember = Boolean(remember && remember.checked);
+          if (button.dataset.next) body.next = button.dataset.next;
           result = await post(button.dataset.complete, body);
         }
       }

@@ -17,6 +17,7 @@ from factors import otp, services
 from factors.models import EmailDevice, SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.sms.base import BaseSmsBackend, SmsDeliveryError
+from factors.stepup import factor_reauth_mark
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 
 CHALLENGE = "/login/verify/"
@@ -310,9 +311,15 @@ class EnrollmentTests(CacheClearingTestCase):
         result = services.factor_verify(device_id=recovery.persistent_id, user=self.user, response=codes[0])
         self.assertFalse(result.ok)
 
+    def passed_factor_just_now(self) -> None:
+        session = self.client.session
+        factor_reauth_mark(session)
+        session.save()
+
     def test_rename_preferred_and_remove_with_notifications(self):
         device, _ = totp_device(self.user)
         email = email_device(self.user)
+        self.passed_factor_just_now()
         self.client.post("/account/security/rename/", {"device": device.persistent_id, "name": "  My   phone "})
         device.refresh_from_db()
         self.assertEqual(device.name, "My phone")
@@ -333,7 +340,8 @@ class EnrollmentTests(CacheClearingTestCase):
         self.assertTrue(TOTPDevice.objects.filter(pk=device.pk).exists())
 
     def test_sensitive_changes_need_recent_reauthentication(self):
-        device, _ = totp_device(self.user)
+        device, key = totp_device(self.user)
+        self.passed_factor_just_now()
         later = timezone.now() + timedelta(minutes=11)
         with mock.patch("authsite.clock.now", return_value=later):
             response = self.client.post("/account/security/remove/", {"device": device.persistent_id})
@@ -347,8 +355,51 @@ class EnrollmentTests(CacheClearingTestCase):
             self.assertContains(wrong, "That password is not right.")
             ok = self.client.post("/account/reauthenticate/", {"password": PASSWORD, "next": "/account/security/"})
             self.assertRedirects(ok, "/account/security/", fetch_redirect_response=False)
+            # The password alone is not the account's strongest factor: the app is asked for too.
+            response = self.client.post("/account/security/remove/", {"device": device.persistent_id})
+            self.assertRedirects(
+                response,
+                "/account/reauthenticate/factor/?next=%2Faccount%2Fsecurity%2F",
+                fetch_redirect_response=False,
+            )
+            self.assertTrue(TOTPDevice.objects.filter(pk=device.pk).exists())
+            step_up = self.client.post(
+                "/account/reauthenticate/factor/",
+                {
+                    "device": device.persistent_id,
+                    "action": "verify",
+                    "code": otp.totp(key, later),
+                    "next": "/account/security/",
+                },
+            )
+            self.assertRedirects(step_up, "/account/security/", fetch_redirect_response=False)
             self.client.post("/account/security/remove/", {"device": device.persistent_id})
         self.assertFalse(TOTPDevice.objects.filter(pk=device.pk).exists())
+
+    def test_step_up_accepts_only_the_strongest_factors(self):
+        totp, key = totp_device(self.user)
+        key_device = WebAuthnCredential.objects.create(
+            user=self.user, name="YubiKey", credential_id=b"\x02" * 16, credential_data=b"x", confirmed=True
+        )
+        response = self.client.post("/account/security/remove/", {"device": totp.persistent_id})
+        self.assertRedirects(
+            response, "/account/reauthenticate/factor/?next=%2Faccount%2Fsecurity%2F", fetch_redirect_response=False
+        )
+        page = self.client.get("/account/reauthenticate/factor/", {"next": "/account/security/"})
+        self.assertContains(page, "YubiKey")
+        self.assertNotContains(page, "Phone app")
+        refused = self.client.post(
+            "/account/reauthenticate/factor/",
+            {"device": totp.persistent_id, "action": "verify", "code": code_at(key), "next": "/account/security/"},
+        )
+        self.assertEqual(refused.status_code, 302)
+        self.assertIn("/account/reauthenticate/factor/", refused["Location"])
+        self.assertTrue(TOTPDevice.objects.filter(pk=totp.pk).exists())
+        self.assertTrue(WebAuthnCredential.objects.filter(pk=key_device.pk).exists())
+
+    def test_users_without_factor_need_only_the_password(self):
+        response = self.client.post("/account/security/totp/")
+        self.assertRedirects(response, "/account/security/totp/confirm/")
 
     def test_enrollment_and_removal_need_csrf(self):
         device, _ = totp_device(self.user)

@@ -1,0 +1,175 @@
+"""Step-up re-authentication with a factor before changing how the account signs in.
+
+NIST SP 800-63B §4.1.2.1: adding or changing an authenticator needs authentication at the
+account's highest strength. A recent password check (``authsite.reauth``) is not enough for a user
+who has a second factor: they must also pass one of their strongest factors within
+``REAUTH_WINDOW_SECONDS``. A sign-in that passed a factor counts, so the common case asks nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from authsite import clock, events
+from authsite.clientip import client_ip
+from authsite.reauth import reauth_mark
+from authsite.views import safe_next_url
+from factors import services, webauthn
+from factors.forms import CodeForm
+from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
+from factors.registry import factor_type, strength
+
+SESSION_FACTOR_AT = "_reauth_factor_at"
+SESSION_BIND = "factors_stepup_bind"
+SESSION_WEBAUTHN = "factors_stepup_webauthn"
+
+
+def factor_reauth_mark(session) -> None:
+    """Record that the user just passed a second factor."""
+    session[SESSION_FACTOR_AT] = clock.timestamp()
+
+
+def strongest_factors(user) -> list:
+    """The user's usable factors of their highest strength (recovery codes never count)."""
+    devices = [
+        d
+        for d in services.user_factors(user)
+        if not isinstance(d, RecoveryCodeDevice) and not (isinstance(d, SMSDevice) and not d.verified)
+    ]
+    if not devices:
+        return []
+    best = max(strength(d) for d in devices)
+    return [d for d in devices if strength(d) == best]
+
+
+def step_up_url(request: HttpRequest) -> str | None:
+    """Where to send a user who must pass a factor before a sensitive change, or None if not needed.
+
+    Called by ``authsite.reauth.recent_auth_required`` (setting ``REAUTH_STEP_UP``).
+    """
+    if not strongest_factors(request.user):
+        return None
+    at = request.session.get(SESSION_FACTOR_AT)
+    if at is not None and clock.timestamp() - at <= settings.REAUTH_WINDOW_SECONDS:
+        return None
+    return reverse("factors:stepup")
+
+
+def _bind(request: HttpRequest) -> str:
+    bind = request.session.get(SESSION_BIND)
+    if not bind:
+        bind = request.session[SESSION_BIND] = f"stepup:{secrets.token_urlsafe(16)}"
+    return bind
+
+
+def _passed(request: HttpRequest, device, next_url: str) -> str:
+    factor_reauth_mark(request.session)
+    reauth_mark(request)
+    request.session.pop(SESSION_BIND, None)
+    events.auth_event(request, events.REAUTH, outcome="success", factor=device.factor_kind)
+    return next_url or reverse("factors:security")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def stepup_view(request: HttpRequest) -> HttpResponse:
+    from factors.views import _code_label, _send_message, _verify_message
+
+    user = request.user
+    options = strongest_factors(user)
+    next_url = safe_next_url(request)
+    if not options:
+        return redirect(next_url or "factors:security")
+    by_id = {d.persistent_id: d for d in options}
+    chosen = request.POST.get("device") or request.GET.get("method") or ""
+    device = by_id.get(chosen, options[0])
+    form = CodeForm(label=_code_label(device))
+    here = f"{reverse('factors:stepup')}?{urlencode({'next': next_url, 'method': device.persistent_id})}"
+    if request.method == "POST":
+        if chosen not in by_id:
+            messages.error(request, "Use one of your strongest sign-in methods to confirm.")
+            return redirect(here)
+        if request.POST.get("action") == "send" and isinstance(device, EmailDevice | SMSDevice):
+            if isinstance(device, SMSDevice):
+                result = services.factor_sms_send_code(
+                    user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
+                )
+            else:
+                result = services.factor_email_send_code(user=user, device_id=device.persistent_id, bind=_bind(request))
+            if result.sent:
+                messages.success(request, f"We sent a code to {result.destination}.")
+            else:
+                messages.error(request, _send_message(result, email=isinstance(device, EmailDevice)))
+            return redirect(here)
+        form = CodeForm(request.POST, label=_code_label(device))
+        if form.is_valid():
+            result = services.factor_verify(
+                device_id=device.persistent_id, user=user, response=form.cleaned_data["code"], bind=_bind(request)
+            )
+            if result.ok:
+                return redirect(_passed(request, result.device, next_url))
+            events.auth_event(request, events.REAUTH, outcome=str(result.status), factor=device.factor_kind)
+            form.add_error("code", _verify_message(result))
+    return render(
+        request,
+        "factors/challenge.html",
+        {
+            "stepup": True,
+            "next": next_url,
+            "device": device,
+            "kind": device.factor_kind,
+            "type": factor_type(device),
+            "others": [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id],
+            "form": form,
+            "sent": isinstance(device, EmailDevice | SMSDevice)
+            and request.method == "GET"
+            and bool(request.session.get(SESSION_BIND)),
+            "reasons": ["Changing how you sign in needs one of your strongest sign-in methods."],
+            "webauthn_begin": reverse("factors:stepup_webauthn_begin"),
+            "webauthn_complete": reverse("factors:stepup_webauthn_complete"),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_POST
+def stepup_webauthn_begin(request: HttpRequest) -> JsonResponse:
+    try:
+        options, state = webauthn.authenticate_begin(user=request.user)
+    except webauthn.WebAuthnError:
+        return JsonResponse({"error": "You have no security key or passkey registered."}, status=400)
+    request.session[SESSION_WEBAUTHN] = state
+    return JsonResponse(options)
+
+
+@never_cache
+@login_required
+@require_POST
+def stepup_webauthn_complete(request: HttpRequest) -> JsonResponse:
+    from factors.views import _json_body
+
+    state = request.session.pop(SESSION_WEBAUTHN, None)
+    body = _json_body(request)
+    if body is None:
+        return JsonResponse({"error": "The browser sent an unreadable answer. Please try again."}, status=400)
+    try:
+        result = webauthn.authenticate_complete(state=state, response=body, user=request.user)
+    except webauthn.WebAuthnError as exc:
+        events.auth_event(request, events.REAUTH, outcome="webauthn_rejected", reason=exc.reason)
+        return JsonResponse({"error": "That security key or passkey wasn't accepted. Try again."}, status=400)
+    next_url = body.get("next") if isinstance(body.get("next"), str) else ""
+    from authsite.views import safe_redirect_target
+
+    return JsonResponse({"redirect": _passed(request, result.credential, safe_redirect_target(request, next_url))})
