@@ -11,9 +11,14 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+import geoip2.database
+import geoip2.errors
+from maxminddb.errors import InvalidDatabaseError
 
 from risk import conf
 
@@ -38,13 +43,24 @@ class GeoResult:
     asn_org: str | None = None
 
 
+# Dotted-quad IPv4 exactly as ipaddress accepts and prints it: ASCII digits, 0-255, no leading
+# zeros. Such text is already canonical, so it skips building an address object.
+_PLAIN_IPV4 = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+)
+_plain_ipv4 = _PLAIN_IPV4.fullmatch
+
+
 def normalize_ip(ip: str) -> str:
     """Return the canonical text of an address; IPv4-mapped IPv6 becomes plain IPv4.
 
     GeoIP databases built without IPv4 aliasing (mmdb-writer) miss ``::ffff:192.0.2.1``.
     Raises ValueError for something that is not an IP address.
     """
-    addr = ipaddress.ip_address(ip.strip())
+    ip = ip.strip()
+    if _plain_ipv4(ip) is not None:
+        return ip
+    addr = ipaddress.ip_address(ip)
     if addr.version == 6 and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
     return str(addr)
@@ -107,9 +123,6 @@ class MaxMindGeoProvider(GeoProvider):
         return self.city_path is not None or self.asn_path is not None
 
     def _open(self, path: Path):
-        import geoip2.database
-        from maxminddb.errors import InvalidDatabaseError
-
         try:
             return geoip2.database.Reader(str(path))
         except (OSError, ValueError, InvalidDatabaseError) as exc:
@@ -125,48 +138,46 @@ class MaxMindGeoProvider(GeoProvider):
         return self._city, self._asn
 
     def lookup(self, ip: str) -> GeoResult | None:
-        import geoip2.errors
-        from maxminddb.errors import InvalidDatabaseError
-
-        if not self.available():
+        city_path, asn_path = self.city_path, self.asn_path
+        if city_path is None and asn_path is None:
             return None
         try:
             ip = normalize_ip(ip)
         except ValueError:
             return None
-        city_reader, asn_reader = self._readers()
-        fields: dict = {}
+        city_reader, asn_reader = self._city, self._asn
+        if (city_path and city_reader is None) or (asn_path and asn_reader is None):
+            city_reader, asn_reader = self._readers()
+        rec = arec = None
         try:
             if city_reader is not None:
                 try:
                     rec = city_reader.city(ip)
-                except geoip2.errors.AddressNotFoundError:
-                    rec = None
-                if rec is not None:
-                    sub = rec.subdivisions.most_specific
-                    fields.update(
-                        country=rec.country.iso_code,
-                        region=sub.name if sub else None,
-                        city=rec.city.name,
-                        latitude=rec.location.latitude,
-                        longitude=rec.location.longitude,
-                        accuracy_radius_km=rec.location.accuracy_radius,
-                    )
+                except _AddressNotFoundError:
+                    pass
             if asn_reader is not None:
                 try:
                     arec = asn_reader.asn(ip)
-                except geoip2.errors.AddressNotFoundError:
-                    arec = None
-                if arec is not None:
-                    fields.update(
-                        asn=arec.autonomous_system_number,
-                        asn_org=arec.autonomous_system_organization,
-                    )
+                except _AddressNotFoundError:
+                    pass
         except (geoip2.errors.GeoIP2Error, InvalidDatabaseError, ValueError, OSError) as exc:
-            if isinstance(exc, geoip2.errors.AddressNotFoundError):
-                return None
             raise GeoIPDatabaseError(f"GeoIP lookup failed: {exc}") from exc
-        return GeoResult(**fields) if fields else None
+        if rec is None:
+            if arec is None:
+                return None
+            return GeoResult(asn=arec.autonomous_system_number, asn_org=arec.autonomous_system_organization)
+        location = rec.location
+        sub = rec.subdivisions.most_specific
+        return GeoResult(
+            country=rec.country.iso_code,
+            region=sub.name if sub else None,
+            city=rec.city.name,
+            latitude=location.latitude,
+            longitude=location.longitude,
+            accuracy_radius_km=location.accuracy_radius,
+            asn=arec.autonomous_system_number if arec is not None else None,
+            asn_org=arec.autonomous_system_organization if arec is not None else None,
+        )
 
     def close(self) -> None:
         """Close the open readers."""
@@ -176,11 +187,18 @@ class MaxMindGeoProvider(GeoProvider):
         self._city = self._asn = None
 
 
+_AddressNotFoundError = geoip2.errors.AddressNotFoundError
+_get_geo_provider = None
+
+
 def lookup(ip: str) -> GeoResult | None:
     """Look ``ip`` up with the configured provider."""
-    from risk.loading import get_geo_provider
+    global _get_geo_provider  # noqa: PLW0603  (risk.loading imports this module's users: bind lazily)
+    if _get_geo_provider is None:
+        from risk.loading import get_geo_provider
 
-    return get_geo_provider().lookup(ip)
+        _get_geo_provider = get_geo_provider
+    return _get_geo_provider().lookup(ip)
 
 
 # --- Demo databases for documentation ranges (RFC 5737) ------------------------------------------

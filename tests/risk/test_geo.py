@@ -1,3 +1,5 @@
+import ipaddress
+import random
 import tempfile
 from io import StringIO
 from pathlib import Path
@@ -86,6 +88,54 @@ class HelperTests(SimpleTestCase):
         self.assertEqual(normalize_ip(" 2001:DB8::1 "), "2001:db8::1")
         with self.assertRaises(ValueError):
             normalize_ip("example.com")
+
+    def test_normalize_matches_ipaddress(self):
+        """The plain-IPv4 fast path answers as ipaddress does, errors included."""
+
+        def reference(ip):
+            addr = ipaddress.ip_address(ip.strip())
+            if addr.version == 6 and addr.ipv4_mapped is not None:
+                addr = addr.ipv4_mapped
+            return str(addr)
+
+        rng = random.Random(5)
+        samples = [
+            "0.0.0.0",  # noqa: S104  (an address to normalise, not a bind address)
+            "255.255.255.255",
+            " 10.0.0.1\n",
+            "192.0.2.1",
+            "01.2.3.4",
+            "1.2.3.04",
+            "00.1.2.3",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1.2.3.\u0664",  # ARABIC-INDIC DIGIT FOUR
+            "\uff11.2.3.4",  # FULLWIDTH DIGIT ONE
+            "+1.2.3.4",
+            "1.2.3.4/32",
+            "0x1.2.3.4",
+            "::ffff:192.0.2.1",
+            "::FFFF:c000:0201",
+            "2001:DB8::1",
+            "fe80::1%eth0",
+            "",
+            "example.com",
+        ]
+        samples += [".".join(str(rng.randint(0, 300)) for _ in range(4)) for _ in range(2000)]
+        octets = ["0", "00", "7", "07", "255", "256", "1000", ""]
+        samples += [".".join(rng.choice(octets) for _ in range(4)) for _ in range(500)]
+        for ip in samples:
+            with self.subTest(ip=ip):
+                try:
+                    want = reference(ip)
+                except ValueError:
+                    with self.assertRaises(ValueError):
+                        normalize_ip(ip)
+                else:
+                    self.assertEqual(normalize_ip(ip), want)
 
     def test_prefix_fallback(self):
         self.assertEqual(network_prefixes("192.0.2.77"), ("192.0.2.0/24", "192.0.0.0/16"))
