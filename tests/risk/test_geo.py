@@ -10,6 +10,7 @@ from django.test import SimpleTestCase, override_settings
 
 from risk.geo import (
     GeoIPDatabaseError,
+    GeoResult,
     MaxMindGeoProvider,
     build_demo_databases,
     lookup,
@@ -80,6 +81,81 @@ class ProviderTests(DemoDatabaseMixin, SimpleTestCase):
     @override_settings(RISK_GEOIP_PROVIDER="risk.geo.NullGeoProvider")
     def test_provider_is_swappable(self):
         self.assertEqual(type(get_geo_provider()).__name__, "NullGeoProvider")
+
+
+def _model_lookup(city_db, asn_db, ip):
+    """The provider's answer built from geoip2's model objects (the reference for the raw reads)."""
+    import geoip2.database
+    import geoip2.errors
+
+    fields = {}
+    for path, method in ((city_db, "city"), (asn_db, "asn")):
+        if not path:
+            continue
+        with geoip2.database.Reader(str(path)) as reader:
+            try:
+                rec = getattr(reader, method)(normalize_ip(ip))
+            except geoip2.errors.AddressNotFoundError:
+                continue
+        if method == "city":
+            sub = rec.subdivisions.most_specific
+            fields.update(
+                country=rec.country.iso_code,
+                region=sub.name if sub else None,
+                city=rec.city.name,
+                latitude=rec.location.latitude,
+                longitude=rec.location.longitude,
+                accuracy_radius_km=rec.location.accuracy_radius,
+            )
+        else:
+            fields.update(asn=rec.autonomous_system_number, asn_org=rec.autonomous_system_organization)
+    return GeoResult(**fields) if fields else None
+
+
+class RawReadTests(SimpleTestCase):
+    """Lookups read raw records and give what geoip2's model objects give."""
+
+    @classmethod
+    def setUpClass(cls):
+        import mmdb_writer
+        import netaddr
+
+        super().setUpClass()
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.city_db, cls.asn_db = build_demo_databases(cls._tmp.name)
+        sparse = mmdb_writer.MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City")
+        sparse.insert_network(netaddr.IPSet(["10.1.0.0/24"]), {"country": {"iso_code": "SE"}})
+        sparse.insert_network(
+            netaddr.IPSet(["10.2.0.0/24"]),
+            {
+                "city": {"names": {"de": "Genf"}},
+                "subdivisions": [{"names": {"en": "Outer"}}, {"names": {"en": "Inner"}}],
+                "location": {"latitude": 46.2},
+            },
+        )
+        sparse.insert_network(netaddr.IPSet(["10.3.0.0/24"]), {"subdivisions": []})
+        cls.sparse_db = Path(cls._tmp.name) / "sparse-city.mmdb"
+        sparse.to_db_file(str(cls.sparse_db))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+        super().tearDownClass()
+
+    def test_same_results_as_geoip2_models(self):
+        addresses = ["192.0.2.55", "::ffff:198.51.100.4", "203.0.113.9", "8.8.8.8", "2001:db8::1"]
+        addresses += ["10.1.0.1", "10.2.0.1", "10.3.0.1", "10.4.0.1"]
+        for city_db, asn_db in ((self.city_db, self.asn_db), (self.sparse_db, self.asn_db), ("", self.asn_db)):
+            provider = MaxMindGeoProvider(str(city_db), str(asn_db))
+            for ip in addresses:
+                with self.subTest(city_db=str(city_db), ip=ip):
+                    self.assertEqual(provider.lookup(ip), _model_lookup(city_db, asn_db, ip))
+            provider.close()
+
+    def test_wrong_database_type_is_refused_as_geoip2_refuses_it(self):
+        provider = MaxMindGeoProvider(str(self.asn_db), None)  # an ASN database given as the City one
+        with self.assertRaises(TypeError):
+            provider.lookup("192.0.2.1")
 
 
 class HelperTests(SimpleTestCase):
