@@ -11,13 +11,19 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import geoip2.database
+import geoip2.errors
+from maxminddb.errors import InvalidDatabaseError
+
 from risk import conf
 
 logger = logging.getLogger(__name__)
+_AddressNotFoundError = geoip2.errors.AddressNotFoundError
 
 
 class GeoIPDatabaseError(Exception):
@@ -38,13 +44,24 @@ class GeoResult:
     asn_org: str | None = None
 
 
+# Dotted-quad IPv4 exactly as ipaddress accepts and prints it: ASCII digits, 0-255, no leading
+# zeros. Such text is already canonical, so it skips building an address object.
+_PLAIN_IPV4 = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+)
+_plain_ipv4 = _PLAIN_IPV4.fullmatch
+
+
 def normalize_ip(ip: str) -> str:
     """Return the canonical text of an address; IPv4-mapped IPv6 becomes plain IPv4.
 
     GeoIP databases built without IPv4 aliasing (mmdb-writer) miss ``::ffff:192.0.2.1``.
     Raises ValueError for something that is not an IP address.
     """
-    addr = ipaddress.ip_address(ip.strip())
+    ip = ip.strip()
+    if _plain_ipv4(ip) is not None:
+        return ip
+    addr = ipaddress.ip_address(ip)
     if addr.version == 6 and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
     return str(addr)
@@ -89,6 +106,74 @@ def _usable_path(path: str | os.PathLike | None) -> Path | None:
     return path if path.is_file() else None
 
 
+# geoip2 builds a model object per answer (about 10 us for a City record, five times the read
+# itself). The provider reads the record through the reader's maxminddb reader and takes the few
+# fields it needs, exactly as geoip2's models would present them (names in geoip2's default
+# locale, "en"). Whenever that shortcut does not apply (another database type, which geoip2
+# refuses with TypeError; a record of an unexpected shape) the geoip2 method answers instead.
+_LOCALE = "en"
+
+
+def _raw_get(reader, database_type: str):
+    """Return the raw ``get`` of a geoip2 reader whose database type geoip2 would accept, or None."""
+    db_reader = getattr(reader, "_db_reader", None)
+    if db_reader is None or database_type not in reader.metadata().database_type:
+        return None
+    return db_reader.get
+
+
+def _city_fields(reader, raw_get, ip: str) -> tuple | None:
+    """Return (country, region, city, latitude, longitude, accuracy radius) or None if not found."""
+    if raw_get is not None:
+        raw = raw_get(ip)
+        if raw is None:
+            return None
+        if isinstance(raw, dict):
+            try:
+                subdivisions = raw.get("subdivisions") or ()
+                return (
+                    (raw.get("country") or {}).get("iso_code"),
+                    ((subdivisions[-1].get("names") or {}).get(_LOCALE)) if subdivisions else None,
+                    ((raw.get("city") or {}).get("names") or {}).get(_LOCALE),
+                    *_location(raw.get("location") or {}),
+                )
+            except (AttributeError, TypeError, KeyError, IndexError):
+                pass
+    try:
+        rec = reader.city(ip)
+    except _AddressNotFoundError:
+        return None
+    sub = rec.subdivisions.most_specific
+    location = rec.location
+    return (
+        rec.country.iso_code,
+        sub.name if sub else None,
+        rec.city.name,
+        location.latitude,
+        location.longitude,
+        location.accuracy_radius,
+    )
+
+
+def _location(location: dict) -> tuple:
+    return location.get("latitude"), location.get("longitude"), location.get("accuracy_radius")
+
+
+def _asn_fields(reader, raw_get, ip: str) -> tuple | None:
+    """Return (number, organisation) or None if not found."""
+    if raw_get is not None:
+        raw = raw_get(ip)
+        if raw is None:
+            return None
+        if isinstance(raw, dict):
+            return raw.get("autonomous_system_number"), raw.get("autonomous_system_organization")
+    try:
+        rec = reader.asn(ip)
+    except _AddressNotFoundError:
+        return None
+    return rec.autonomous_system_number, rec.autonomous_system_organization
+
+
 class MaxMindGeoProvider(GeoProvider):
     """GeoIP2/GeoLite2 (or DB-IP Lite) City and ASN databases read with ``geoip2``."""
 
@@ -101,15 +186,14 @@ class MaxMindGeoProvider(GeoProvider):
         self.asn_path = _usable_path(asn_db)
         self._city = None
         self._asn = None
+        self._city_get = None  # raw record readers, see _raw_get
+        self._asn_get = None
         self._lock = threading.Lock()
 
     def available(self) -> bool:
         return self.city_path is not None or self.asn_path is not None
 
     def _open(self, path: Path):
-        import geoip2.database
-        from maxminddb.errors import InvalidDatabaseError
-
         try:
             return geoip2.database.Reader(str(path))
         except (OSError, ValueError, InvalidDatabaseError) as exc:
@@ -119,68 +203,69 @@ class MaxMindGeoProvider(GeoProvider):
         if (self.city_path and self._city is None) or (self.asn_path and self._asn is None):
             with self._lock:
                 if self.city_path and self._city is None:
-                    self._city = self._open(self.city_path)
+                    reader = self._open(self.city_path)
+                    self._city_get = _raw_get(reader, "City")
+                    self._city = reader
                 if self.asn_path and self._asn is None:
-                    self._asn = self._open(self.asn_path)
+                    reader = self._open(self.asn_path)
+                    self._asn_get = _raw_get(reader, "GeoLite2-ASN")
+                    self._asn = reader
         return self._city, self._asn
 
     def lookup(self, ip: str) -> GeoResult | None:
-        import geoip2.errors
-        from maxminddb.errors import InvalidDatabaseError
-
-        if not self.available():
+        city_path, asn_path = self.city_path, self.asn_path
+        if city_path is None and asn_path is None:
             return None
         try:
             ip = normalize_ip(ip)
         except ValueError:
             return None
-        city_reader, asn_reader = self._readers()
-        fields: dict = {}
+        city_reader, asn_reader = self._city, self._asn
+        if (city_path and city_reader is None) or (asn_path and asn_reader is None):
+            city_reader, asn_reader = self._readers()
+        place = network = None
         try:
             if city_reader is not None:
-                try:
-                    rec = city_reader.city(ip)
-                except geoip2.errors.AddressNotFoundError:
-                    rec = None
-                if rec is not None:
-                    sub = rec.subdivisions.most_specific
-                    fields.update(
-                        country=rec.country.iso_code,
-                        region=sub.name if sub else None,
-                        city=rec.city.name,
-                        latitude=rec.location.latitude,
-                        longitude=rec.location.longitude,
-                        accuracy_radius_km=rec.location.accuracy_radius,
-                    )
+                place = _city_fields(city_reader, self._city_get, ip)
             if asn_reader is not None:
-                try:
-                    arec = asn_reader.asn(ip)
-                except geoip2.errors.AddressNotFoundError:
-                    arec = None
-                if arec is not None:
-                    fields.update(
-                        asn=arec.autonomous_system_number,
-                        asn_org=arec.autonomous_system_organization,
-                    )
+                network = _asn_fields(asn_reader, self._asn_get, ip)
         except (geoip2.errors.GeoIP2Error, InvalidDatabaseError, ValueError, OSError) as exc:
-            if isinstance(exc, geoip2.errors.AddressNotFoundError):
-                return None
             raise GeoIPDatabaseError(f"GeoIP lookup failed: {exc}") from exc
-        return GeoResult(**fields) if fields else None
+        if place is None:
+            if network is None:
+                return None
+            return GeoResult(asn=network[0], asn_org=network[1])
+        country, region, city, latitude, longitude, accuracy = place
+        return GeoResult(
+            country=country,
+            region=region,
+            city=city,
+            latitude=latitude,
+            longitude=longitude,
+            accuracy_radius_km=accuracy,
+            asn=network[0] if network is not None else None,
+            asn_org=network[1] if network is not None else None,
+        )
 
     def close(self) -> None:
         """Close the open readers."""
         for reader in (self._city, self._asn):
             if reader is not None:
                 reader.close()
-        self._city = self._asn = None
+        self._city = self._asn = self._city_get = self._asn_get = None
+
+
+_get_geo_provider = None
 
 
 def lookup(ip: str) -> GeoResult | None:
     """Look ``ip`` up with the configured provider."""
-    from risk.loading import get_geo_provider
+    global _get_geo_provider  # noqa: PLW0603  (risk.loading imports this module's users: bind lazily)
+    if _get_geo_provider is None:
+        from risk.loading import get_geo_provider
 
-    return get_geo_provider().lookup(ip)
+        _get_geo_provider = get_geo_provider
+    return _get_geo_provider().lookup(ip)
 
 
 # --- Demo databases for documentation ranges (RFC 5737) ------------------------------------------

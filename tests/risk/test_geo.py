@@ -1,3 +1,5 @@
+import ipaddress
+import random
 import tempfile
 from io import StringIO
 from pathlib import Path
@@ -8,6 +10,7 @@ from django.test import SimpleTestCase, override_settings
 
 from risk.geo import (
     GeoIPDatabaseError,
+    GeoResult,
     MaxMindGeoProvider,
     build_demo_databases,
     lookup,
@@ -80,12 +83,135 @@ class ProviderTests(DemoDatabaseMixin, SimpleTestCase):
         self.assertEqual(type(get_geo_provider()).__name__, "NullGeoProvider")
 
 
+def _model_lookup(city_db, asn_db, ip):
+    """The provider's answer built from geoip2's model objects (the reference for the raw reads)."""
+    import geoip2.database
+    import geoip2.errors
+
+    fields = {}
+    for path, method in ((city_db, "city"), (asn_db, "asn")):
+        if not path:
+            continue
+        with geoip2.database.Reader(str(path)) as reader:
+            try:
+                rec = getattr(reader, method)(normalize_ip(ip))
+            except geoip2.errors.AddressNotFoundError:
+                continue
+        if method == "city":
+            sub = rec.subdivisions.most_specific
+            fields.update(
+                country=rec.country.iso_code,
+                region=sub.name if sub else None,
+                city=rec.city.name,
+                latitude=rec.location.latitude,
+                longitude=rec.location.longitude,
+                accuracy_radius_km=rec.location.accuracy_radius,
+            )
+        else:
+            fields.update(asn=rec.autonomous_system_number, asn_org=rec.autonomous_system_organization)
+    return GeoResult(**fields) if fields else None
+
+
+class RawReadTests(SimpleTestCase):
+    """Lookups read raw records and give what geoip2's model objects give."""
+
+    @classmethod
+    def setUpClass(cls):
+        import mmdb_writer
+        import netaddr
+
+        super().setUpClass()
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.city_db, cls.asn_db = build_demo_databases(cls._tmp.name)
+        sparse = mmdb_writer.MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-City")
+        sparse.insert_network(netaddr.IPSet(["10.1.0.0/24"]), {"country": {"iso_code": "SE"}})
+        sparse.insert_network(
+            netaddr.IPSet(["10.2.0.0/24"]),
+            {
+                "city": {"names": {"de": "Genf"}},
+                "subdivisions": [{"names": {"en": "Outer"}}, {"names": {"en": "Inner"}}],
+                "location": {"latitude": 46.2},
+            },
+        )
+        sparse.insert_network(netaddr.IPSet(["10.3.0.0/24"]), {"subdivisions": []})
+        cls.sparse_db = Path(cls._tmp.name) / "sparse-city.mmdb"
+        sparse.to_db_file(str(cls.sparse_db))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+        super().tearDownClass()
+
+    def test_same_results_as_geoip2_models(self):
+        addresses = ["192.0.2.55", "::ffff:198.51.100.4", "203.0.113.9", "8.8.8.8", "2001:db8::1"]
+        addresses += ["10.1.0.1", "10.2.0.1", "10.3.0.1", "10.4.0.1"]
+        for city_db, asn_db in ((self.city_db, self.asn_db), (self.sparse_db, self.asn_db), ("", self.asn_db)):
+            provider = MaxMindGeoProvider(str(city_db), str(asn_db))
+            for ip in addresses:
+                with self.subTest(city_db=str(city_db), ip=ip):
+                    self.assertEqual(provider.lookup(ip), _model_lookup(city_db, asn_db, ip))
+            provider.close()
+
+    def test_wrong_database_type_is_refused_as_geoip2_refuses_it(self):
+        provider = MaxMindGeoProvider(str(self.asn_db), None)  # an ASN database given as the City one
+        with self.assertRaises(TypeError):
+            provider.lookup("192.0.2.1")
+
+
 class HelperTests(SimpleTestCase):
     def test_normalize(self):
         self.assertEqual(normalize_ip("::ffff:192.0.2.1"), "192.0.2.1")
         self.assertEqual(normalize_ip(" 2001:DB8::1 "), "2001:db8::1")
         with self.assertRaises(ValueError):
             normalize_ip("example.com")
+
+    def test_normalize_matches_ipaddress(self):
+        """The plain-IPv4 fast path answers as ipaddress does, errors included."""
+
+        def reference(ip):
+            addr = ipaddress.ip_address(ip.strip())
+            if addr.version == 6 and addr.ipv4_mapped is not None:
+                addr = addr.ipv4_mapped
+            return str(addr)
+
+        rng = random.Random(5)
+        samples = [
+            "0.0.0.0",  # noqa: S104  (an address to normalise, not a bind address)
+            "255.255.255.255",
+            " 10.0.0.1\n",
+            "192.0.2.1",
+            "01.2.3.4",
+            "1.2.3.04",
+            "00.1.2.3",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "1.2.3.\u0664",  # ARABIC-INDIC DIGIT FOUR
+            "\uff11.2.3.4",  # FULLWIDTH DIGIT ONE
+            "+1.2.3.4",
+            "1.2.3.4/32",
+            "0x1.2.3.4",
+            "::ffff:192.0.2.1",
+            "::FFFF:c000:0201",
+            "2001:DB8::1",
+            "fe80::1%eth0",
+            "",
+            "example.com",
+        ]
+        samples += [".".join(str(rng.randint(0, 300)) for _ in range(4)) for _ in range(2000)]
+        octets = ["0", "00", "7", "07", "255", "256", "1000", ""]
+        samples += [".".join(rng.choice(octets) for _ in range(4)) for _ in range(500)]
+        for ip in samples:
+            with self.subTest(ip=ip):
+                try:
+                    want = reference(ip)
+                except ValueError:
+                    with self.assertRaises(ValueError):
+                        normalize_ip(ip)
+                else:
+                    self.assertEqual(normalize_ip(ip), want)
 
     def test_prefix_fallback(self):
         self.assertEqual(network_prefixes("192.0.2.77"), ("192.0.2.0/24", "192.0.0.0/16"))
