@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html_join
 
 from authsite import clock
-from risk.models import LoginEvent, TrustedDevice
+from risk.models import IPBlocklist, LoginEvent, TrustedDevice
 
 
 @admin.register(LoginEvent)
@@ -94,4 +94,19 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} remembered device(s).", messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(IPBlocklist)
+class IPBlocklistAdmin(admin.ModelAdmin):
+    """Read-only: lists are loaded with ``manage.py risk_blocklist_load``, which records their source."""
+
+    list_display = ("name", "count", "source", "loaded_at")
+    fields = ("name", "count", "source", "loaded_at", "networks")
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

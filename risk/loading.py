@@ -46,6 +46,9 @@ def clear_caches() -> None:
     ua.clear_cache()
     network.hosting_asns.cache_clear()
     reputation.get_reputation_list.cache_clear()
+    from risk.blocklist import clear_site_reputation_cache
+
+    clear_site_reputation_cache()
 
 
 @receiver(setting_changed, dispatch_uid="risk.loading.setting_changed")

@@ -49,8 +49,8 @@ ENGINE_ERROR = Reason("engine_error", "We could not check this sign-in, so we as
 def login_context_build(request: HttpRequest, *, user) -> LoginContext:
     """Build the sign-in context from the request: trusted-proxy client IP, GeoIP, UA, cookies."""
     ip = client_ip(request)
+    from risk.blocklist import site_reputation_hit
     from risk.geo import lookup
-    from risk.signals.reputation import get_reputation_list
 
     trusted = trusted_device_for(request, user)
     if trusted is not None:
@@ -63,7 +63,7 @@ def login_context_build(request: HttpRequest, *, user) -> LoginContext:
         geo=lookup(ip),
         device_id=device_id_from_request(request),
         trusted_device=trusted is not None,
-        ip_reputation_hit=ip in get_reputation_list(),
+        ip_reputation_hit=site_reputation_hit(ip),
     )
 
 

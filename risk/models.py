@@ -136,3 +136,23 @@ class TrustedDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label or 'device'} of user {self.user_id}"
+
+
+class IPBlocklist(models.Model):
+    """A reputation list loaded by ``manage.py risk_blocklist_load`` (FireHOL, CIDR or Tor exits).
+
+    Kept in the database, not on one machine's disk, so every process of the site sees it.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    source = models.CharField(max_length=255, help_text="File it was loaded from")
+    networks = models.TextField(help_text="One network per line, normalised")
+    count = models.PositiveIntegerField()
+    loaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "IP blocklist"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.count} networks)"
