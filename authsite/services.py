@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -28,13 +28,32 @@ from authsite.throttle import (
     login_throttle_record_success,
 )
 
+logger = logging.getLogger("authsite.notifications")
+
 _ACTIVATION_SALT = "accounts.activation"
 
 
-def send_templated_email(*, to: str, subject: str, template: str, context: dict) -> None:
-    """Render ``template`` and send it as a plain-text email through the default mailer."""
+def send_templated_email(*, to: str, subject: str, template: str, context: dict) -> bool:
+    """Render ``template`` and hand it to the email task; return whether it was sent.
+
+    A notification must never slow down or break a sign-in: a failure is logged (without the
+    message body, which may hold a link) and the caller goes on.
+    """
+    from django.tasks import TaskResultStatus
+
+    from authsite.tasks import send_email
+
     body = render_to_string(template, {"site_name": settings.SITE_NAME, **context})
-    EmailMessage(subject=f"{settings.SITE_NAME}: {subject}", body=body, to=[to]).send()
+    try:
+        result = send_email.enqueue(to=to, subject=f"{settings.SITE_NAME}: {subject}", body=body)
+    except Exception:
+        logger.exception("notification could not be queued", extra={"event": "notification_failed"})
+        return False
+    if result.status is TaskResultStatus.FAILED:
+        error = result.errors[-1].exception_class_path if result.errors else "unknown"
+        logger.error("notification failed", extra={"event": "notification_failed", "error": error})
+        return False
+    return True
 
 
 def _activation_state(user: User) -> str:

@@ -314,3 +314,22 @@ class FailClosedTests(RiskFlowTestCase):
             client = self.client_for(OSLO_2, LAPTOP, DEVICE)
             response = self.sign_in(client)
         self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
+
+
+class BrokenMailBackend:
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp down")
+
+
+class NotificationFailureTests(RiskFlowTestCase):
+    @override_settings(MAILERS={"default": {"BACKEND": "tests.risk.test_login_flow.BrokenMailBackend"}})
+    def test_strong_challenge_goes_on_when_the_email_cannot_be_sent(self):
+        self.learn_history(last_minutes_ago=10)
+        client = self.client_for(SAO_PAULO, LAPTOP, DEVICE)
+        with self.assertLogs("authsite.notifications", "ERROR"):
+            response = self.sign_in(client)
+        self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
+        self.assertEqual(self.last_event().decision, "challenge_strong")
