@@ -84,6 +84,12 @@ DEFAULTS: dict[str, Any] = {
         "ip": {"hour": 10, "day": 30},
         "country": {"hour": 200, "day": 1000},
     },
+    # Email-code send caps per hour and day (the 60 s cooldown applies as well).
+    "EMAIL_CAPS": {
+        "user": {"hour": 10, "day": 30},
+        "address": {"hour": 10, "day": 30},
+        "ip": {"hour": 20, "day": 100},
+    },
     # WebAuthn relying party.
     "WEBAUTHN_RP_ID": "localhost",
     "WEBAUTHN_RP_NAME": None,  # None: settings.SITE_NAME, else "Adaptive MFA"

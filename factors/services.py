@@ -316,8 +316,11 @@ def _void_code(model: type[CodeDevice], pk: int, token_hash: str) -> None:
             device.save(update_fields=["token_hash", "valid_until", "last_generated_timestamp"])
 
 
-def factor_email_send_code(*, user, device_id: str, bind: str) -> SendResult:
-    """Email a new code bound to ``bind`` (pending-login id or ``enrollment_bind(device)``)."""
+def factor_email_send_code(*, user, device_id: str, bind: str, client_ip: str | None = None) -> SendResult:
+    """Email a new code bound to ``bind`` (pending-login id or ``enrollment_bind(device)``).
+
+    Within the cooldown and the caps per user, address and client IP (``FACTORS_EMAIL_CAPS``).
+    """
     if not str(device_id).startswith(EmailDevice.model_label() + "/"):
         return SendResult(status=SendStatus.NOT_USABLE)
     with transaction.atomic():
@@ -327,6 +330,9 @@ def factor_email_send_code(*, user, device_id: str, bind: str) -> SendResult:
         left = device.cooldown_seconds_left()
         if left:
             return SendResult(status=SendStatus.COOLDOWN, seconds_left=left, destination=device.masked_destination())
+        if not limits.email_send_allowed(user_id=user.pk, address=device.email, client_ip=client_ip):
+            logger.warning("email code send capped", extra={"device": device.persistent_id})
+            return SendResult(status=SendStatus.CAPPED, destination=device.masked_destination())
         code = device.issue_code(bind=bind)
         token_hash, address = device.token_hash, device.email
     minutes = factors_settings.CODE_VALIDITY_SECONDS // 60

@@ -106,7 +106,9 @@ def stepup_view(request: HttpRequest) -> HttpResponse:
                     user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
                 )
             else:
-                result = services.factor_email_send_code(user=user, device_id=device.persistent_id, bind=_bind(request))
+                result = services.factor_email_send_code(
+                    user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
+                )
             if result.sent:
                 messages.success(request, f"We sent a code to {result.destination}.")
             else:

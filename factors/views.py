@@ -201,7 +201,9 @@ def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device) -
             user=user, device_id=device.persistent_id, bind=pending.id, client_ip=client_ip(request)
         )
     elif isinstance(device, EmailDevice):
-        result = services.factor_email_send_code(user=user, device_id=device.persistent_id, bind=pending.id)
+        result = services.factor_email_send_code(
+            user=user, device_id=device.persistent_id, bind=pending.id, client_ip=client_ip(request)
+        )
     else:
         messages.error(request, "That method doesn't send codes.")
         return redirect(f"{reverse('factors:challenge')}?method={device.persistent_id}")
@@ -434,7 +436,9 @@ def sms_begin(request: HttpRequest) -> HttpResponse:
 def _enroll_send(request: HttpRequest, device, *, email: bool) -> HttpResponse:
     bind = services.enrollment_bind(device)
     if email:
-        result = services.factor_email_send_code(user=request.user, device_id=device.persistent_id, bind=bind)
+        result = services.factor_email_send_code(
+            user=request.user, device_id=device.persistent_id, bind=bind, client_ip=client_ip(request)
+        )
     else:
         result = services.factor_sms_send_code(
             user=request.user, device_id=device.persistent_id, bind=bind, client_ip=client_ip(request)

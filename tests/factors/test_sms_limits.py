@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from unittest import mock
 
 from django.test import TestCase, override_settings
+from django.utils import timezone
 
-from factors.models import SMSDevice
-from factors.services import SendStatus, factor_sms_send_code
+from factors.models import EmailDevice, SMSDevice
+from factors.services import SendStatus, factor_email_send_code, factor_sms_send_code
 from factors.sms.backends import locmem
 from tests.factors.base import FactorsTestMixin, make_user
 
@@ -118,3 +120,30 @@ class SmsCapTests(FactorsTestMixin, TestCase):
         self.assertEqual(first.status, SendStatus.SENT)
         self.assertEqual(second.status, SendStatus.COOLDOWN)
         self.assertEqual(second.seconds_left, 60)
+
+
+class EmailSendCapTests(FactorsTestMixin, TestCase):
+    """Email codes are capped per user, address and client IP like texts (beyond the cooldown)."""
+
+    def test_email_sends_stop_at_the_cap_and_fail_closed_without_the_cache(self):
+        user = make_user()
+        device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
+        caps = {"user": {"hour": 2, "day": 5}, "address": {"hour": 10, "day": 30}, "ip": {"hour": 10, "day": 30}}
+        start = timezone.now()
+        statuses = []
+        with override_settings(FACTORS_EMAIL_CAPS=caps):
+            for i in range(3):
+                # Step past the 60 s cooldown each time: only the cap can refuse.
+                with mock.patch("factors.seams.now", return_value=start + timedelta(seconds=61 * i)):
+                    statuses.append(
+                        factor_email_send_code(
+                            user=user, device_id=device.persistent_id, bind=f"login-{i}", client_ip="192.0.2.1"
+                        ).status
+                    )
+        self.assertEqual(statuses, [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
+        with (
+            mock.patch("factors.limits.cache.get_many", side_effect=ConnectionError("redis down")),
+            mock.patch("factors.seams.now", return_value=start + timedelta(hours=2)),
+        ):
+            result = factor_email_send_code(user=user, device_id=device.persistent_id, bind="login-x")
+        self.assertEqual(result.status, SendStatus.CAPPED)
