@@ -18,28 +18,11 @@ from risk.context import context_from_parts
 from risk.decision import Decision
 from risk.geo import GeoResult
 from risk.policy import Assessment, FreemanPolicy, assess, learn
+from risk.rba_format import COLUMNS
 from risk.store import MemoryCountStore
 from risk.ua import ParsedUA, parse_ua
 from risk.velocity import MemoryVelocityStore
 
-COLUMNS = (
-    "index",
-    "Login Timestamp",
-    "User ID",
-    "Round-Trip Time [ms]",
-    "IP Address",
-    "Country",
-    "Region",
-    "City",
-    "ASN",
-    "User Agent String",
-    "Browser Name and Version",
-    "OS Name and Version",
-    "Device Type",
-    "Login Successful",
-    "Is Attack IP",
-    "Is Account Takeover",
-)
 # Optional extras: coordinates (RISK.md), and a device-cookie value ("Device ID", an extension of
 # this project: the RBA data set has none) used unless the replayer is told to ignore it.
 OPTIONAL_COLUMNS = ("Latitude", "Longitude", "Device ID")

@@ -27,24 +27,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-HEADER = (
-    "index",
-    "Login Timestamp",
-    "User ID",
-    "Round-Trip Time [ms]",
-    "IP Address",
-    "Country",
-    "Region",
-    "City",
-    "ASN",
-    "User Agent String",
-    "Browser Name and Version",
-    "OS Name and Version",
-    "Device Type",
-    "Login Successful",
-    "Is Attack IP",
-    "Is Account Takeover",
-)
+from risk.rba_format import COLUMNS
+
+HEADER = COLUMNS
 EXTRA = ("Latitude", "Longitude", "Device ID", "Attacker Type")
 ATTACKER_TYPES = ("naive", "vpn", "targeted", "very_targeted")
 
