@@ -25,10 +25,10 @@ $(VENV)/.dev: requirements/dev.txt | $(BIN)/python
 GEOIP_DIR := .geoip
 
 run: $(VENV)/.main
-	DJANGO_DEBUG=true $(BIN)/python manage.py migrate --noinput
 	test -f $(GEOIP_DIR)/demo-city.mmdb || DJANGO_DEBUG=true $(BIN)/python manage.py geoip_demo_db $(GEOIP_DIR)
 	DJANGO_DEBUG=true GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
-	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} $(BIN)/python manage.py runserver 127.0.0.1:8000
+	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} sh -c \
+	  '$(BIN)/python manage.py migrate --noinput && exec $(BIN)/python manage.py runserver 127.0.0.1:8000'
 
 test: $(VENV)/.dev
 	$(BIN)/python manage.py test $(TESTS)
