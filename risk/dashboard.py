@@ -41,10 +41,11 @@ TOP_COUNTRIES = 12
 
 def parse_days(raw: str | None) -> int:
     """Return the number of days asked for, or the default for anything that is not 1..MAX_DAYS."""
-    try:
-        days = int(str(raw).strip())
-    except (TypeError, ValueError):
+    raw = str(raw or "").strip()
+    # ASCII digits only ("\uff19".isdigit() is True and int() accepts it), and short.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
         return DEFAULT_DAYS
+    days = int(raw)
     return days if 1 <= days <= MAX_DAYS else DEFAULT_DAYS
 
 

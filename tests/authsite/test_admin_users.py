@@ -12,7 +12,6 @@ from authsite.models import User
 from authsite.throttle import _account_key
 from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
-from risk.models import TrustedDevice
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 from tests.risk.test_admin_and_controls import remembered
 
