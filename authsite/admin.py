@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
 
 from authsite import account_admin
 from authsite.models import User, normalize_email_address
@@ -96,7 +98,23 @@ class UserAdmin(DjangoUserAdmin):
             self.message_user(request, f"Sent {obj.email} a link to choose a password.", messages.SUCCESS)
 
     @admin.action(description="Reset MFA: remove all factors and remembered devices, sign out everywhere")
-    def reset_mfa(self, request, queryset) -> None:
+    def reset_mfa(self, request, queryset) -> TemplateResponse | None:
+        # Like "delete selected": an intermediate page first, because this cannot be undone.
+        if request.POST.get("post") != "yes":
+            users = list(queryset)
+            for user in users:
+                user.factor_count = len(account_admin.account_mfa_status(user=user, events_limit=0)["factors"])
+            return TemplateResponse(
+                request,
+                "admin/accounts/user/reset_mfa_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Reset MFA",
+                    "opts": self.model._meta,
+                    "queryset": users,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         for user in queryset:
             result = account_admin.account_mfa_reset(user=user, by=request.user, request=request)
             self.message_user(
@@ -106,6 +124,7 @@ class UserAdmin(DjangoUserAdmin):
                 + ("; emailed the user." if result.emailed else "; the email could not be sent."),
                 messages.SUCCESS if result.emailed else messages.WARNING,
             )
+        return None
 
     @admin.action(description="Clear sign-in throttles (factor failures and password failures)")
     def clear_throttles(self, request, queryset) -> None:

@@ -31,7 +31,8 @@ DECISION_LABELS = {
 # Colour-blind-safe (Okabe-Ito) and distinguishable in grey scale.
 DECISION_COLOURS = {"allow": "#009E73", "challenge": "#E69F00", "challenge_strong": "#D55E00", "deny": "#0F0F0F"}
 ACCENT = "#0072B2"
-INK = "#333333"
+# Text takes the page's colour, so the charts read in the admin's light and dark themes.
+INK = "currentColor"
 GRID = "#DDDDDD"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 SCORE_BINS = 12

@@ -28,10 +28,9 @@ class UserAdminTestCase(CacheClearingTestCase):
         self.change_url = reverse("admin:accounts_user_change", args=[self.user.pk])
         self.changelist = reverse("admin:accounts_user_changelist")
 
-    def act(self, action: str, *users: User):
-        return self.client.post(
-            self.changelist, {"action": action, "_selected_action": [u.pk for u in users or (self.user,)]}, follow=True
-        )
+    def act(self, action: str, *users: User, **extra):
+        data = {"action": action, "_selected_action": [u.pk for u in users or (self.user,)], **extra}
+        return self.client.post(self.changelist, data, follow=True)
 
 
 class UserChangePageTests(UserAdminTestCase):
@@ -91,8 +90,14 @@ class UserActionTests(UserAdminTestCase):
         other_client = Client()
         other_client.force_login(self.user)
         self.assertEqual(Session.objects.count(), 2)
+        # First a confirmation page that changes nothing.
+        response = self.act("reset_mfa")
+        self.assertContains(response, "Yes, reset MFA")
+        self.assertContains(response, "bob@example.com (3 factors)")
+        self.assertTrue(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assertEqual(mail.outbox, [])
         with self.assertLogs("authsite.events", "INFO") as logs:
-            response = self.act("reset_mfa")
+            response = self.act("reset_mfa", post="yes")
         self.assertContains(response, "removed 3 factor(s)")
         for model in (TOTPDevice, EmailDevice, RecoveryCodeDevice):
             self.assertFalse(model.objects.filter(user=self.user).exists())
@@ -149,7 +154,8 @@ class UserAdminPermissionTests(UserAdminTestCase):
                 self.assertNotEqual(client.get(self.change_url).status_code, 200)
                 self.assertNotEqual(client.get(reverse("admin:risk_dashboard")).status_code, 200)
                 for action in ("reset_mfa", "clear_throttles", "send_password_reset"):
-                    client.post(self.changelist, {"action": action, "_selected_action": [self.user.pk]})
+                    data = {"action": action, "_selected_action": [self.user.pk], "post": "yes"}
+                    self.assertNotEqual(client.post(self.changelist, data).status_code, 200)
                 self.assertTrue(TOTPDevice.objects.filter(user=self.user).exists())
                 self.assertEqual(mail.outbox, [])
         anonymous = Client()

@@ -123,3 +123,38 @@ class AdminScreensBrowserTests(BrowserTestCase):
         page.get_by_role("button", name="Show").click()
         page.wait_for_url("**days=7")
         self.assertIn("the last 7 days", page.text_content("h1"))
+
+    def test_user_page_with_factors_and_actions(self):
+        from factors.models import SMSDevice, TOTPDevice
+        from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
+
+        user = self.users[0]
+        totp = factor_enroll_totp_begin(user=user, name="Authenticator on Pixel")
+        TOTPDevice.objects.filter(pk=totp.device.pk).update(
+            confirmed=True, preferred=True, last_used_at=timezone.now() - timedelta(hours=3)
+        )
+        SMSDevice.objects.create(
+            user=user,
+            name="Work phone",
+            phone_number="+4791234567",
+            calling_code=47,
+            confirmed=True,
+            verified_at=timezone.now(),
+            throttling_failure_count=3,
+            throttling_failure_timestamp=timezone.now(),
+        )
+        factor_recovery_codes_generate(user=user)
+        page = self.page
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.goto(self.url(f"/admin/accounts/user/{user.pk}/change/"))
+        page.click("#toggle-nav-sidebar")
+        self.assertIn("Authenticator on Pixel", page.text_content("body"))
+        self.assertNotIn(totp.secret_b32, page.content())
+        self.assertEqual(page.locator("input[type=password]").count(), 0)
+        self.screenshot("admin-user")
+        page.goto(self.url("/admin/accounts/user/"))
+        page.locator(f"input[name=_selected_action][value='{user.pk}']").check()
+        page.select_option("select[name=action]", "clear_throttles")
+        page.get_by_role("button", name="Run").click()
+        self.assertIn("cleared the throttles (1 device(s) had failures)", page.text_content(".messagelist"))
+        self.assertEqual(SMSDevice.objects.get(user=user).throttling_failure_count, 0)
