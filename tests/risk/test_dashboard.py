@@ -57,6 +57,19 @@ class DashboardDataTests(DashboardTestCase):
         self.assertEqual(len(dashboard_data(days=60).dates), 60)
         self.assertEqual(dashboard_data(days=60).total, 13)
 
+    def test_scores_all_equal_and_extremes_land_in_the_edge_bins(self):
+        for score in (3.0, 3.0, 3.0):
+            event(self.user, score=score)
+        bins = dashboard_data(days=1).score_bins
+        self.assertEqual(sum(n for _, _, n in bins), 3)
+        self.assertLess(bins[0][0], 3.0)
+        self.assertGreater(bins[-1][1], 3.0)
+        event(self.user, score=-10.0)
+        event(self.user, score=20.0)
+        bins = dashboard_data(days=1).score_bins
+        self.assertEqual((bins[0][2], bins[-1][2]), (1, 1))
+        self.assertEqual((bins[0][0], bins[-1][1]), (-10.0, 20.0))
+
     def test_parse_days(self):
         for raw, expected in (
             (None, DEFAULT_DAYS),
