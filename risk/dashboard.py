@@ -29,8 +29,8 @@ DECISION_LABELS = {
     "challenge_strong": "Strong challenge",
     "deny": "Refused",
 }
-# Colour-blind-safe (Okabe-Ito) and distinguishable in grey scale.
-DECISION_COLOURS = {"allow": "#009E73", "challenge": "#E69F00", "challenge_strong": "#D55E00", "deny": "#0F0F0F"}
+# Colour-blind-safe (Okabe-Ito, with purple for refusals so they show on the dark theme too).
+DECISION_COLOURS = {"allow": "#009E73", "challenge": "#E69F00", "challenge_strong": "#D55E00", "deny": "#6A3D9A"}
 ACCENT = "#0072B2"
 # Text takes the page's colour, so the charts read in the admin's light and dark themes.
 INK = "currentColor"

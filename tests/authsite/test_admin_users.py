@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.cache import cache
@@ -75,6 +77,15 @@ class UserChangePageTests(UserAdminTestCase):
         self.assertEqual(len(mail.outbox), 1)
         self.assertEqual(mail.outbox[0].to, ["new@example.com"])
         self.assertIn("/password/reset/", mail.outbox[0].body)
+        # The link lets the new user choose a password.
+        link = re.search(r"http://testserver(/password/reset/\S+)", mail.outbox[0].body).group(1)
+        owner = Client()
+        form_page = owner.get(link, follow=True)
+        self.assertEqual(form_page.status_code, 200)
+        new = "a brand new passphrase"
+        owner.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+        user.refresh_from_db()
+        self.assertTrue(user.check_password(new))
 
     def test_adding_an_existing_address_is_refused(self):
         response = self.client.post(reverse("admin:accounts_user_add"), {"email": "BOB@example.com"})
