@@ -149,10 +149,15 @@ def account_password_reset_send(*, request: HttpRequest, user: User, by: User | 
 
 
 def _absolute(request: HttpRequest | None, path: str) -> str:
+    """Return an absolute URL for an email, or "" when there is no request to take the host from.
+
+    From the command line the host is unknown (ALLOWED_HOSTS may list several): a bare path in an
+    email would be useless, so the template leaves the link out.
+    """
     if request is not None:
         return request.build_absolute_uri(path)
     base = getattr(settings, "SITE_URL", "") or ""
-    return base.rstrip("/") + path
+    return base.rstrip("/") + path if base else ""
 
 
 # --- Selectors ----------------------------------------------------------------------------------

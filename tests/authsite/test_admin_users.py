@@ -119,6 +119,7 @@ class UserActionTests(UserAdminTestCase):
         self.assertEqual(self.client.get(self.changelist).status_code, 200)
         self.assertEqual(mail.outbox[-1].to, [self.user.email])
         self.assertIn("reset the sign-in methods", mail.outbox[-1].body)
+        self.assertIn("at http://testserver/login/", mail.outbox[-1].body)
         reset = [r for r in logs.records if r.getMessage() == "authn_mfa_reset"]
         self.assertEqual(reset[0].by_user_id, self.staff.pk)
         self.assertEqual(reset[0].user_id, self.user.pk)

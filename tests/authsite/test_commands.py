@@ -70,6 +70,8 @@ class MfaCommandTests(CacheClearingTestCase):
         self.assertFalse(RecoveryCodeDevice.objects.filter(user=self.user).exists())
         self.assertFalse(Session.objects.exists())
         self.assertEqual(mail.outbox[-1].to, ["bob@example.com"])
+        # No request, so no host to build a link with: the email names no bare path.
+        self.assertIn("Sign in again with your password and set up", mail.outbox[-1].body.replace("\n", " "))
 
     def test_reset_refuses_without_yes_when_not_interactive(self):
         with mock.patch("sys.stdin.isatty", return_value=False):
