@@ -1,9 +1,58 @@
-"""Admin for users. Admins never type a user's password; they send a reset link."""
+"""Admin for users. Admins never type a user's password; they send a reset link (OWASP ASVS 6.4.6).
 
-from django.contrib import admin
+A user's factors show inline, read-only and without secrets; the actions call the services in
+``authsite.account_admin``.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.template.response import TemplateResponse
 
-from authsite.models import User
+from authsite import account_admin
+from authsite.models import User, normalize_email_address
+from factors.admin import FACTOR_INLINES
+
+
+class AdminUserAddForm(forms.ModelForm):
+    """Create an account with an unusable password; its owner sets one through a reset link."""
+
+    class Meta:
+        model = User
+        fields = ("email", "first_name", "last_name")
+
+    def clean_email(self) -> str:
+        email = normalize_email_address(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email
+
+    def save(self, commit: bool = True) -> User:
+        user = super().save(commit=False)
+        user.set_unusable_password()
+        if commit:
+            user.save()
+        return user
+
+
+class AdminUserChangeForm(forms.ModelForm):
+    """The change form without Django's password hash field and its "change password" link."""
+
+    class Meta:
+        model = User
+        fields = (
+            "email",
+            "first_name",
+            "last_name",
+            "is_active",
+            "is_staff",
+            "is_superuser",
+            "groups",
+            "user_permissions",
+        )
 
 
 @admin.register(User)
@@ -20,5 +69,73 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Important dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
+    form = AdminUserChangeForm
+    add_form = AdminUserAddForm
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "first_name", "last_name"),
+                "description": "The new user gets an email with a link to choose their password.",
+            },
+        ),
+    )
     readonly_fields = ("last_login", "date_joined", "email_verified_at")
+    inlines = FACTOR_INLINES
+    actions = ("reset_mfa", "clear_throttles", "send_password_reset")
+
+    def get_urls(self):
+        # Drop UserAdmin's "change password" page: admins never set someone's password.
+        return admin.ModelAdmin.get_urls(self)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change and account_admin.account_password_reset_send(request=request, user=obj, by=request.user):
+            self.message_user(request, f"Sent {obj.email} a link to choose a password.", messages.SUCCESS)
+
+    @admin.action(description="Reset MFA: remove all factors and remembered devices, sign out everywhere")
+    def reset_mfa(self, request, queryset) -> TemplateResponse | None:
+        # Like "delete selected": an intermediate page first, because this cannot be undone.
+        if request.POST.get("post") != "yes":
+            users = list(queryset)
+            for user in users:
+                user.factor_count = len(account_admin.account_mfa_status(user=user, events_limit=0)["factors"])
+            return TemplateResponse(
+                request,
+                "admin/accounts/user/reset_mfa_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Reset MFA",
+                    "opts": self.model._meta,
+                    "queryset": users,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        for user in queryset:
+            result = account_admin.account_mfa_reset(user=user, by=request.user, request=request)
+            self.message_user(
+                request,
+                f"{user.email}: removed {result.factors_removed} factor(s), forgot {result.devices_revoked} "
+                f"remembered device(s), ended {result.sessions_ended} session(s)"
+                + ("; emailed the user." if result.emailed else "; the email could not be sent."),
+                messages.SUCCESS if result.emailed else messages.WARNING,
+            )
+        return None
+
+    @admin.action(description="Clear sign-in throttles (factor failures and password failures)")
+    def clear_throttles(self, request, queryset) -> None:
+        for user in queryset:
+            count = account_admin.account_throttles_clear(user=user, by=request.user, request=request)
+            self.message_user(request, f"{user.email}: cleared the throttles ({count} device(s) had failures).")
+
+    @admin.action(description="Send a password reset link")
+    def send_password_reset(self, request, queryset) -> None:
+        for user in queryset:
+            if account_admin.account_password_reset_send(request=request, user=user, by=request.user):
+                self.message_user(request, f"Sent a password reset link to {user.email}.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{user.email} is inactive: no link sent.", messages.WARNING)

@@ -23,6 +23,25 @@ class MfaAdminSite(admin.AdminSite):
             return bool(is_verified and is_verified())
         return True
 
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("risk/dashboard/", self.admin_view(self.risk_dashboard_view), name="risk_dashboard"),
+            *super().get_urls(),
+        ]
+
+    def risk_dashboard_view(self, request: HttpRequest) -> HttpResponse:
+        """Show sign-in decisions, challenge rate, reasons, countries and scores of the last days."""
+        from risk.dashboard import dashboard_context, parse_days
+
+        context = {
+            **self.each_context(request),
+            "title": "Risk dashboard",
+            **dashboard_context(days=parse_days(request.GET.get("days"))),
+        }
+        return render(request, "admin/risk_dashboard.html", context)
+
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
         """Sign in through the staged login; explain when a signed-in user lacks a verified factor."""
         next_url = request.GET.get("next") or reverse("admin:index")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
+from authsite import events
+from authsite.account_admin import factor_locked_until
 from factors.models import (
     EmailDevice,
     RecoveryCodeDevice,
@@ -15,6 +17,7 @@ from factors.models import (
     TOTPDevice,
     WebAuthnCredential,
 )
+from factors.services import factor_remove
 
 COMMON = (
     "user",
@@ -34,7 +37,7 @@ class FactorDeviceAdmin(admin.ModelAdmin):
     list_filter = ("confirmed",)
     search_fields = ("user__email", "name")
     list_select_related = ("user",)
-    actions = ("reset_throttle",)
+    actions = ("reset_throttle", "revoke")
     extra_fields: tuple[str, ...] = ()
 
     def get_fields(self, request, obj=None):
@@ -50,6 +53,22 @@ class FactorDeviceAdmin(admin.ModelAdmin):
     def reset_throttle(self, request, queryset) -> None:
         count = queryset.update(throttling_failure_count=0, throttling_failure_timestamp=None)
         self.message_user(request, f"Reset the throttle of {count} device(s).", messages.SUCCESS)
+
+    @admin.action(description="Revoke (remove) the selected factors", permissions=("delete",))
+    def revoke(self, request, queryset) -> None:
+        count = 0
+        for device in queryset.select_related("user"):
+            factor_remove(user=device.user, device_id=device.persistent_id)
+            events.auth_event(
+                request,
+                events.MFA_REMOVED,
+                outcome="success",
+                user_id=device.user_id,
+                by_user_id=request.user.pk,
+                factor=device.factor_kind,
+            )
+            count += 1
+        self.message_user(request, f"Revoked {count} factor(s).", messages.SUCCESS)
 
 
 @admin.register(TOTPDevice)
@@ -83,3 +102,62 @@ class RecoveryCodeDeviceAdmin(FactorDeviceAdmin):
     @admin.display(description="unused codes")
     def remaining(self, obj: RecoveryCodeDevice) -> int:
         return obj.remaining()
+
+
+# --- Inlines on the user's admin page -----------------------------------------------------------
+
+INLINE_FIELDS = ("name", "confirmed", "preferred", "created_at", "last_used_at", "throttling_failure_count", "locked")
+
+
+class FactorInline(admin.TabularInline):
+    """A user's devices of one kind, read-only, without secrets; "change" opens the device's page,
+    where it can be renamed or revoked."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = INLINE_FIELDS
+    readonly_fields = INLINE_FIELDS
+    ordering = ("created_at", "pk")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="locked until")
+    def locked(self, device) -> str:
+        until = factor_locked_until(device)
+        return f"{until:%Y-%m-%d %H:%M:%S} UTC" if until else "-"
+
+
+class TOTPInline(FactorInline):
+    model = TOTPDevice
+
+
+class SMSInline(FactorInline):
+    model = SMSDevice
+    fields = readonly_fields = (*INLINE_FIELDS, "phone_number")
+
+
+class EmailInline(FactorInline):
+    model = EmailDevice
+    fields = readonly_fields = (*INLINE_FIELDS, "email")
+
+
+class WebAuthnInline(FactorInline):
+    model = WebAuthnCredential
+    fields = readonly_fields = (*INLINE_FIELDS, "discoverable", "sign_count")
+
+
+class RecoveryInline(FactorInline):
+    model = RecoveryCodeDevice
+    fields = readonly_fields = (*INLINE_FIELDS, "remaining")
+
+    @admin.display(description="unused codes")
+    def remaining(self, obj: RecoveryCodeDevice) -> int:
+        return obj.remaining()
+
+
+FACTOR_INLINES = (TOTPInline, WebAuthnInline, SMSInline, EmailInline, RecoveryInline)

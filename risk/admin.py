@@ -3,10 +3,53 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.html import format_html_join
+from django.db import connection
+from django.db.models import BooleanField, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.html import format_html, format_html_join
 
 from authsite import clock
 from risk.models import IPBlocklist, LoginEvent, TrustedDevice
+from risk.policy import REASON_TEXTS
+
+BREAKDOWN_LABELS = (("model", "history model"), ("network", "network"), ("signals", "signals"), ("trust", "trust"))
+# How many recent events the reason filter reads to offer the codes actually in use.
+REASON_SAMPLE = 1000
+
+
+def with_reason(queryset: QuerySet, code: str) -> QuerySet:
+    """Filter events whose ``reasons`` list holds an entry with this ``code``.
+
+    PostgreSQL answers a JSON containment (``@>``, served by a GIN index if one is added); SQLite
+    has no JSON containment in Django, so it asks json_each() directly.
+    """
+    if connection.features.supports_json_field_contains:
+        return queryset.filter(reasons__contains=[{"code": code}])
+    table = LoginEvent._meta.db_table
+    # The code is a bound parameter; only the table name (from the model) is interpolated.
+    has_reason = RawSQL(  # noqa: S611
+        f"EXISTS (SELECT 1 FROM json_each({table}.reasons) AS r WHERE json_extract(r.value, '$.code') = %s)",  # noqa: S608
+        (code,),
+        output_field=BooleanField(),
+    )
+    return queryset.alias(has_reason=has_reason).filter(has_reason=True)
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """Filter by reason code: the engine's own codes plus any seen in recent events."""
+
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request, model_admin):
+        codes = set(REASON_TEXTS)
+        for reasons in LoginEvent.objects.order_by("-created_at").values_list("reasons", flat=True)[:REASON_SAMPLE]:
+            codes.update(r.get("code") for r in reasons or () if isinstance(r, dict) and r.get("code"))
+        return [(code, code.replace("_", " ")) for code in sorted(codes)]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return with_reason(queryset, value) if value else queryset
 
 
 @admin.register(LoginEvent)
@@ -15,7 +58,7 @@ class LoginEventAdmin(admin.ModelAdmin):
 
     date_hierarchy = "created_at"
     list_display = ("created_at", "user", "ip", "place", "network", "device", "score_display", "decision", "outcome")
-    list_filter = ("decision", "outcome", "country", "mode", "trusted_device")
+    list_filter = ("decision", ReasonFilter, "outcome", "country", "mode", "trusted_device")
     search_fields = ("user__email", "ip", "network", "network_org")
     list_select_related = ("user",)
     readonly_fields = (
@@ -61,11 +104,35 @@ class LoginEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reasons")
     def reasons_display(self, event: LoginEvent) -> str:
-        return (
-            format_html_join(
-                "", "<div><code>{}</code>: {}</div>", ((r.get("code", ""), r.get("text", "")) for r in event.reasons)
-            )
-            or "-"
+        """List each reason, with its share of the score when the breakdown records one.
+
+        The adaptive policy records sums per group (model, network, signals, trust), not per
+        reason; a breakdown with a ``reasons`` mapping (code -> weight) shows per-reason weights.
+        """
+        weights = (event.breakdown or {}).get("reasons") if isinstance(event.breakdown, dict) else None
+        weights = weights if isinstance(weights, dict) else {}
+        rows = []
+        for r in event.reasons or ():
+            if not isinstance(r, dict):
+                continue
+            weight = weights.get(r.get("code"))
+            suffix = f" (+{weight:.2f})" if isinstance(weight, int | float) else ""
+            rows.append((r.get("code", ""), r.get("text", ""), suffix))
+        reasons = format_html_join("", "<div><code>{}</code>: {}{}</div>", rows)
+        return format_html("{}{}", reasons, self._breakdown_html(event)) if rows else "-"
+
+    @staticmethod
+    def _breakdown_html(event: LoginEvent) -> str:
+        parts = [
+            (label, event.breakdown.get(key))
+            for key, label in BREAKDOWN_LABELS
+            if isinstance(event.breakdown, dict) and isinstance(event.breakdown.get(key), int | float)
+        ]
+        if not parts:
+            return ""
+        return format_html(
+            '<div class="help">Score contributions: {}</div>',
+            format_html_join(", ", "{} {}", ((label, f"{value:+.2f}") for label, value in parts)),
         )
 
     def has_add_permission(self, request) -> bool:

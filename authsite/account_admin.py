@@ -1,0 +1,213 @@
+"""Services for administrators acting on someone else's account: reset MFA, clear throttles, send a
+password reset link, end sessions; and the selector behind ``manage.py mfa_status``.
+
+The admin actions and the management commands call these and nothing else, so both paths do the
+same thing and log the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import forms as auth_forms
+from django.contrib.sessions.models import Session
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+
+from authsite import clock, events
+from authsite.models import User, normalize_email_address
+from authsite.throttle import _account_key
+
+MFA_RESET = "authn_mfa_reset"
+THROTTLES_CLEARED = "authn_throttles_cleared"
+PASSWORD_RESET_SENT = "authn_password_reset_sent"
+
+
+@dataclass(frozen=True)
+class MfaResetResult:
+    factors_removed: int
+    devices_revoked: int
+    sessions_ended: int
+    emailed: bool
+
+
+def user_by_email(email: str) -> User | None:
+    """Return the user with this email address (case-insensitive), or None."""
+    return User.objects.filter(email__iexact=normalize_email_address(email)).first()
+
+
+def user_sessions_end(*, user: User) -> int:
+    """Delete every stored session of ``user``; return how many.
+
+    Sessions live in Django's database store and are signed blobs, so each live one is decoded to
+    find its user; there is no index by user. Fine for an admin action, not for a hot path.
+    """
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=clock.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+            ended += 1
+    return ended
+
+
+def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | None = None) -> MfaResetResult:
+    """Remove all of ``user``'s factors and remembered devices, end their sessions, and tell them.
+
+    For someone who lost every factor and proved who they are out of band. ``by`` is the admin (None
+    from the command line); both are logged. The next sign-in is judged like a first one.
+    """
+    from factors.models import DEVICE_MODELS, WebAuthnUserHandle
+    from risk.trust import trusted_devices_revoke
+
+    with transaction.atomic():
+        removed = 0
+        for model in DEVICE_MODELS:
+            removed += model.objects.filter(user=user).delete()[1].get(model._meta.label, 0)
+        WebAuthnUserHandle.objects.filter(user=user).delete()
+        revoked = trusted_devices_revoke(user=user)
+        ended = user_sessions_end(user=user)
+    events.auth_event(
+        request,
+        MFA_RESET,
+        outcome="success",
+        user_id=user.pk,
+        by_user_id=by.pk if by is not None else None,
+        factors_removed=removed,
+        devices_revoked=revoked,
+        sessions_ended=ended,
+    )
+    from authsite.services import send_templated_email
+
+    emailed = send_templated_email(
+        to=user.email,
+        subject="your sign-in methods were reset",
+        template="emails/mfa_reset.txt",
+        context={"when": clock.now(), "login_url": _absolute(request, reverse("login"))},
+    )
+    return MfaResetResult(removed, revoked, ended, emailed)
+
+
+def account_throttles_clear(*, user: User, by: User | None, request: HttpRequest | None = None) -> int:
+    """Reset the failure counters of every device of ``user`` and their password throttle.
+
+    The per-IP password counter is left alone: it protects every account from that address.
+    Return how many devices had a counter to reset.
+    """
+    from factors.models import DEVICE_MODELS
+
+    reset = 0
+    for model in DEVICE_MODELS:
+        reset += (
+            model.objects.filter(user=user)
+            .exclude(throttling_failure_count=0, throttling_failure_timestamp__isnull=True)
+            .update(throttling_failure_count=0, throttling_failure_timestamp=None)
+        )
+    cache.delete(_account_key(user.email))
+    events.auth_event(request, THROTTLES_CLEARED, outcome="success", user_id=user.pk, by_user_id=by.pk if by else None)
+    return reset
+
+
+class _AdminPasswordResetForm(auth_forms.PasswordResetForm):
+    """Send the link to one chosen account, even one without a usable password yet.
+
+    Django skips accounts with an unusable password (they may sign in elsewhere); here every
+    account signs in with a password, and an admin-created one has none until it uses this link.
+    """
+
+    def __init__(self, *args, user: User, **kwargs) -> None:
+        super().__init__(*args, data={"email": user.email}, **kwargs)
+        self.target = user
+
+    def get_users(self, email: str) -> Iterable[User]:
+        return [self.target] if self.target.is_active else []
+
+
+def account_password_reset_send(*, request: HttpRequest, user: User, by: User | None) -> bool:
+    """Email ``user`` a password reset link (admins never type a password, OWASP ASVS 6.4.6).
+
+    Return False when the account is inactive (no link is sent to an account that cannot sign in).
+    """
+    if not user.is_active:
+        return False
+    form = _AdminPasswordResetForm(user=user)
+    form.is_valid()
+    form.save(
+        request=request,
+        use_https=request.is_secure(),
+        email_template_name="emails/password_reset.txt",
+        subject_template_name="emails/password_reset_subject.txt",
+    )
+    events.auth_event(
+        request, PASSWORD_RESET_SENT, outcome="success", user_id=user.pk, by_user_id=by.pk if by else None
+    )
+    return True
+
+
+def _absolute(request: HttpRequest | None, path: str) -> str:
+    """Return an absolute URL for an email, or "" when there is no request to take the host from.
+
+    From the command line the host is unknown (ALLOWED_HOSTS may list several): a bare path in an
+    email would be useless, so the template leaves the link out.
+    """
+    if request is not None:
+        return request.build_absolute_uri(path)
+    base = getattr(settings, "SITE_URL", "") or ""
+    return base.rstrip("/") + path if base else ""
+
+
+# --- Selectors ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FactorStatus:
+    kind: str
+    name: str
+    device_id: str
+    confirmed: bool
+    created_at: datetime
+    last_used_at: datetime | None
+    failure_count: int
+    locked_until: datetime | None
+    detail: str = ""
+
+
+def factor_locked_until(device) -> datetime | None:
+    """Return when ``device``'s throttle lets the next attempt through, or None if it does now."""
+    left = device.throttle_seconds_left()
+    return clock.now() + timedelta(seconds=left) if left else None
+
+
+def account_mfa_status(*, user: User, events_limit: int = 5) -> dict:
+    """Return the user's factors (every device, confirmed or not), live remembered devices and last
+    sign-ins, for ``manage.py mfa_status``."""
+    from factors.models import DEVICE_MODELS, RecoveryCodeDevice
+    from risk.models import LoginEvent
+    from risk.trust import trusted_devices_of
+
+    factors: list[FactorStatus] = []
+    for model in DEVICE_MODELS:
+        for device in model.objects.filter(user=user).order_by("created_at", "pk"):
+            detail = f"{device.remaining()} unused codes" if isinstance(device, RecoveryCodeDevice) else ""
+            factors.append(
+                FactorStatus(
+                    kind=model.factor_kind,
+                    name=device.name,
+                    device_id=device.persistent_id,
+                    confirmed=device.confirmed,
+                    created_at=device.created_at,
+                    last_used_at=device.last_used_at,
+                    failure_count=device.throttling_failure_count,
+                    locked_until=factor_locked_until(device),
+                    detail=detail,
+                )
+            )
+    return {
+        "factors": factors,
+        "trusted_devices": trusted_devices_of(user),
+        "events": list(LoginEvent.objects.filter(user=user).order_by("-created_at")[:events_limit]),
+    }

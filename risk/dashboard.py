@@ -1,0 +1,338 @@
+"""The risk dashboard of the admin: sign-in aggregates over the last days, drawn as inline SVG.
+
+The figures come from a few grouped queries (``dashboard_data``); the charts are built here as
+SVG markup with presentation attributes only (no script, no style attribute, no external request),
+each with a <title> and <desc>, and the page shows the same numbers as tables.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, F, FloatField, Max, Min, Q, Value
+from django.db.models.functions import Floor, Least, TruncDate
+from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
+from authsite import clock
+from risk.models import LoginEvent
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 365
+DECISIONS = ("allow", "challenge", "challenge_strong", "deny")
+DECISION_LABELS = {
+    "allow": "Allowed",
+    "challenge": "Challenged",
+    "challenge_strong": "Strong challenge",
+    "deny": "Refused",
+}
+# Colour-blind-safe (Okabe-Ito, with purple for refusals so they show on the dark theme too).
+DECISION_COLOURS = {"allow": "#009E73", "challenge": "#E69F00", "challenge_strong": "#D55E00", "deny": "#6A3D9A"}
+ACCENT = "#0072B2"
+# Text takes the page's colour, so the charts read in the admin's light and dark themes.
+INK = "currentColor"
+GRID = "#DDDDDD"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+SCORE_BINS = 12
+TOP_REASONS = 10
+TOP_COUNTRIES = 12
+
+
+def parse_days(raw: str | None) -> int:
+    """Return the number of days asked for, or the default for anything that is not 1..MAX_DAYS."""
+    raw = str(raw or "").strip()
+    # ASCII digits only ("\uff19".isdigit() is True and int() accepts it), and short.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
+        return DEFAULT_DAYS
+    days = int(raw)
+    return days if 1 <= days <= MAX_DAYS else DEFAULT_DAYS
+
+
+@dataclass
+class DashboardData:
+    days: int
+    start: date
+    dates: list[date]
+    per_day: dict[date, dict[str, int]]
+    total: int
+    reasons: list[tuple[str, int]]
+    countries: list[tuple[str, int]]
+    score_bins: list[tuple[float, float, int]]
+    engine_errors: int
+    by_decision: dict[str, int] = field(default_factory=dict)
+
+    def day_total(self, day: date) -> int:
+        return sum(self.per_day[day].values())
+
+    def challenge_rate(self, day: date) -> float | None:
+        total = self.day_total(day)
+        if not total:
+            return None
+        return sum(v for k, v in self.per_day[day].items() if k != "allow") / total
+
+
+def dashboard_data(*, days: int = DEFAULT_DAYS) -> DashboardData:
+    """Aggregate the sign-ins of the last ``days`` days (today included, UTC).
+
+    Five queries: per day and decision, per country, the score range, the score bins, and the
+    reasons lists of the events that have reasons (counted here: JSON array expansion differs
+    between PostgreSQL and SQLite, and only challenged sign-ins carry reasons).
+    """
+    now = timezone.localtime(clock.now())
+    start = now.date() - timedelta(days=days - 1)
+    # A bound on the column itself (not on its date), so the index on created_at serves it.
+    since = timezone.make_aware(datetime.combine(start, time.min), now.tzinfo)
+    events = LoginEvent.objects.filter(created_at__gte=since).order_by()
+    dates = [start + timedelta(days=i) for i in range(days)]
+    per_day: dict[date, dict[str, int]] = {d: dict.fromkeys(DECISIONS, 0) for d in dates}
+    by_decision: Counter[str] = Counter()
+    for row in events.annotate(day=TruncDate("created_at")).values("day", "decision").annotate(n=Count("id")):
+        if row["day"] in per_day:
+            per_day[row["day"]][row["decision"]] = per_day[row["day"]].get(row["decision"], 0) + row["n"]
+            by_decision[row["decision"]] += row["n"]
+    countries = [
+        (row["country"] or "unknown", row["n"])
+        for row in events.values("country").annotate(n=Count("id")).order_by("-n", "country")[:TOP_COUNTRIES]
+    ]
+    score_bins, engine_errors = _score_histogram(events)
+    reasons: Counter[str] = Counter()
+    for rs in events.exclude(reasons=[]).values_list("reasons", flat=True):
+        reasons.update({r.get("code") for r in rs or () if isinstance(r, dict) and r.get("code")})
+    return DashboardData(
+        days=days,
+        start=start,
+        dates=dates,
+        per_day=per_day,
+        total=sum(by_decision.values()),
+        reasons=reasons.most_common(TOP_REASONS),
+        countries=countries,
+        score_bins=score_bins,
+        engine_errors=engine_errors,
+        by_decision={d: by_decision.get(d, 0) for d in DECISIONS},
+    )
+
+
+def _score_histogram(events) -> tuple[list[tuple[float, float, int]], int]:
+    """Return SCORE_BINS equal-width bins over the scores' range, and how many events have no score.
+
+    Two queries: the range, then the counts grouped by bin number, computed by the database.
+    """
+    agg = events.aggregate(lo=Min("score"), hi=Max("score"), errors=Count("id", filter=Q(score__isnull=True)))
+    lo, hi = agg["lo"], agg["hi"]
+    if lo is None:
+        return [], agg["errors"]
+    if hi - lo < 1:
+        lo, hi = lo - 0.5, hi + 0.5
+    width = (hi - lo) / SCORE_BINS
+    bin_number = Least(
+        Floor((F("score") - Value(lo)) / Value(width), output_field=FloatField()), Value(SCORE_BINS - 1.0)
+    )
+    counts = [0] * SCORE_BINS
+    rows = events.filter(score__isnull=False).annotate(b=bin_number).values("b").annotate(n=Count("id"))
+    for row in rows:
+        counts[min(max(int(row["b"]), 0), SCORE_BINS - 1)] += row["n"]
+    return [(lo + i * width, lo + (i + 1) * width, n) for i, n in enumerate(counts)], agg["errors"]
+
+
+# --- SVG ----------------------------------------------------------------------------------------
+
+
+def _nice_max(value: float) -> float:
+    """Round an axis maximum up to 1, 2 or 5 times a power of ten."""
+    if value <= 0:
+        return 1
+    magnitude = 10 ** (len(str(int(value))) - 1)
+    for step in (1, 2, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return value
+
+
+def _svg(width: int, height: int, *, title: str, desc: str, body: list[str], ident: str) -> SafeString:
+    head = format_html(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" role="img" '
+        'aria-labelledby="{i}-t {i}-d" font-family="{f}" font-size="12" fill="{ink}">'
+        '<title id="{i}-t">{t}</title><desc id="{i}-d">{d}</desc>',
+        w=width,
+        h=height,
+        i=ident,
+        f=FONT,
+        ink=INK,
+        t=title,
+        d=desc,
+    )
+    return mark_safe(head + "".join(body) + "</svg>")  # noqa: S308  (every part is escaped above)
+
+
+def _text(x: float, y: float, content: str, **attrs: str) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{escape(v)}"' for k, v in attrs.items())
+    return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(content)}</text>'
+
+
+def _y_axis(left: int, top: int, *, plot_w: int, plot_h: int, vmax: float, fmt) -> list[str]:
+    out = []
+    for i in range(5):
+        v = vmax * i / 4
+        y = top + plot_h - plot_h * i / 4
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
+        out.append(_text(left - 6, y + 4, fmt(v), text_anchor="end"))
+    return out
+
+
+def _x_labels(dates: list[date], left: int, step: float, y: float) -> list[str]:
+    every = max(1, round(len(dates) / 10))
+    return [
+        _text(left + step * (i + 0.5), y, f"{d:%d %b}", text_anchor="middle")
+        for i, d in enumerate(dates)
+        if i % every == 0 or (i == len(dates) - 1 and len(dates) <= 10)
+    ]
+
+
+def chart_decisions(data: DashboardData) -> SafeString:
+    """Stacked bars: sign-ins per day, one segment per decision."""
+    width, height, left, top, right, bottom = 760, 280, 48, 34, 12, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    vmax = _nice_max(max((data.day_total(d) for d in data.dates), default=0))
+    step = plot_w / len(data.dates)
+    body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, vmax=vmax, fmt=lambda v: f"{v:.0f}")
+    for i, day in enumerate(data.dates):
+        y = top + plot_h
+        for decision in DECISIONS:
+            n = data.per_day[day][decision]
+            if not n:
+                continue
+            h = plot_h * n / vmax
+            y -= h
+            body.append(
+                f'<rect x="{left + step * i + step * 0.15:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" '
+                f'height="{h:.1f}" fill="{DECISION_COLOURS[decision]}">'
+                f"<title>{day:%d %b}: {n} {escape(DECISION_LABELS[decision].lower())}</title></rect>"
+            )
+    body += _x_labels(data.dates, left, step, height - bottom + 16)
+    body.append(_legend(left, 16))
+    desc = (
+        f"{data.total} sign-ins in {data.days} days: "
+        + ", ".join(f"{data.by_decision[d]} {DECISION_LABELS[d].lower()}" for d in DECISIONS)
+        + ". The table below gives the numbers per day."
+    )
+    return _svg(width, height, title="Sign-ins per day by decision", desc=desc, body=body, ident="chart-decisions")
+
+
+def _legend(x: int, y: int) -> str:
+    parts = []
+    for decision in DECISIONS:
+        parts.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{DECISION_COLOURS[decision]}"/>')
+        parts.append(_text(x + 16, y, DECISION_LABELS[decision]))
+        x += 24 + 7 * len(DECISION_LABELS[decision])
+    return "".join(parts)
+
+
+def chart_challenge_rate(data: DashboardData) -> SafeString:
+    """Line: share of sign-ins that needed more than a password, per day (gaps on empty days)."""
+    width, height, left, top, right, bottom = 760, 220, 48, 16, 12, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / len(data.dates)
+    body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, vmax=1.0, fmt=lambda v: f"{v:.0%}")
+    segments: list[list[str]] = [[]]
+    for i, day in enumerate(data.dates):
+        rate = data.challenge_rate(day)
+        if rate is None:
+            segments.append([])
+            continue
+        x, y = left + step * (i + 0.5), top + plot_h - plot_h * rate
+        segments[-1].append(f"{x:.1f},{y:.1f}")
+        body.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{ACCENT}"><title>{day:%d %b}: {rate:.0%}</title></circle>'
+        )
+    for seg in segments:
+        if len(seg) > 1:
+            body.insert(0, f'<polyline points="{" ".join(seg)}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
+    body += _x_labels(data.dates, left, step, height - bottom + 16)
+    rates = [r for r in (data.challenge_rate(d) for d in data.dates) if r is not None]
+    desc = (
+        f"Share of sign-ins challenged or refused per day; average {sum(rates) / len(rates):.0%}, "
+        f"highest {max(rates):.0%}."
+        if rates
+        else "No sign-ins in this period."
+    )
+    return _svg(width, height, title="Challenge rate per day", desc=desc, body=body, ident="chart-rate")
+
+
+def _hbars(rows: list[tuple[str, int]], title: str, desc: str, ident: str, colour: str = ACCENT) -> SafeString:
+    width, label_w, bar_h, gap, top = 760, 170, 20, 8, 8
+    height = max(top * 2 + len(rows) * (bar_h + gap), 40)
+    vmax = max((n for _, n in rows), default=0) or 1
+    plot_w = width - label_w - 60
+    body = []
+    for i, (label, n) in enumerate(rows):
+        y = top + i * (bar_h + gap)
+        w = max(plot_w * n / vmax, 1)
+        body.append(_text(label_w - 8, y + bar_h * 0.7, label, text_anchor="end"))
+        body.append(
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}">'
+            f"<title>{escape(label)}: {n}</title></rect>"
+        )
+        body.append(_text(label_w + w + 6, y + bar_h * 0.7, str(n)))
+    if not rows:
+        body.append(_text(width / 2, 26, "No data in this period", text_anchor="middle"))
+    return _svg(width, height, title=title, desc=desc, body=body, ident=ident)
+
+
+def chart_reasons(data: DashboardData) -> SafeString:
+    desc = "; ".join(f"{code}: {n}" for code, n in data.reasons) or "No reasons recorded in this period."
+    return _hbars(data.reasons, "Most frequent reasons", desc, "chart-reasons", "#CC79A7")
+
+
+def chart_countries(data: DashboardData) -> SafeString:
+    desc = "; ".join(f"{cc}: {n}" for cc, n in data.countries) or "No sign-ins in this period."
+    return _hbars(data.countries, "Sign-ins by country", desc, "chart-countries", "#56B4E9")
+
+
+def chart_scores(data: DashboardData) -> SafeString:
+    """Histogram of risk scores (higher is riskier)."""
+    width, height, left, top, right, bottom = 760, 220, 48, 16, 12, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    bins = data.score_bins
+    body: list[str] = []
+    if bins:
+        vmax = _nice_max(max(n for _, _, n in bins))
+        body += _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, vmax=vmax, fmt=lambda v: f"{v:.0f}")
+        step = plot_w / len(bins)
+        for i, (lo, hi, n) in enumerate(bins):
+            h = plot_h * n / vmax
+            body.append(
+                f'<rect x="{left + step * i + 1:.1f}" y="{top + plot_h - h:.1f}" width="{step - 2:.1f}" '
+                f'height="{h:.1f}" fill="{ACCENT}"><title>{lo:.1f} to {hi:.1f}: {n}</title></rect>'
+            )
+            body.append(_text(left + step * i, height - bottom + 16, f"{lo:.1f}", text_anchor="middle"))
+        body.append(_text(left + plot_w, height - bottom + 16, f"{bins[-1][1]:.1f}", text_anchor="middle"))
+        body.append(_text(left + plot_w / 2, height - 6, "score (higher is riskier)", text_anchor="middle"))
+        desc = f"{sum(n for _, _, n in bins)} scored sign-ins from {bins[0][0]:.1f} to {bins[-1][1]:.1f}."
+    else:
+        body.append(_text(width / 2, height / 2, "No scored sign-ins in this period", text_anchor="middle"))
+        desc = "No scored sign-ins in this period."
+    return _svg(width, height, title="Distribution of risk scores", desc=desc, body=body, ident="chart-scores")
+
+
+def dashboard_context(*, days: int) -> dict:
+    """Return the template context of the dashboard page."""
+    data = dashboard_data(days=days)
+    return {
+        "data": data,
+        "decisions": [(d, DECISION_LABELS[d]) for d in DECISIONS],
+        "decision_totals": [(DECISION_LABELS[d], data.by_decision[d]) for d in DECISIONS],
+        "day_rows": [
+            (day, [data.per_day[day][d] for d in DECISIONS], data.day_total(day), data.challenge_rate(day))
+            for day in reversed(data.dates)
+            if data.day_total(day)
+        ],
+        "chart_decisions": chart_decisions(data),
+        "chart_rate": chart_challenge_rate(data),
+        "chart_reasons": chart_reasons(data),
+        "chart_countries": chart_countries(data),
+        "chart_scores": chart_scores(data),
+        "day_choices": (7, 30, 90, 365),
+    }

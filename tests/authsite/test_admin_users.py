@@ -1,0 +1,174 @@
+"""The user admin: factors inline without secrets, MFA reset, throttle clearing, reset links, no passwords."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.core.cache import cache
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+
+from authsite.models import User
+from authsite.throttle import _account_key
+from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
+from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
+from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
+from tests.risk.test_admin_and_controls import remembered
+
+
+class UserAdminTestCase(CacheClearingTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.staff = make_user("admin@example.com", is_staff=True, is_superuser=True)
+        force_login_verified(self.client, self.staff)
+        self.user = make_user("bob@example.com")
+        self.totp = factor_enroll_totp_begin(user=self.user)
+        TOTPDevice.objects.filter(pk=self.totp.device.pk).update(confirmed=True)
+        factor_recovery_codes_generate(user=self.user)
+        self.change_url = reverse("admin:accounts_user_change", args=[self.user.pk])
+        self.changelist = reverse("admin:accounts_user_changelist")
+
+    def act(self, action: str, *users: User, **extra):
+        data = {"action": action, "_selected_action": [u.pk for u in users or (self.user,)], **extra}
+        return self.client.post(self.changelist, data, follow=True)
+
+
+class UserChangePageTests(UserAdminTestCase):
+    def test_factors_are_shown_inline_without_secrets(self):
+        TOTPDevice.objects.filter(pk=self.totp.device.pk).update(throttling_failure_count=3)
+        response = self.client.get(self.change_url)
+        self.assertEqual(response.status_code, 200)
+        body = response.content.decode()
+        self.assertIn(self.totp.device.name, body)
+        self.assertIn("Recovery codes", body)
+        self.assertIn("Unused codes", body)
+        self.assertIn("Locked until", body)
+        self.assertNotIn(TOTPDevice.objects.get(pk=self.totp.device.pk).encrypted_key, body)
+        self.assertNotIn(self.totp.secret_b32, body)
+        for code_hash in RecoveryCodeDevice.objects.get(user=self.user).codes.values_list("code_hash", flat=True):
+            self.assertNotIn(code_hash, body)
+        # A link to each device's page, where it can be revoked.
+        self.assertIn(reverse("admin:factors_totpdevice_change", args=[self.totp.device.pk]), body)
+
+    def test_no_password_field_and_no_password_page(self):
+        response = self.client.get(self.change_url)
+        self.assertNotIn('name="password', response.content.decode())
+        self.assertNotIn(self.user.password, response.content.decode())
+        # UserAdmin's "change password" page is gone.
+        with self.assertRaises(NoReverseMatch):
+            reverse("admin:auth_user_password_change", args=[self.user.pk])
+        response = self.client.get(f"/admin/accounts/user/{self.user.pk}/password/", follow=True)
+        self.assertNotContains(response, 'name="password1"', status_code=response.status_code)
+        add = self.client.get(reverse("admin:accounts_user_add"))
+        self.assertEqual(add.status_code, 200)
+        self.assertNotIn('name="password1"', add.content.decode())
+
+    def test_adding_a_user_gives_an_unusable_password_and_sends_a_reset_link(self):
+        response = self.client.post(
+            reverse("admin:accounts_user_add"),
+            {"email": "New@Example.com", "first_name": "New", "last_name": "Person", "_save": "Save"},
+            follow=True,
+        )
+        self.assertEqual(response.status_code, 200)
+        user = User.objects.get(email="new@example.com")
+        self.assertFalse(user.has_usable_password())
+        self.assertEqual(len(mail.outbox), 1)
+        self.assertEqual(mail.outbox[0].to, ["new@example.com"])
+        self.assertIn("/password/reset/", mail.outbox[0].body)
+        # The link lets the new user choose a password.
+        link = re.search(r"http://testserver(/password/reset/\S+)", mail.outbox[0].body).group(1)
+        owner = Client()
+        form_page = owner.get(link, follow=True)
+        self.assertEqual(form_page.status_code, 200)
+        new = "a brand new passphrase"
+        owner.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+        user.refresh_from_db()
+        self.assertTrue(user.check_password(new))
+
+    def test_adding_an_existing_address_is_refused(self):
+        response = self.client.post(reverse("admin:accounts_user_add"), {"email": "BOB@example.com"})
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "already exists")
+        self.assertEqual(mail.outbox, [])
+
+
+class UserActionTests(UserAdminTestCase):
+    def test_reset_mfa_removes_factors_devices_sessions_and_emails_the_user(self):
+        EmailDevice.objects.create(user=self.user, name="Email", email=self.user.email, confirmed=True)
+        device = remembered(self.user)
+        other_client = Client()
+        other_client.force_login(self.user)
+        self.assertEqual(Session.objects.count(), 2)
+        # First a confirmation page that changes nothing.
+        response = self.act("reset_mfa")
+        self.assertContains(response, "Yes, reset MFA")
+        self.assertContains(response, "bob@example.com (3 factors)")
+        self.assertTrue(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assertEqual(mail.outbox, [])
+        with self.assertLogs("authsite.events", "INFO") as logs:
+            response = self.act("reset_mfa", post="yes")
+        self.assertContains(response, "removed 3 factor(s)")
+        for model in (TOTPDevice, EmailDevice, RecoveryCodeDevice):
+            self.assertFalse(model.objects.filter(user=self.user).exists())
+        device.refresh_from_db()
+        self.assertIsNotNone(device.revoked_at)
+        # The user's session is gone; the admin's own is not.
+        self.assertEqual(Session.objects.count(), 1)
+        self.assertEqual(self.client.get(self.changelist).status_code, 200)
+        self.assertEqual(mail.outbox[-1].to, [self.user.email])
+        self.assertIn("reset the sign-in methods", mail.outbox[-1].body)
+        self.assertIn("at http://testserver/login/", mail.outbox[-1].body)
+        reset = [r for r in logs.records if r.getMessage() == "authn_mfa_reset"]
+        self.assertEqual(reset[0].by_user_id, self.staff.pk)
+        self.assertEqual(reset[0].user_id, self.user.pk)
+
+    def test_clear_throttles(self):
+        TOTPDevice.objects.filter(user=self.user).update(throttling_failure_count=9)
+        cache.set(_account_key(self.user.email), 50)
+        response = self.act("clear_throttles")
+        self.assertContains(response, "cleared the throttles")
+        self.assertEqual(TOTPDevice.objects.get(user=self.user).throttling_failure_count, 0)
+        self.assertIsNone(cache.get(_account_key(self.user.email)))
+
+    def test_send_password_reset_link(self):
+        response = self.act("send_password_reset")
+        self.assertContains(response, "Sent a password reset link")
+        self.assertEqual(mail.outbox[-1].to, [self.user.email])
+        self.assertIn("/password/reset/", mail.outbox[-1].body)
+
+    def test_no_reset_link_for_an_inactive_user(self):
+        User.objects.filter(pk=self.user.pk).update(is_active=False)
+        response = self.act("send_password_reset")
+        self.assertContains(response, "is inactive")
+        self.assertEqual(mail.outbox, [])
+
+    def test_revoke_one_factor_from_its_admin_page(self):
+        response = self.client.post(
+            reverse("admin:factors_totpdevice_changelist"),
+            {"action": "revoke", "_selected_action": [self.totp.device.pk]},
+            follow=True,
+        )
+        self.assertContains(response, "Revoked 1 factor(s)")
+        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assertTrue(RecoveryCodeDevice.objects.filter(user=self.user).exists())
+
+
+class UserAdminPermissionTests(UserAdminTestCase):
+    def test_only_verified_staff_get_the_pages_and_actions(self):
+        plain = make_user("carol@example.com")
+        staff_unverified = make_user("dave@example.com", is_staff=True, is_superuser=True)
+        for who, login in ((plain, force_login_verified), (staff_unverified, Client.force_login)):
+            client = Client()
+            login(client, who)
+            with self.subTest(who=who.email):
+                self.assertNotEqual(client.get(self.change_url).status_code, 200)
+                self.assertNotEqual(client.get(reverse("admin:risk_dashboard")).status_code, 200)
+                for action in ("reset_mfa", "clear_throttles", "send_password_reset"):
+                    data = {"action": action, "_selected_action": [self.user.pk], "post": "yes"}
+                    self.assertNotEqual(client.post(self.changelist, data).status_code, 200)
+                self.assertTrue(TOTPDevice.objects.filter(user=self.user).exists())
+                self.assertEqual(mail.outbox, [])
+        anonymous = Client()
+        self.assertEqual(anonymous.get(self.change_url).status_code, 302)
