@@ -22,6 +22,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
 from authsite import clock, events
+from authsite.center import session_rows
 from authsite.clientip import client_ip
 from authsite.login import flow
 from authsite.login.state import PendingLogin, pending_login_stash
@@ -339,6 +340,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
             "has_strong": any(satisfies(d, Requirement.STRONG) for d in factors),
             "rename_form": RenameForm(),
             "remembered": trusted_devices_of(user),
+            "sessions": session_rows(user=user, current_session_key=request.session.session_key),
         },
     )
 
