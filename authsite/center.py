@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from authsite import events
+from authsite import clock, events
 from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
 from risk.models import LoginEvent
@@ -47,6 +47,15 @@ OUTCOME_TEXTS = {
     LoginEvent.Outcome.PENDING: "Second step not finished",
     LoginEvent.Outcome.ABANDONED: "Not finished",
 }
+FACTOR_TEXTS = {
+    "webauthn": "passkey or security key",
+    "totp": "authenticator app",
+    "email": "email code",
+    "sms": "text message",
+    "recovery": "recovery code",
+}
+# A session saved this recently is shown as "active now" rather than "0 minutes ago".
+ACTIVE_NOW = timedelta(minutes=2)
 
 
 # --- Selectors ----------------------------------------------------------------------------------
@@ -87,11 +96,13 @@ class SessionRow:
     ip: str | None
     created_at: datetime | None
     last_seen: datetime | None
+    active_now: bool
 
 
 def session_rows(*, user, current_session_key: str | None) -> list[SessionRow]:
     """Return the user's active sessions for display, the current one first."""
     current_id = session_public_id(current_session_key) if current_session_key else None
+    recent = clock.now() - ACTIVE_NOW
     rows = [
         SessionRow(
             public_id=s.public_id,
@@ -101,6 +112,7 @@ def session_rows(*, user, current_session_key: str | None) -> list[SessionRow]:
             ip=s.ip,
             created_at=s.created_at,
             last_seen=s.last_seen,
+            active_now=s.last_seen is not None and s.last_seen >= recent,
         )
         for s in user_sessions(user=user)
     ]
@@ -117,6 +129,7 @@ class SignInRow:
     decision: str
     reasons: list[str]
     outcome: str
+    factor: str
 
 
 def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
@@ -136,6 +149,7 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
                 if event.decision != "allow"
                 else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),
+                factor=FACTOR_TEXTS.get(event.factor, event.factor),
             )
         )
     return rows

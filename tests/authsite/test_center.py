@@ -230,7 +230,7 @@ class RecentSignInTests(PasswordOnlyTestCase):
         self.assertContains(page, "Asked for a second step")
         self.assertContains(page, "We don&#x27;t recognise this device")
         self.assertContains(page, "Oslo, NO · Mobile Safari 17 on iOS 17.5")
-        self.assertContains(page, "(used: totp)")
+        self.assertContains(page, "(confirmed with authenticator app)")
 
 
 class NotMeTests(RiskFlowTestCase):
