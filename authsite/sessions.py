@@ -16,7 +16,7 @@ import hashlib
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.http import HttpRequest
 
@@ -73,14 +73,18 @@ def session_record_client(request: HttpRequest) -> None:
 def user_sessions(*, user) -> list[UserSession]:
     """Return the user's live sessions, most recently active first.
 
-    A session past the idle or absolute timeout is left out: the middleware ends it at its next
-    request, so it is not "active" any more.
+    A session past the idle or absolute timeout, or from before a password change, is left out:
+    it ends at its next request, so it is not "active" any more.
     """
     now = clock.now()
     qs = UserSession.objects.filter(user_id=user.pk, expire_date__gt=now)
     qs = qs.filter(last_seen__gte=now - timedelta(seconds=settings.SESSION_IDLE_TIMEOUT) - _SEEN_SLACK)
     qs = qs.exclude(created_at__lt=now - timedelta(seconds=settings.SESSION_ABSOLUTE_TIMEOUT))
-    return list(qs.order_by("-last_seen"))
+    # A password change (or reset) ends the other sessions through the password hash stored in
+    # each one (django.contrib.auth.get_user); their rows stay until next used, so leave them out.
+    hashes = {user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()}
+    store = SessionStore()
+    return [s for s in qs.order_by("-last_seen") if store.decode(s.session_data).get(HASH_SESSION_KEY) in hashes]
 
 
 def user_session_end(*, user, public_id: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest import mock
 
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.test import TestCase, override_settings
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 def make_session(user, *, ip: str = "192.0.2.10", ua: str = UA, auth_at=None) -> SessionStore:
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store[SESSION_IP] = ip
     store[SESSION_UA] = ua
     store[SESSION_AUTH_AT] = (auth_at or timezone.now()).timestamp()
@@ -100,6 +101,14 @@ class SessionStoreTests(TestCase):
         self.assertEqual(keys, [live.session_key])
         self.assertNotIn(other.session_key, keys)
         self.assertNotIn(old.session_key, keys)
+
+    def test_sessions_from_before_a_password_change_are_not_listed(self):
+        make_session(self.user)
+        self.user.set_password("a different passphrase")
+        self.user.save()
+        self.assertEqual(user_sessions(user=self.user), [])
+        fresh = make_session(self.user)
+        self.assertEqual([s.session_key for s in user_sessions(user=self.user)], [fresh.session_key])
 
     @override_settings(SESSION_IDLE_TIMEOUT=3 * 3600)
     def test_the_idle_window_follows_the_setting(self):

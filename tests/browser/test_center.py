@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from datetime import timedelta
 
-from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
@@ -49,6 +49,7 @@ class SecurityCenterBrowserTests(BrowserTestCase):
         # Someone else, on a phone in Sao Paulo, signed in twenty minutes ago and is still active.
         other = SessionStore()
         other[SESSION_KEY] = str(self.user.pk)
+        other[HASH_SESSION_KEY] = self.user.get_session_auth_hash()
         other[SESSION_IP] = "198.51.100.7"
         other[SESSION_UA] = IPHONE
         other[SESSION_AUTH_AT] = other[SESSION_SEEN_AT] = (now - timedelta(minutes=20)).timestamp()
