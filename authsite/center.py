@@ -1,8 +1,10 @@
 """The Security center's account-activity part: active sessions, recent sign-ins, "This wasn't me".
 
-Selectors and services first, then the views, which parse, call one of them and respond. Every
-state change is a POST with a CSRF token. Ending sessions needs only a signed-in user: it can
-only take access away, so making it hard (a fresh password) would help no one.
+Also the "new sign-in" email, which the risk engine's login listener sends after a completed
+sign-in from a new device or place. Selectors and services first, then the views, which parse,
+call one of them and respond. Every state change is a POST with a CSRF token. Ending sessions
+needs only a signed-in user: it can only take access away, so making it hard (a fresh password)
+would help no one.
 """
 
 from __future__ import annotations
@@ -214,6 +216,43 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
     )
     # The session row is gone already; logout() also clears the cookie and the request's user.
     auth.logout(request)
+
+
+# --- New sign-in notification (sent by risk.login.RiskLoginListener.login_succeeded) -------------
+
+# Reasons that say the device or the place is new to this account (new_device and new_network come
+# from risk.policy.model_reasons, new_country and unknown_device from the rule signals).
+NEW_DEVICE_REASONS = frozenset({"new_device", "unknown_device"})
+NEW_PLACE_REASONS = frozenset({"new_network", "new_country"})
+
+
+def sign_in_is_new(event: LoginEvent, *, cookie_was_missing: bool) -> bool:
+    """Return whether a completed sign-in came from a new device or place, worth an email.
+
+    A browser without our device cookie is a device we have not seen, unless the account has no
+    history at all: telling someone about their very first sign-in would only be noise.
+    """
+    codes = {r.get("code") for r in event.reasons if isinstance(r, dict)}
+    if codes & (NEW_DEVICE_REASONS | NEW_PLACE_REASONS):
+        return True
+    return cookie_was_missing and "first_login" not in codes
+
+
+def notify_new_sign_in(request: HttpRequest, event: LoginEvent, *, user) -> None:
+    """Email ``user`` about a sign-in from a new device or place: when, roughly where, what device."""
+    send_templated_email(
+        to=user.email,
+        subject="new sign-in to your account",
+        template="emails/new_sign_in.txt",
+        context={
+            "when": event.created_at,
+            "where": ", ".join(p for p in (event.city, event.country) if p) or "an unknown place",
+            "ip": event.ip,
+            "device": " on ".join(p for p in (event.browser, event.os) if p) or "an unknown device",
+            "security_url": request.build_absolute_uri(reverse("factors:security")),
+            "activity_url": request.build_absolute_uri(reverse("center:activity")),
+        },
+    )
 
 
 # --- Views --------------------------------------------------------------------------------------

@@ -26,7 +26,6 @@ from authsite.login.listeners import LoginListener
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
 from authsite.services import send_templated_email
-from authsite.sessions import session_record_client
 from factors.registry import Requirement
 from risk import conf, services
 from risk.context import LoginContext, context_from_parts
@@ -190,41 +189,6 @@ def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> N
     )
 
 
-# Reasons that say the device or the place is new to this account (the first two come from the
-# model, risk.policy.model_reasons; the others are accepted from custom policies and signals).
-NEW_DEVICE_REASONS = frozenset({"new_device", "unknown_device"})
-NEW_PLACE_REASONS = frozenset({"new_network", "new_country"})
-
-
-def sign_in_is_new(event: LoginEvent, *, cookie_was_missing: bool) -> bool:
-    """Return whether a completed sign-in came from a new device or place, worth an email.
-
-    A browser without our device cookie is a device we have not seen, unless the account has no
-    history at all: telling someone about their very first sign-in would only be noise.
-    """
-    codes = {r.get("code") for r in event.reasons if isinstance(r, dict)}
-    if codes & (NEW_DEVICE_REASONS | NEW_PLACE_REASONS):
-        return True
-    return cookie_was_missing and "first_login" not in codes
-
-
-def _notify_new_sign_in(request: HttpRequest, event: LoginEvent, *, user) -> None:
-    """Email ``user`` about a sign-in from a new device or place: when, roughly where, what device."""
-    send_templated_email(
-        to=user.email,
-        subject="new sign-in to your account",
-        template="emails/new_sign_in.txt",
-        context={
-            "when": event.created_at,
-            "where": ", ".join(p for p in (event.city, event.country) if p) or "an unknown place",
-            "ip": event.ip,
-            "device": " on ".join(p for p in (event.browser, event.os) if p) or "an unknown device",
-            "security_url": request.build_absolute_uri(reverse("factors:security")),
-            "activity_url": request.build_absolute_uri(reverse("center:activity")),
-        },
-    )
-
-
 class RiskStage(LoginStage):
     """Assess the sign-in and decide what the challenge stage must ask for."""
 
@@ -307,6 +271,9 @@ class RiskLoginListener(LoginListener):
         )
 
     def login_succeeded(self, request: HttpRequest, response: HttpResponse, *, user, pending: PendingLogin) -> None:
+        from authsite.center import notify_new_sign_in, sign_in_is_new
+        from authsite.sessions import session_record_client
+
         # The session list on the Security page shows where each session was started from.
         session_record_client(request)
         data = pending.flags.get("risk_context")
@@ -324,7 +291,7 @@ class RiskLoginListener(LoginListener):
         )
         event = LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).first()
         if event is not None and sign_in_is_new(event, cookie_was_missing=cookie_was_missing):
-            _notify_new_sign_in(request, event, user=user)
+            notify_new_sign_in(request, event, user=user)
         if pending.flags.get("remember_device") and pending.flags.get("require_factor"):
             label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"
             where = ", ".join(p for p in (data.get("city"), data.get("country")) if p)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core import mail
 from django.utils import timezone
 
-from risk.login import sign_in_is_new
+from authsite.center import sign_in_is_new
 from risk.models import LoginEvent
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, PHONE, SAO_PAULO, RiskFlowTestCase
 
