@@ -22,7 +22,6 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
 from authsite import clock, events
-from authsite.center import session_rows
 from authsite.clientip import client_ip
 from authsite.login import flow
 from authsite.login.state import PendingLogin, pending_login_stash
@@ -326,6 +325,8 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def security_view(request: HttpRequest) -> HttpResponse:
+    from authsite.center import session_rows
+
     user = request.user
     devices = services.user_factors(user)
     recovery = next((d for d in devices if isinstance(d, RecoveryCodeDevice)), None)
