@@ -69,3 +69,6 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+from authsite.sessions_models import UserSession  # noqa: E402, F401  (the session table, see that module)

@@ -225,6 +225,9 @@ RISK_TRUSTED_DEVICE_DAYS = env_int("RISK_TRUSTED_DEVICE_DAYS", 30)
 RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24)
 
 # --- Sessions -----------------------------------------------------------------------------------
+# Database sessions that record their user, address and browser, so people can see and end their
+# own sessions on the Security page (authsite.sessions).
+SESSION_ENGINE = "authsite.sessions"
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
 SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 12 * 60 * 60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT

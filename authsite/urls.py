@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from authsite import views
+from authsite import center, views
 from authsite.demo import demo_view
 from risk.views import trusted_device_revoke_view
 
@@ -33,6 +33,7 @@ urlpatterns = [
     ),
     path("account/reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
     path("", include("factors.urls")),
+    path("", include((center.urlpatterns, "center"))),
     path("account/security/devices/forget/", trusted_device_revoke_view, name="trusted_device_revoke"),
     path("admin/", admin.site.urls),
     # Development only: the view answers 404 unless DEBUG is on.

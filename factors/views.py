@@ -327,6 +327,8 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def security_view(request: HttpRequest) -> HttpResponse:
+    from authsite.center import session_rows
+
     user = request.user
     devices = services.user_factors(user)
     recovery = next((d for d in devices if isinstance(d, RecoveryCodeDevice)), None)
@@ -341,6 +343,7 @@ def security_view(request: HttpRequest) -> HttpResponse:
             "has_strong": any(satisfies(d, Requirement.STRONG) for d in factors),
             "rename_form": RenameForm(),
             "remembered": trusted_devices_of(user),
+            "sessions": session_rows(user=user, current_session_key=request.session.session_key),
         },
     )
 

@@ -271,8 +271,14 @@ class RiskLoginListener(LoginListener):
         )
 
     def login_succeeded(self, request: HttpRequest, response: HttpResponse, *, user, pending: PendingLogin) -> None:
+        from authsite.center import notify_new_sign_in, sign_in_is_new
+        from authsite.sessions import session_record_client
+
+        # The session list on the Security page shows where each session was started from.
+        session_record_client(request)
         data = pending.flags.get("risk_context")
         device_id = device_id_from_request(request)
+        cookie_was_missing = device_id is None
         if device_id is None:
             device_id = new_device_id()
             device_cookie_set(response, device_id)
@@ -283,6 +289,9 @@ class RiskLoginListener(LoginListener):
         LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).update(
             outcome=LoginEvent.Outcome.SUCCESS, factor=str(pending.flags.get("factor_kind", ""))[:16]
         )
+        event = LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).first()
+        if event is not None and sign_in_is_new(event, cookie_was_missing=cookie_was_missing):
+            notify_new_sign_in(request, event, user=user)
         if pending.flags.get("remember_device") and pending.flags.get("require_factor"):
             label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"
             where = ", ".join(p for p in (data.get("city"), data.get("country")) if p)
