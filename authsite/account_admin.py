@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
-from django.contrib.sessions.models import Session
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
@@ -21,6 +20,7 @@ from django.urls import reverse
 
 from authsite import clock, events
 from authsite.models import User, normalize_email_address
+from authsite.sessions import user_sessions_end
 from authsite.throttle import _account_key
 
 MFA_RESET = "authn_mfa_reset"
@@ -39,20 +39,6 @@ class MfaResetResult:
 def user_by_email(email: str) -> User | None:
     """Return the user with this email address (case-insensitive), or None."""
     return User.objects.filter(email__iexact=normalize_email_address(email)).first()
-
-
-def user_sessions_end(*, user: User) -> int:
-    """Delete every stored session of ``user``; return how many.
-
-    Sessions live in Django's database store and are signed blobs, so each live one is decoded to
-    find its user; there is no index by user. Fine for an admin action, not for a hot path.
-    """
-    ended = 0
-    for session in Session.objects.filter(expire_date__gt=clock.now()).iterator():
-        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
-            session.delete()
-            ended += 1
-    return ended
 
 
 def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | None = None) -> MfaResetResult:

@@ -173,3 +173,23 @@ def account_reauthenticate(request: HttpRequest, *, password: str) -> PasswordCh
     reauth_mark(request)
     events.auth_event(request, events.REAUTH, outcome="success")
     return PasswordCheck(user, verdict)
+
+
+def notify_password_changed(request: HttpRequest, *, user: User, how: str) -> None:
+    """Tell ``user`` by email that their password was changed or reset, when and from where."""
+    from risk.ua import parse_ua
+
+    ua = parse_ua(request.META.get("HTTP_USER_AGENT", ""))
+    send_templated_email(
+        to=user.email,
+        subject=f"your password was {how}",
+        template="emails/password_changed.txt",
+        context={
+            "how": how,
+            "when": clock.now(),
+            "ip": client_ip(request),
+            "device": " on ".join(p for p in (ua.browser, ua.os) if p),
+            "reset_url": request.build_absolute_uri(reverse("password_reset")),
+            "security_url": request.build_absolute_uri(reverse("factors:security")),
+        },
+    )

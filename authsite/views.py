@@ -114,6 +114,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         # the user stored the old password hash and ends on its next request.
         response = super().form_valid(form)
         events.auth_event(self.request, events.PASSWORD_CHANGE, outcome="success", user_id=form.user.pk)
+        services.notify_password_changed(self.request, user=form.user, how="changed")
         return response
 
 
@@ -135,6 +136,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form):
         response = super().form_valid(form)
         events.auth_event(self.request, events.PASSWORD_RESET, outcome="success", user_id=form.user.pk)
+        services.notify_password_changed(self.request, user=form.user, how="reset")
         return response
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from authsite.models import User
+from authsite.sessions_models import UserSession
 from authsite.throttle import _account_key
 from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
@@ -100,7 +100,7 @@ class UserActionTests(UserAdminTestCase):
         device = remembered(self.user)
         other_client = Client()
         other_client.force_login(self.user)
-        self.assertEqual(Session.objects.count(), 2)
+        self.assertEqual(UserSession.objects.filter(user_id=self.user.pk).count(), 1)
         # First a confirmation page that changes nothing.
         response = self.act("reset_mfa")
         self.assertContains(response, "Yes, reset MFA")
@@ -115,7 +115,8 @@ class UserActionTests(UserAdminTestCase):
         device.refresh_from_db()
         self.assertIsNotNone(device.revoked_at)
         # The user's session is gone; the admin's own is not.
-        self.assertEqual(Session.objects.count(), 1)
+        self.assertEqual(UserSession.objects.filter(user_id=self.user.pk).count(), 0)
+        self.assertFalse(other_client.get("/").wsgi_request.user.is_authenticated)
         self.assertEqual(self.client.get(self.changelist).status_code, 200)
         self.assertEqual(mail.outbox[-1].to, [self.user.email])
         self.assertIn("reset the sign-in methods", mail.outbox[-1].body)

@@ -7,11 +7,11 @@ from io import StringIO
 from pathlib import Path
 from unittest import mock
 
-from django.contrib.sessions.models import Session
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
+from authsite.sessions_models import UserSession
 from factors.models import RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from risk.geo import build_demo_databases
@@ -62,13 +62,16 @@ class MfaCommandTests(CacheClearingTestCase):
             run("mfa_status", "bob@example.com", "--events", "-1")
 
     def test_reset_with_yes(self):
-        Client().force_login(self.user)
+        client = Client()
+        client.force_login(self.user)
+        self.assertTrue(UserSession.objects.filter(user_id=self.user.pk).exists())
         out = run("mfa_reset", "bob@example.com", "--yes")
         self.assertIn("removed 2 factor(s)", out)
         self.assertIn("ended 1 session(s)", out)
         self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
         self.assertFalse(RecoveryCodeDevice.objects.filter(user=self.user).exists())
-        self.assertFalse(Session.objects.exists())
+        self.assertFalse(UserSession.objects.filter(user_id=self.user.pk).exists())
+        self.assertFalse(client.get("/").wsgi_request.user.is_authenticated)
         self.assertEqual(mail.outbox[-1].to, ["bob@example.com"])
         # No request, so no host to build a link with: the email names no bare path.
         self.assertIn("Sign in again with your password and set up", mail.outbox[-1].body.replace("\n", " "))

@@ -35,6 +35,8 @@ class PasswordChangeTests(CacheClearingTestCase):
         self.assertTrue(self.client.get("/").wsgi_request.user.is_authenticated)
         self.assertFalse(self.other.get("/").wsgi_request.user.is_authenticated)
         self.assertIn("authn_password_change", "".join(logs.output))
+        self.assertEqual(mail.outbox[-1].subject, "Adaptive MFA: your password was changed")
+        self.assertIn("every other session was signed out", mail.outbox[-1].body)
         self.user.refresh_from_db()
         self.assertTrue(self.user.check_password(NEW))
 
@@ -60,7 +62,8 @@ class PasswordResetTests(CacheClearingTestCase):
         return (client or self.client).post("/password/reset/", {"email": email})
 
     def reset_link(self) -> str:
-        return re.search(r"http://testserver(/password/reset/\S+)", mail.outbox[-1].body).group(1)
+        links = [re.search(r"http://testserver(/password/reset/[^/\s]+/[^/\s]+/)", m.body) for m in mail.outbox]
+        return [link for link in links if link][-1].group(1)
 
     def test_reset_flow_ends_sessions_and_does_not_sign_in(self):
         self.assertRedirects(self.request_reset(), "/password/reset/done/")
@@ -73,6 +76,7 @@ class PasswordResetTests(CacheClearingTestCase):
         self.assertNotIn(SESSION_KEY, self.client.session)
         self.assertFalse(self.signed_in.get("/").wsgi_request.user.is_authenticated)
         self.assertIn("authn_password_reset", "".join(logs.output))
+        self.assertEqual(mail.outbox[-1].subject, "Adaptive MFA: your password was reset")
         self.assertEqual(Client().post("/login/", {"email": self.user.email, "password": NEW}).status_code, 302)
         # Single use.
         again = self.client.get(self.reset_link(), follow=True)
