@@ -317,6 +317,37 @@ def chart_scores(data: DashboardData) -> SafeString:
     return _svg(width, height, title="Distribution of risk scores", desc=desc, body=body, ident="chart-scores")
 
 
+# Settings that map from an environment variable of another name (authsite/settings.py).
+_ENV_NAMES = {"RISK_GEOIP_CITY_DB": "GEOIP_CITY_DB", "RISK_GEOIP_ASN_DB": "GEOIP_ASN_DB"}
+_SITE_SETTINGS = {"RISK_TRUSTED_DEVICE_DAYS": 30, "RISK_FIRST_LOGIN_GRACE_HOURS": 24}
+
+
+def risk_settings_rows() -> list[tuple[str, str, str]]:
+    """Return (name, value, source) for every risk setting in force, for the admin to read.
+
+    The source is the environment variable that set it, the settings module, or the default.
+    """
+    import os
+
+    from django.conf import settings
+
+    from risk import conf
+
+    defaults = {**conf.DEFAULTS, **_SITE_SETTINGS}
+    rows = []
+    for name in sorted(defaults):
+        value = getattr(settings, name, defaults[name])
+        env = _ENV_NAMES.get(name, name)
+        if os.environ.get(env):
+            source = f"environment ({env})"
+        elif hasattr(settings, name) and value != defaults[name]:
+            source = "settings"
+        else:
+            source = "default"
+        rows.append((name, repr(value) if not isinstance(value, str) else value, source))
+    return rows
+
+
 def dashboard_context(*, days: int) -> dict:
     """Return the template context of the dashboard page."""
     data = dashboard_data(days=days)
@@ -335,4 +366,5 @@ def dashboard_context(*, days: int) -> dict:
         "chart_countries": chart_countries(data),
         "chart_scores": chart_scores(data),
         "day_choices": (7, 30, 90, 365),
+        "settings_rows": risk_settings_rows(),
     }

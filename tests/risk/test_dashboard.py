@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -162,3 +162,17 @@ class ReasonFilterTests(DashboardTestCase):
         self.assertContains(response, "(+2.50)")
         self.assertContains(response, "history model +2.50")
         self.assertContains(response, "trust -1.00")
+
+
+class RiskSettingsPanelTests(DashboardTestCase):
+    def test_settings_in_force_are_shown_with_their_source(self):
+        with override_settings(
+            RISK_MODE="strict", RISK_THRESHOLDS={"CHALLENGE": -1.0, "CHALLENGE_STRONG": 4.5, "DENY": 9.0}
+        ):
+            page = self.client.get(self.url)
+        self.assertContains(page, "Risk settings in force")
+        rows = dict((name, (value, source)) for name, value, source in page.context["settings_rows"])
+        self.assertEqual(rows["RISK_MODE"], ("strict", "settings"))
+        self.assertEqual(rows["RISK_UNSEEN_FACTOR"], ("4.0", "default"))
+        self.assertIn("'CHALLENGE': -1.0", rows["RISK_THRESHOLDS"][0])
+        self.assertContains(page, "<code>RISK_THRESHOLDS</code>", html=True)
