@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "factors.apps.FactorsConfig",
     "risk.apps.RiskConfig",
     "django_otp",
+    "django_tasks_db",
     "authsite.apps.MfaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -292,6 +293,20 @@ if MAIL_BACKEND == "smtp":
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Adaptive MFA <no-reply@localhost>")
 SITE_NAME = os.environ.get("SITE_NAME", "Adaptive MFA")
+
+# --- Background tasks (django.tasks) ------------------------------------------------------------
+# "immediate" runs a task inside the request (development, tests); "database" queues it in the
+# database for `python manage.py db_worker` (production: failed sends are retried there).
+TASKS_BACKEND = os.environ.get("TASKS_BACKEND", "immediate")
+_TASK_BACKENDS = {
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+if TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"TASKS_BACKEND must be immediate or database, not {TASKS_BACKEND!r}.")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+# Attempts of one notification email before it is given up (and logged as lost).
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
 
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "static/"
