@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -67,6 +68,30 @@ class BrowserTestCase(StaticLiveServerTestCase):
         self.context = self.browser.new_context(viewport={"width": 1100, "height": 800}, user_agent=DESKTOP_UA)
         self.page = self.context.new_page()
         self.addCleanup(self.context.close)
+
+    def use_demo_site(self) -> None:
+        """Run with the demo GeoIP databases, the adaptive stages, and DEBUG for the /demo/ page.
+
+        /demo/ lets this loopback browser pretend to sign in from Oslo, Sao Paulo or Sydney.
+        """
+        from django.test import override_settings
+
+        from risk.geo import build_demo_databases
+        from risk.loading import clear_caches
+
+        geo_dir = tempfile.mkdtemp(prefix="geo-")
+        self.addCleanup(shutil.rmtree, geo_dir, ignore_errors=True)
+        city, asn = build_demo_databases(geo_dir)
+        override = override_settings(
+            DEBUG=True,
+            RISK_GEOIP_CITY_DB=str(city),
+            RISK_GEOIP_ASN_DB=str(asn),
+            LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage"],
+        )
+        override.enable()
+        self.addCleanup(override.disable)
+        clear_caches()
+        self.addCleanup(clear_caches)
 
     def url(self, path: str) -> str:
         return f"{self.live_server_url}{path}"

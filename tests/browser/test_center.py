@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from datetime import timedelta
 
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core import mail
-from django.test import override_settings
 from django.utils import timezone
 
 from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from authsite.sessions import SESSION_IP, SESSION_UA, SessionStore
 from authsite.sessions_models import UserSession
-from risk.geo import build_demo_databases
-from risk.loading import clear_caches
 from risk.models import LoginEvent
 from tests.browser.base import BrowserTestCase
 from tests.helpers import PASSWORD, make_user
@@ -30,20 +25,7 @@ IPHONE = (
 class SecurityCenterBrowserTests(BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
-        geo_dir = tempfile.mkdtemp(prefix="geo-")
-        self.addCleanup(shutil.rmtree, geo_dir, ignore_errors=True)
-        city, asn = build_demo_databases(geo_dir)
-        # DEBUG for the /demo/ page, which lets this loopback browser sign in "from Oslo".
-        override = override_settings(
-            DEBUG=True,
-            RISK_GEOIP_CITY_DB=str(city),
-            RISK_GEOIP_ASN_DB=str(asn),
-            LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage"],
-        )
-        override.enable()
-        self.addCleanup(override.disable)
-        clear_caches()
-        self.addCleanup(clear_caches)
+        self.use_demo_site()
         self.user = make_user("hana@example.com")
         now = timezone.now()
         # Someone else, on a phone in Sao Paulo, signed in twenty minutes ago and is still active.

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-
-from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp, services
-from risk.geo import build_demo_databases
-from risk.loading import clear_caches
 from tests.browser.base import BrowserTestCase
 from tests.helpers import PASSWORD, make_user
 
@@ -18,19 +12,7 @@ from tests.helpers import PASSWORD, make_user
 class DemoBrowserTests(BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
-        geo_dir = tempfile.mkdtemp(prefix="geo-")
-        self.addCleanup(shutil.rmtree, geo_dir, ignore_errors=True)
-        city, asn = build_demo_databases(geo_dir)
-        override = override_settings(
-            DEBUG=True,
-            RISK_GEOIP_CITY_DB=str(city),
-            RISK_GEOIP_ASN_DB=str(asn),
-            LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage"],
-        )
-        override.enable()
-        self.addCleanup(override.disable)
-        clear_caches()
-        self.addCleanup(clear_caches)
+        self.use_demo_site()
         self.user = make_user("gina@example.com")
         enrollment = services.factor_enroll_totp_begin(user=self.user, name="Phone app")
         enrollment.device.confirmed = True
