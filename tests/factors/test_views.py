@@ -303,6 +303,8 @@ class EnrollmentTests(CacheClearingTestCase):
         codes = re.findall(r"<code>([A-Z2-7-]{19})</code>", first.content.decode())
         self.assertEqual(len(codes), 10)
         self.assertContains(first, 'download="recovery-codes.txt"')
+        self.assertEqual(mail.outbox[-1].subject, "Adaptive MFA: new recovery codes")
+        self.assertNotIn(codes[0], mail.outbox[-1].body)
         self.assertNotContains(self.client.get("/account/security/"), codes[0])
         second = self.client.post("/account/security/recovery/")
         new_codes = re.findall(r"<code>([A-Z2-7-]{19})</code>", second.content.decode())
