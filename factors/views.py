@@ -26,6 +26,7 @@ from authsite.clientip import client_ip
 from authsite.login import flow
 from authsite.login.state import PendingLogin, pending_login_stash
 from authsite.reauth import recent_auth_required
+from authsite.sessions import user_sessions_end
 from authsite.views import safe_redirect_target
 from factors import services, webauthn
 from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
@@ -364,11 +365,22 @@ def _unconfirmed_device(request: HttpRequest, session_key: str, models: tuple):
     return None
 
 
+def _end_other_sessions(request: HttpRequest) -> None:
+    """A factor was added or removed: end the user's other sessions (OWASP ASVS 7.4.3).
+
+    Whoever holds a session from before the change must sign in again under the new factor set.
+    """
+    ended = user_sessions_end(user=request.user, keep_session_key=request.session.session_key)
+    if ended:
+        events.auth_event(request, "session_ended", outcome="success", scope="others", count=ended)
+
+
 def _enrolled(request: HttpRequest, device, what: str) -> None:
     """After a new factor is active: verify this session with it, log, and tell the user by email."""
     otp_login(request, device)
     factor_reauth_mark(request.session)
     events.auth_event(request, events.MFA_ENROLLED, outcome="success", factor=device.factor_kind)
+    _end_other_sessions(request)
     notify_factor_change(request, user=request.user, subject="a sign-in method was added", what=what)
 
 
@@ -489,6 +501,7 @@ def code_confirm(request: HttpRequest) -> HttpResponse:
 def recovery_generate(request: HttpRequest) -> HttpResponse:
     codes = services.factor_recovery_codes_generate(user=request.user)
     events.auth_event(request, events.MFA_CHANGED, outcome="recovery_codes_generated")
+    _end_other_sessions(request)
     notify_factor_change(
         request,
         user=request.user,
@@ -537,6 +550,7 @@ def factor_remove_view(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(exc))
         else:
             events.auth_event(request, events.MFA_REMOVED, outcome="success", factor=device.factor_kind)
+            _end_other_sessions(request)
             notify_factor_change(
                 request,
                 user=request.user,

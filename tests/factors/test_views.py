@@ -479,3 +479,42 @@ class AdminMfaTests(CacheClearingTestCase):
         staff = make_user("staff@example.com", is_staff=True, is_superuser=True)
         self.client.force_login(staff)
         self.assertEqual(self.client.get("/admin/").status_code, 200)
+
+
+class FactorChangeEndsOtherSessionsTests(CacheClearingTestCase):
+    """OWASP ASVS 7.4.3: a factor change ends the user's other sessions, not the current one."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_user()
+        self.client.post("/login/", {"email": self.user.email, "password": PASSWORD})
+        self.other = Client()
+        self.other.force_login(self.user)
+        session = self.client.session
+        factor_reauth_mark(session)
+        session.save()
+
+    def assert_only_this_session_survives(self) -> None:
+        self.assertTrue(self.client.get("/").wsgi_request.user.is_authenticated)
+        self.assertFalse(self.other.get("/").wsgi_request.user.is_authenticated)
+
+    def test_adding_a_factor(self):
+        self.client.post("/account/security/email/")
+        code = last_code(mail.outbox[-1].body)
+        self.client.post("/account/security/code/confirm/", {"code": code})
+        self.assert_only_this_session_survives()
+
+    def test_removing_a_factor(self):
+        device, _ = totp_device(self.user)
+        self.client.post("/account/security/remove/", {"device": device.persistent_id})
+        self.assertFalse(TOTPDevice.objects.filter(pk=device.pk).exists())
+        self.assert_only_this_session_survives()
+
+    def test_new_recovery_codes(self):
+        self.client.post("/account/security/recovery/")
+        self.assert_only_this_session_survives()
+
+    def test_renaming_is_not_a_credential_change(self):
+        device, _ = totp_device(self.user)
+        self.client.post("/account/security/rename/", {"device": device.persistent_id, "name": "New name"})
+        self.assertTrue(self.other.get("/").wsgi_request.user.is_authenticated)
