@@ -129,7 +129,8 @@ class EmailSendCapTests(FactorsTestMixin, TestCase):
         user = make_user()
         device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
         caps = {"user": {"hour": 2, "day": 5}, "address": {"hour": 10, "day": 30}, "ip": {"hour": 10, "day": 30}}
-        start = timezone.now()
+        # A fixed moment in the middle of an hour: the caps count in clock-hour windows.
+        start = timezone.now().replace(minute=20, second=0, microsecond=0)
         statuses = []
         with override_settings(FACTORS_EMAIL_CAPS=caps):
             for i in range(3):
