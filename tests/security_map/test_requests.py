@@ -94,3 +94,17 @@ class RecentReauthenticationTests(CacheClearingTestCase):
         self.assertEqual(response.status_code, 200)
         user.refresh_from_db()
         self.assertTrue(user.check_password(PASSWORD))
+
+
+class NoEmailChangeTests(CacheClearingTestCase):
+    """ASVS 7.5.1 for email: there is no self-service address change to protect (fixed at signup)."""
+
+    def test_no_url_changes_the_account_address(self):
+        email_paths = [path for path in site_paths() if "email" in path]
+        # The one match adds an email *factor*; it does not touch the account's address.
+        self.assertEqual(email_paths, ["/account/security/email/"])
+        user = make_user()
+        self.client.post("/login/", {"email": user.email, "password": PASSWORD})
+        self.client.post("/account/security/email/", {"email": "mallory@example.com"})
+        user.refresh_from_db()
+        self.assertEqual(user.email, "alice@example.com")
