@@ -1,0 +1,204 @@
+"""Text-message codes, remembered-device tokens, what the sign-in pages reveal, reset and expiry."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from datetime import timedelta
+from unittest import mock
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.core import mail
+from django.http import HttpResponse
+from django.test import Client, RequestFactory, TestCase, override_settings
+from django.utils import timezone
+
+from factors import services
+from factors.models import SMSDevice
+from factors.services import (
+    SendStatus,
+    VerifyStatus,
+    enrollment_bind,
+    factor_enroll_code_confirm,
+    factor_sms_enroll_begin,
+    factor_sms_send_code,
+    factor_verify,
+)
+from risk.models import TrustedDevice
+from risk.trust import COOKIE_NAME, trusted_device_for, trusted_device_remember, trusted_devices_revoke
+from tests.factors.base import FactorsTestMixin
+from tests.factors.base import make_user as make_factor_user
+from tests.factors.test_codes import LOGIN_A, LOGIN_B, last_sms_code
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+
+
+class SmsCodeTests(FactorsTestMixin, TestCase):
+    """ASVS 6.5.1/6.5.4/6.5.5/6.6.3 for text-message codes (the email ones are in tests/factors)."""
+
+    def setUp(self):
+        super().setUp()
+        self.user = make_factor_user()
+        self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
+        self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.SENT)
+        confirmed = factor_enroll_code_confirm(
+            user=self.user, device_id=self.device.persistent_id, code=last_sms_code()
+        )
+        self.assertEqual(confirmed.status, VerifyStatus.OK)
+        self.device.refresh_from_db()
+        self.clock.advance(60)
+
+    def send(self, bind: str = LOGIN_A):
+        return factor_sms_send_code(
+            user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip="198.51.100.7"
+        )
+
+    def verify(self, code: str, bind: str = LOGIN_A):
+        return factor_verify(device_id=self.device.persistent_id, user=self.user, response=code, bind=bind).status
+
+    def test_six_digits_valid_for_ten_minutes_not_one_second_more(self):
+        self.assertEqual(self.send().status, SendStatus.SENT)
+        code = last_sms_code()
+        self.assertRegex(code, r"^\d{6}$")
+        self.clock.advance(600)
+        self.assertEqual(self.verify(code), VerifyStatus.OK)
+        self.clock.advance(60)
+        self.assertEqual(self.send(LOGIN_B).status, SendStatus.SENT)
+        late = last_sms_code()
+        self.clock.advance(601)
+        self.assertEqual(self.verify(late, LOGIN_B), VerifyStatus.INVALID)
+
+    def test_code_succeeds_exactly_once(self):
+        self.send()
+        code = last_sms_code()
+        self.assertEqual(self.verify(code), VerifyStatus.OK)
+        self.assertEqual(self.verify(code), VerifyStatus.INVALID)
+
+    def test_two_instances_of_one_device_accept_a_code_once(self):
+        """The concurrent-request case: both requests loaded the device before either saved it."""
+        with mock.patch("factors.seams.random_digits", return_value="135792"):
+            self.send()
+        first = SMSDevice.objects.get(pk=self.device.pk)
+        second = SMSDevice.objects.get(pk=self.device.pk)
+        self.assertEqual(first.check_token("135792", bind=LOGIN_A).value, "ok")
+        self.assertEqual(second.check_token("135792", bind=LOGIN_A).value, "invalid")
+
+    def test_new_code_does_not_reset_the_failure_count(self):
+        self.send()
+        for _ in range(3):
+            self.assertEqual(self.verify("000000"), VerifyStatus.INVALID)
+            self.clock.advance(60)
+        self.device.refresh_from_db()
+        self.assertEqual(self.device.throttling_failure_count, 3)
+        self.assertEqual(self.send().status, SendStatus.SENT)
+        self.device.refresh_from_db()
+        self.assertEqual(self.device.throttling_failure_count, 3)
+
+
+class TrustedDeviceTokenTests(TestCase):
+    """Remember-this-device: random >= 128-bit token, stored hashed, user-bound, expiring, revocable."""
+
+    def setUp(self):
+        self.user = make_user()
+        self.other = make_user("bob@example.com")
+        self.response = HttpResponse()
+        self.device = trusted_device_remember(self.response, user=self.user, label="Firefox on Linux")
+        self.cookie = self.response.cookies[COOKIE_NAME]
+
+    def request(self):
+        request = RequestFactory().get("/")
+        request.COOKIES[COOKIE_NAME] = self.cookie.value
+        return request
+
+    def test_token_is_at_least_128_random_bits_and_only_its_hash_is_stored(self):
+        token = self.cookie.value
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        self.assertGreaterEqual(len(raw) * 8, 128)
+        stored = TrustedDevice.objects.get(pk=self.device.pk)
+        self.assertEqual(stored.token_hash, hashlib.sha256(token.encode()).hexdigest())
+        for field in ("token_hash", "binding", "label"):
+            self.assertNotIn(token, getattr(stored, field))
+        second = trusted_device_remember(HttpResponse(), user=self.user, label="x")
+        self.assertNotEqual(second.token_hash, stored.token_hash)
+
+    def test_cookie_is_httponly_samesite_and_secure_like_the_session_cookie(self):
+        self.assertTrue(self.cookie["httponly"])
+        self.assertEqual(self.cookie["samesite"], "Lax")
+        self.assertEqual(bool(self.cookie["secure"]), settings.SESSION_COOKIE_SECURE)
+        self.assertEqual(int(self.cookie["max-age"]), settings.RISK_TRUSTED_DEVICE_DAYS * 24 * 3600)
+
+    def test_bound_to_its_user(self):
+        self.assertEqual(trusted_device_for(self.request(), self.user), self.device)
+        self.assertIsNone(trusted_device_for(self.request(), self.other))
+
+    def test_expires(self):
+        later = timezone.now() + timedelta(days=settings.RISK_TRUSTED_DEVICE_DAYS, seconds=1)
+        with mock.patch("authsite.clock.now", return_value=later):
+            self.assertIsNone(trusted_device_for(self.request(), self.user))
+
+    def test_revocable(self):
+        self.assertEqual(trusted_devices_revoke(user=self.user, device_id=self.device.pk), 1)
+        self.assertIsNone(trusted_device_for(self.request(), self.user))
+
+
+@override_settings(FACTORS_SMS_BACKEND="locmem")
+class FactorsNotRevealedBeforePasswordTests(CacheClearingTestCase):
+    """Nothing tells which factors an account has before its password is verified."""
+
+    def test_wrong_password_page_is_the_same_with_and_without_factors(self):
+        strong = make_user("aaaaa@example.com")
+        services.factor_enroll_totp_begin(user=strong, name="Phone app").device.__class__.objects.filter(
+            user=strong
+        ).update(confirmed=True)
+        SMSDevice.objects.create(
+            user=strong, name="Phone", phone_number="+447911123456", calling_code=44, confirmed=True
+        )
+        make_user("bbbbb@example.com")
+        bodies = []
+        for email in ("aaaaa@example.com", "bbbbb@example.com", "nobody@example.com"):
+            response = Client().post("/login/", {"email": email, "password": "not the password"})
+            self.assertEqual(response.status_code, 200)
+            body = response.content.decode().replace(email, "EMAIL")
+            body = re.sub(r'(name="csrfmiddlewaretoken" value|name="csrf-token" content)="[^"]+"', "", body)
+            bodies.append(re.sub(r"[0-9a-f]{32}", "", body))
+            self.assertNotIn("/login/verify/", body)
+        self.assertEqual(bodies[0], bodies[1])
+        self.assertEqual(bodies[0], bodies[2])
+        for word in ("authenticator", "Phone app", "text message", "7911", "security key"):
+            self.assertNotIn(word, bodies[0])
+
+
+@override_settings(LOGIN_STAGES=["factors.stages.ChallengeStage"])
+class ResetKeepsTheSecondFactorTests(CacheClearingTestCase):
+    """ASVS 6.4.3: a password reset does not remove or skip the enrolled second factor."""
+
+    def test_after_a_reset_the_new_password_alone_does_not_sign_in(self):
+        user = make_user()
+        enrollment = services.factor_enroll_totp_begin(user=user, name="Phone app")
+        enrollment.device.confirmed = True
+        enrollment.device.save()
+        self.client.post("/password/reset/", {"email": user.email})
+        link = re.search(r"http://testserver(/password/reset/[^/\s]+/[^/\s]+/)", mail.outbox[-1].body).group(1)
+        form_page = self.client.get(link, follow=True)
+        new = "a brand new passphrase"
+        response = self.client.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+        self.assertRedirects(response, "/password/reset/complete/")
+        self.assertNotIn(SESSION_KEY, self.client.session)
+        self.assertTrue(type(enrollment.device).objects.filter(pk=enrollment.device.pk, confirmed=True).exists())
+        client = Client()
+        response = client.post("/login/", {"email": user.email, "password": new})
+        self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
+        self.assertNotIn(SESSION_KEY, client.session)
+
+
+class NoPeriodicExpiryTests(CacheClearingTestCase):
+    """ASVS 6.2.10: a password set years ago is not forced to change."""
+
+    def test_an_old_password_still_signs_in_without_a_change_prompt(self):
+        years_ago = timezone.now() - timedelta(days=3 * 365)
+        make_user(date_joined=years_ago, last_login=years_ago - timedelta(days=1))
+        response = self.client.post("/login/", {"email": "alice@example.com", "password": PASSWORD})
+        self.assertEqual(response.status_code, 302)
+        self.assertNotIn("/password/change/", response["Location"])
+        self.assertFalse([name for name in dir(settings) if "PASSWORD" in name and ("AGE" in name or "EXPIR" in name)])

@@ -1,0 +1,41 @@
+"""ASVS 7.4.3: a factor change ends the account's other sessions (password change: tests/authsite)."""
+
+from __future__ import annotations
+
+import unittest
+
+from django.test import Client
+
+from authsite import clock
+from authsite.reauth import SESSION_REAUTH_AT
+from factors import services
+from factors.models import TOTPDevice
+from factors.stepup import factor_reauth_mark
+from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
+
+
+class FactorChangeEndsOtherSessionsTests(CacheClearingTestCase):
+    def setUp(self):
+        super().setUp()
+        self.user = make_user()
+        enrollment = services.factor_enroll_totp_begin(user=self.user, name="Phone app")
+        enrollment.device.confirmed = True
+        enrollment.device.save()
+        self.device = enrollment.device
+        self.here, self.elsewhere = Client(), Client()
+        force_login_verified(self.here, self.user)
+        force_login_verified(self.elsewhere, self.user)
+        session = self.here.session
+        session[SESSION_REAUTH_AT] = clock.timestamp()
+        factor_reauth_mark(session)
+        session.save()
+        self.assertEqual(self.elsewhere.get("/account/security/").status_code, 200)
+
+    @unittest.expectedFailure
+    def test_removing_a_factor_signs_the_other_browser_out(self):
+        """Open: removing a factor revokes remembered devices but leaves other sessions signed in."""
+        response = self.here.post("/account/security/remove/", {"device": self.device.persistent_id})
+        self.assertEqual(response.status_code, 302)
+        self.assertFalse(TOTPDevice.objects.filter(pk=self.device.pk).exists())
+        self.assertEqual(self.here.get("/account/security/").status_code, 200)
+        self.assertEqual(self.elsewhere.get("/account/security/").status_code, 302)
