@@ -8,8 +8,8 @@ the counters go at the end). Tasks, by weight:
 - wrong password (2): a correct address with a wrong password; expected 200 with the form again
 - page views (3): the home page and the sign-in page
 
-``SignInOnly`` (selected with ``--class-picker``-free ``LOAD_CLASS=signin``) does nothing but the
-known-device sign-in, to compare the adaptive path with a plain password login.
+``SignInOnly`` (selected with the environment variable ``LOAD_CLASS=signin``) does nothing but
+the known-device sign-in, to compare the adaptive path with a plain password login.
 
 A user's TOTP code is good once per 30 s step (replay protection), so each user is taken from a
 pool while a flow runs and put back with the next step it may use.
