@@ -97,12 +97,14 @@ class TwoProcessTests(SimpleTestCase):
         with _pg_admin_connect() as admin:
             admin.execute(f'CREATE DATABASE "{cls.db_name}"')
         cls.addClassCleanup(cls._drop_database)
+        cls.cache_prefix = f"scaleout-{secrets.token_hex(4)}"
+        cls.addClassCleanup(cls._delete_cache_keys)
         tmp = tempfile.TemporaryDirectory()
         cls.addClassCleanup(tmp.cleanup)
         cls.env = production_env(
             DATABASE_URL=_database_url(cls.db_name),
             REDIS_URL=REDIS_URL,
-            CACHE_KEY_PREFIX=f"scaleout-{secrets.token_hex(4)}",
+            CACHE_KEY_PREFIX=cls.cache_prefix,
             TRUSTED_PROXY_COUNT="1",
             MAIL_BACKEND="console",
             SMS_BACKEND="console",
@@ -150,6 +152,16 @@ class TwoProcessTests(SimpleTestCase):
     def _drop_database(cls) -> None:
         with _pg_admin_connect() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{cls.db_name}" WITH (FORCE)')
+
+    @classmethod
+    def _delete_cache_keys(cls) -> None:
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{cls.cache_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
     # --- helpers ------------------------------------------------------------------------------
 
