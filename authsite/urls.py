@@ -39,3 +39,5 @@ urlpatterns = [
     # Development only: the view answers 404 unless DEBUG is on.
     path("demo/", demo_view, name="demo"),
 ]
+
+handler500 = "authsite.views.server_error"

@@ -160,3 +160,24 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
             return redirect(next_url)
         form.add_error("password", "That password is not right.")
     return render(request, "registration/reauthenticate.html", {"form": form, "next": next_url})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 handler: a database outage answers 503 with Retry-After, anything else 500.
+
+    A restarting PostgreSQL is a temporary condition: clients and load balancers should retry,
+    and people see "try again in a moment" rather than an error page. No traceback either way.
+    """
+    import sys
+
+    from django.db import DatabaseError, InterfaceError, OperationalError
+    from django.template import loader
+
+    exc = sys.exc_info()[1]
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DatabaseError) and "connection" in str(exc).lower()
+    ):
+        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response["Retry-After"] = "5"
+        return response
+    return HttpResponse(loader.get_template("500.html").render(), status=500)

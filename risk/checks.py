@@ -9,6 +9,17 @@ from django.core.checks import Error, Tags, Warning, register
 from risk import conf
 
 
+def _unreadable(path: str) -> str | None:
+    """Return why ``path`` is not a readable MaxMind DB file, or None when it opens."""
+    import maxminddb
+
+    try:
+        maxminddb.open_database(path).close()
+    except (OSError, ValueError, maxminddb.InvalidDatabaseError) as exc:
+        return type(exc).__name__
+    return None
+
+
 @register(Tags.compatibility)
 def check_risk_settings(app_configs=None, **kwargs):
     """Warn when GeoIP is absent; reject an unknown mode or unordered thresholds."""
@@ -31,6 +42,14 @@ def check_risk_settings(app_configs=None, **kwargs):
                 Warning(
                     f"{name} points at a file that does not exist; GeoIP is off.",
                     id="risk.W001",
+                )
+            )
+        elif (problem := _unreadable(path)) is not None:
+            messages.append(
+                Warning(
+                    f"{name} cannot be read as a GeoIP2 database ({problem}); every sign-in will be asked "
+                    "for the strongest factor until it is replaced.",
+                    id="risk.W002",
                 )
             )
     if conf.get("RISK_MODE") not in ("adaptive", "strict"):

@@ -285,7 +285,12 @@ class RiskLoginListener(LoginListener):
         if data is None:
             return
         data = {**data, "device_id": data.get("device_id") or device_id}
-        services.login_succeeded(context=_context_from_flags(data))
+        try:
+            services.login_succeeded(context=_context_from_flags(data))
+        except Exception:
+            # Learning is best effort (a cache or database hiccup): the sign-in itself is complete,
+            # and its event, notification and remembered device must still be recorded.
+            logger.exception("risk profile update failed", extra={"event": "risk_engine_error", "user_id": user.pk})
         LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).update(
             outcome=LoginEvent.Outcome.SUCCESS, factor=str(pending.flags.get("factor_kind", ""))[:16]
         )
