@@ -14,7 +14,9 @@ from factors.sms.backends import locmem
 
 # Fixed Fernet keys for tests only (urlsafe base64 of 32 bytes).
 TEST_KEY = "Zm9yLXRlc3RzLW9ubHktZmFjdG9ycy1rZXktMDAwMDE="
-OTHER_KEY = "Zm9yLXRlc3RzLW9ubHktZmFjdG9ycy1rZXktMDAwMDI="
+# Fernet signs with the first half of a key: the two test keys must differ there, or a token of
+# one would pass the other's HMAC and decrypt to garbage about once in 256 tries.
+OTHER_KEY = "b3RoZXIta2V5cy1mb3ItdGVzdHMtZmFjdG9ycy0wMDI="
 
 FACTORS_TEST_SETTINGS = {
     "FACTORS_ENCRYPTION_KEYS": [TEST_KEY],
