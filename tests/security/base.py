@@ -6,39 +6,29 @@ import shutil
 import tempfile
 from datetime import timedelta
 
-from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from factors import services as factor_services
 from risk import services as risk_services
 from risk.context import context_from_parts
-from risk.device import device_cookie_set
 from risk.geo import build_demo_databases, lookup
 from risk.loading import clear_caches
 from tests.helpers import CacheClearingTestCase
 
-OSLO = "192.0.2.10"
-OSLO_2 = "192.0.2.77"
-SAO_PAULO = "198.51.100.7"
-SYDNEY_CLOUD = "203.0.113.5"
-LAPTOP = (
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
+# The places, browsers and cookie helper of the adaptive-flow tests, shared rather than copied.
+from tests.risk.test_login_flow import (  # noqa: F401
+    LAPTOP,
+    OSLO,
+    OSLO_2,
+    PHONE,
+    SAO_PAULO,
+    SCRIPT,
+    SYDNEY_CLOUD,
+    device_cookie,
 )
-PHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/17.5 Mobile/15E148 Safari/604.1"
-)
-SCRIPT = "python-requests/2.32.3"
+
 CHALLENGE = "/login/verify/"
-
-
-def device_cookie(device_id: str) -> str:
-    """The signed cookie value the site itself would have set for ``device_id``."""
-    response = HttpResponse()
-    device_cookie_set(response, device_id)
-    return response.cookies["device_id"].value
 
 
 def client_for(ip: str, ua: str, device: str | None = None, **extra) -> Client:
