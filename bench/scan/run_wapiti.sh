@@ -23,6 +23,13 @@ if ! command -v wapiti >/dev/null 2>&1; then
     echo "wapiti is not installed. On Debian/Ubuntu: apt-get install -y wapiti" >&2
     exit 2
 fi
+# wapiti runs under the interpreter it is installed for, through wapiti_django.py, which adds
+# Django's CSRF field name to the names its csrf module tests (see that file).
+WAPITI_PYTHON="${WAPITI_PYTHON:-$(sed -n '1s/^#! *//p' "$(command -v wapiti)")}"
+if ! "$WAPITI_PYTHON" -c 'import wapitiCore' 2>/dev/null; then
+    echo "Cannot import wapitiCore with $WAPITI_PYTHON; set WAPITI_PYTHON to wapiti's interpreter" >&2
+    exit 2
+fi
 if [ ! -x "$PYTHON" ]; then
     echo "No Python at $PYTHON; set PYTHON=/path/to/venv/bin/python" >&2
     exit 2
@@ -129,7 +136,7 @@ done
 mkdir -p "$OUT"
 REPORT="$OUT/wapiti.json"
 rm -f "$REPORT"
-CMD=(wapiti -u "$BASE/" --scope folder -m "$MODULES"
+CMD=("$WAPITI_PYTHON" "$ROOT/bench/scan/wapiti_django.py" -u "$BASE/" --scope folder -m "$MODULES"
     "${SCAN_HEADERS[@]}" --verify-ssl 0
     --max-scan-time "$SCAN_TIME" --max-attack-time "$ATTACK_TIME"
     --max-links-per-page 50 --max-files-per-dir 50 --depth 5 -S normal -t 10
