@@ -185,6 +185,7 @@ def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> N
             "device": " / ".join(p for p in (ctx.browser, ctx.os) if p) or "an unknown device",
             "reset_url": request.build_absolute_uri(reverse("password_reset")),
             "security_url": request.build_absolute_uri(reverse("factors:security")),
+            "activity_url": request.build_absolute_uri(reverse("center:activity")),
         },
     )
 
@@ -257,7 +258,10 @@ class RiskStage(LoginStage):
 
             factor_account_email_device(user=user)
         if decision is Decision.CHALLENGE_STRONG:
+            # Told now, whether or not the second step follows; the same email covers a sign-in
+            # that then completes, so that one sends no new-sign-in email as well.
             _notify(request, ctx, user=user, denied=False)
+            pending.flags["risk_notified"] = True
         return None
 
 
@@ -295,7 +299,11 @@ class RiskLoginListener(LoginListener):
             outcome=LoginEvent.Outcome.SUCCESS, factor=str(pending.flags.get("factor_kind", ""))[:16]
         )
         event = LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).first()
-        if event is not None and sign_in_is_new(event, cookie_was_missing=cookie_was_missing):
+        if (
+            event is not None
+            and not pending.flags.get("risk_notified")
+            and sign_in_is_new(event, cookie_was_missing=cookie_was_missing)
+        ):
             notify_new_sign_in(request, event, user=user)
         if pending.flags.get("remember_device") and pending.flags.get("require_factor"):
             label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"

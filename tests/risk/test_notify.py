@@ -62,6 +62,19 @@ class NewSignInEmailTests(RiskFlowTestCase):
         self.assertEqual(self.last_event().outcome, "success")
         self.assertEqual(new_sign_in_mails(), [])
 
+    def test_a_strongly_challenged_sign_in_that_completes_sends_one_email(self):
+        self.learn_history(last_minutes_ago=10)
+        laptop = self.client_for(SAO_PAULO, LAPTOP, DEVICE)
+        self.sign_in(laptop)
+        self.assertEqual(self.last_event().decision, "challenge_strong")
+        [warning] = mail.outbox
+        self.assertTrue(warning.subject.endswith("an unusual sign-in to your account"), warning.subject)
+        self.assertIn("Sao Paulo, BR", warning.body)
+        self.assertIn("http://testserver/account/activity/", warning.body, "the way out if it went through")
+        self.assertRedirects(self.pass_totp(laptop, step=1), "/", fetch_redirect_response=False)
+        self.assertEqual(self.last_event().outcome, "success")
+        self.assertEqual(mail.outbox, [warning], "no second email about the same sign-in")
+
 
 class SignInIsNewTests(RiskFlowTestCase):
     def event(self, *codes: str) -> LoginEvent:
