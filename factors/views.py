@@ -31,7 +31,7 @@ from authsite.sessions import user_sessions_end
 from authsite.views import safe_redirect_target
 from factors import services, webauthn
 from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
-from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice
+from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.notify import notify_factor_change
 from factors.registry import Requirement, factor_type, satisfies
 from factors.stages import ENROL_KEY
@@ -367,7 +367,9 @@ def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, wha
     return flow.login_stage_passed(request, pending, ENROL_KEY)
 
 
-def _webauthn_state_keep(request: HttpRequest, pending: PendingLogin, key: str, state: dict, options: dict):
+def _webauthn_state_keep(
+    request: HttpRequest, pending: PendingLogin, key: str, state: dict, options: dict
+) -> JsonResponse:
     """Keep a WebAuthn ceremony's state in stage ``key``'s part of the pending login; send the options."""
     pending.state_for(key)["webauthn"] = state
     pending_login_stash(request, pending)
@@ -723,7 +725,7 @@ def webauthn_register_complete(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"redirect": reverse("factors:security")})
 
 
-def _webauthn_register(request: HttpRequest, user, state: dict | None):
+def _webauthn_register(request: HttpRequest, user, state: dict | None) -> WebAuthnCredential | JsonResponse:
     """Finish a registration from the request's JSON body; return the credential or an error reply."""
     body = _json_body(request)
     if body is None or not isinstance(body.get("credential"), dict):
@@ -737,6 +739,6 @@ def _webauthn_register(request: HttpRequest, user, state: dict | None):
         return _json_error("That security key or passkey couldn't be added. Please try again.")
 
 
-def _webauthn_added(credential) -> str:
+def _webauthn_added(credential: WebAuthnCredential) -> str:
     kind = "passkey" if credential.discoverable else "security key"
     return f"A {kind} (\u201c{credential.name}\u201d) was added to your account."
