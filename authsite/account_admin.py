@@ -1,5 +1,6 @@
-"""Services for administrators acting on someone else's account: reset MFA, clear throttles, send a
-password reset link, end sessions; and the selector behind ``manage.py mfa_status``.
+"""Services for administrators acting on someone else's account: reset MFA, require a new sign-in
+method, clear throttles, send a password reset link, end sessions; and the selector behind
+``manage.py mfa_status``.
 
 The admin actions and the management commands call these and nothing else, so both paths do the
 same thing and log the same events.
@@ -24,6 +25,7 @@ from authsite.sessions import user_sessions_end
 from authsite.throttle import _account_key
 
 MFA_RESET = "authn_mfa_reset"
+MFA_ENROL_REQUIRE = "authn_mfa_enrol_require"
 THROTTLES_CLEARED = "authn_throttles_cleared"
 PASSWORD_RESET_SENT = "authn_password_reset_sent"
 
@@ -45,7 +47,9 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
     """Remove all of ``user``'s factors and remembered devices, end their sessions, and tell them.
 
     For someone who lost every factor and proved who they are out of band. ``by`` is the admin (None
-    from the command line); both are logged. The next sign-in is judged like a first one.
+    from the command line); both are logged. The next sign-in is judged like a first one, and it
+    cannot finish until the user sets up a new factor (``User.mfa_enrol_required_at``): without
+    that, a reset would leave the account on a password alone for as long as the user likes.
     """
     from factors.models import DEVICE_MODELS, WebAuthnUserHandle
     from risk.trust import trusted_devices_revoke
@@ -57,6 +61,8 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
         WebAuthnUserHandle.objects.filter(user=user).delete()
         revoked = trusted_devices_revoke(user=user)
         ended = user_sessions_end(user=user)
+        user.mfa_enrol_required_at = clock.now()
+        user.save(update_fields=["mfa_enrol_required_at"])
     events.auth_event(
         request,
         MFA_RESET,
@@ -66,6 +72,7 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
         factors_removed=removed,
         devices_revoked=revoked,
         sessions_ended=ended,
+        enrol_required=True,
     )
     from authsite.services import send_templated_email
 
@@ -76,6 +83,24 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
         context={"when": clock.now(), "login_url": _absolute(request, reverse("login"))},
     )
     return MfaResetResult(removed, revoked, ended, emailed)
+
+
+def account_mfa_enrol_require(*, user: User, by: User | None, request: HttpRequest | None = None) -> bool:
+    """Make ``user``'s next sign-in stop until they set up a new factor; keep everything else.
+
+    For an account whose factors are in doubt but not lost (a phone changed hands, only SMS left).
+    Sessions already open go on; end them separately if they are suspect. Return False when the
+    flag was already set (its date stays that of the first request).
+    """
+    changed = bool(
+        User.objects.filter(pk=user.pk, mfa_enrol_required_at__isnull=True).update(mfa_enrol_required_at=clock.now())
+    )
+    user.refresh_from_db(fields=["mfa_enrol_required_at"])
+    if changed:
+        events.auth_event(
+            request, MFA_ENROL_REQUIRE, outcome="success", user_id=user.pk, by_user_id=by.pk if by else None
+        )
+    return changed
 
 
 def account_throttles_clear(*, user: User, by: User | None, request: HttpRequest | None = None) -> int:

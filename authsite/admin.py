@@ -58,7 +58,7 @@ class AdminUserChangeForm(forms.ModelForm):
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "first_name", "last_name", "is_active", "is_staff", "last_login")
+    list_display = ("email", "first_name", "last_name", "is_active", "is_staff", "last_login", "must_enrol")
     search_fields = ("email", "first_name", "last_name")
     fieldsets = (
         (None, {"fields": ("email",)}),
@@ -68,6 +68,7 @@ class UserAdmin(DjangoUserAdmin):
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
         ),
         ("Important dates", {"fields": ("last_login", "date_joined", "email_verified_at")}),
+        ("Sign-in methods", {"fields": ("mfa_enrol_required_at",)}),
     )
     form = AdminUserChangeForm
     add_form = AdminUserAddForm
@@ -81,9 +82,15 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    readonly_fields = ("last_login", "date_joined", "email_verified_at")
+    # The enrolment flag is set only by the actions (which log who did it) and cleared only by the
+    # user confirming a new factor, so the form cannot change it.
+    readonly_fields = ("last_login", "date_joined", "email_verified_at", "mfa_enrol_required_at")
     inlines = FACTOR_INLINES
-    actions = ("reset_mfa", "clear_throttles", "send_password_reset")
+    actions = ("reset_mfa", "require_enrolment", "clear_throttles", "send_password_reset")
+
+    @admin.display(boolean=True, description="Must set up sign-in method", ordering="mfa_enrol_required_at")
+    def must_enrol(self, obj: User) -> bool:
+        return obj.mfa_enrol_required_at is not None
 
     def get_urls(self):
         # Drop UserAdmin's "change password" page: admins never set someone's password.
@@ -125,6 +132,16 @@ class UserAdmin(DjangoUserAdmin):
                 messages.SUCCESS if result.emailed else messages.WARNING,
             )
         return None
+
+    @admin.action(description="Require a new sign-in method at next sign-in (keeps factors and sessions)")
+    def require_enrolment(self, request, queryset) -> None:
+        for user in queryset:
+            if account_admin.account_mfa_enrol_require(user=user, by=request.user, request=request):
+                self.message_user(
+                    request, f"{user.email} must set up a new sign-in method at their next sign-in.", messages.SUCCESS
+                )
+            else:
+                self.message_user(request, f"{user.email} already had to set up a new sign-in method.")
 
     @admin.action(description="Clear sign-in throttles (factor failures and password failures)")
     def clear_throttles(self, request, queryset) -> None:

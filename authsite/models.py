@@ -55,6 +55,14 @@ class User(AbstractUser):
     username = None
     email = models.EmailField("email address", max_length=254, unique=True)
     email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Set when an admin resets the user's sign-in methods (or asks for a new one): the next sign-in
+    # cannot finish until the user sets up a new factor. Cleared when one is confirmed.
+    mfa_enrol_required_at = models.DateTimeField(
+        "must set up a sign-in method since",
+        null=True,
+        blank=True,
+        help_text="The next sign-in stops until the user sets up an authenticator app, passkey or security key.",
+    )
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -182,7 +182,9 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # The staged login: dotted paths of stages run after a correct password, in order
 # (authsite.login.stages). Empty means the password alone signs the user in.
-LOGIN_STAGES: list[str] = env_list("LOGIN_STAGES", ["risk.login.RiskStage", "factors.stages.ChallengeStage"])
+LOGIN_STAGES: list[str] = env_list(
+    "LOGIN_STAGES", ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
+)
 # Told about password failures and finished sign-ins (authsite.login.listeners).
 LOGIN_LISTENERS: list[str] = ["risk.login.RiskLoginListener"]
 # A pending login (password checked, later stages not yet passed) expires after this many seconds.

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 import phonenumbers
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 
@@ -209,7 +210,31 @@ def factor_enroll_totp_confirm(*, user, device_id: str, token: str) -> VerifyRes
         if result.ok:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
+            _enrol_requirement_clear(user=user)
         return result
+
+
+def factor_enroll_webauthn_complete(*, user, state, response, name: str) -> WebAuthnCredential:
+    """Store a verified security key or passkey registration (raises ``webauthn.WebAuthnError``)."""
+    from factors import webauthn
+
+    with transaction.atomic():
+        credential = webauthn.register_complete(user=user, state=state, response=response, name=name)
+        _enrol_requirement_clear(user=user)
+    return credential
+
+
+def _enrol_requirement_clear(*, user) -> None:
+    """Clear "must set up a sign-in method" once a strong factor is confirmed.
+
+    Called inside the transaction that confirms the device, so the flag never clears for a device
+    that did not stick, and never stays set for one that did. SMS and email codes do not clear it:
+    an admin asks for a new method because those may be in someone else's hands.
+    """
+    get_user_model()._default_manager.filter(pk=user.pk, mfa_enrol_required_at__isnull=False).update(
+        mfa_enrol_required_at=None
+    )
+    user.mfa_enrol_required_at = None
 
 
 # --- Recovery codes -----------------------------------------------------------------------------

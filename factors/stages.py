@@ -1,4 +1,4 @@
-"""The second-factor stage of the staged login."""
+"""The second-factor stages of the staged login: the challenge, then enrolment when it is required."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from authsite import events
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
 from factors.registry import Requirement
-from factors.services import user_has_factor
+from factors.services import factor_account_email_device, user_has_factor
 
 KEY = "challenge"
+ENROL_KEY = "enrol"
 
 
 class ChallengeStage(LoginStage):
@@ -22,6 +24,11 @@ class ChallengeStage(LoginStage):
     set: ``require_factor`` (bool) and ``factor_requirement`` (a ``Requirement``). Without them the
     rule is plain MFA: a user with a factor is asked for it at every sign-in, a user without one
     is not. A cache outage at the password step (``throttle_unavailable``) always asks.
+
+    A user who must set up a new factor (``mfa_enrol_required_at``) is always asked, for one of
+    their factors or else a code sent to the account address: whoever binds the next factor to the
+    account must prove more than the password, or a leaked password would win a race against the
+    owner after an admin reset.
     """
 
     key = KEY
@@ -37,6 +44,10 @@ class ChallengeStage(LoginStage):
             required = has_factor
         if pending.flags.get("throttle_unavailable") and has_factor:
             required = True
+        if user.mfa_enrol_required_at is not None and not required:
+            required = True
+            if not has_factor:
+                factor_account_email_device(user=user)
         if not required:
             if not has_factor and user.last_login is None and not pending.next_url:
                 # First sign-in after sign-up: offer to add a factor (skippable).
@@ -45,3 +56,25 @@ class ChallengeStage(LoginStage):
         state = pending.state_for(self.key)
         state["minimum"] = str(Requirement(pending.flags.get("factor_requirement", Requirement.ANY)))
         return redirect("factors:challenge")
+
+
+class EnrolStage(LoginStage):
+    """Stop the sign-in until the user sets up a new factor, when the account requires one.
+
+    Runs after the challenge. The flag (``User.mfa_enrol_required_at``) is set by an admin's MFA
+    reset or "require a new sign-in method" and cleared only in the transaction that confirms a new
+    authenticator app, passkey or security key; until then no stage order, abandoned page or expired
+    pending login gets the user a session.
+    """
+
+    key = ENROL_KEY
+
+    def handle(self, request: HttpRequest, pending: PendingLogin) -> HttpResponse | None:
+        user = get_user_model()._default_manager.get(pk=pending.user_id)
+        if user.mfa_enrol_required_at is None:
+            return None
+        state = pending.state_for(self.key)
+        if not state.get("logged"):
+            state["logged"] = True
+            events.auth_event(request, events.MFA_ENROL_REQUIRED, outcome="required", user_id=user.pk)
+        return redirect("factors:enrol")

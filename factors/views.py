@@ -1,4 +1,5 @@
-"""Factor pages: the sign-in challenge, passkey sign-in, and the Security page with enrollment.
+"""Factor pages: the sign-in challenge, enrolment required at sign-in, passkey sign-in, and the
+Security page with enrollment.
 
 Views parse input, call one service from ``factors.services`` / ``factors.webauthn`` or the login
 flow, and respond. Every state change is a POST with a CSRF token.
@@ -30,9 +31,10 @@ from authsite.sessions import user_sessions_end
 from authsite.views import safe_redirect_target
 from factors import services, webauthn
 from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
-from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice
+from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.notify import notify_factor_change
 from factors.registry import Requirement, factor_type, satisfies
+from factors.stages import ENROL_KEY
 from factors.stages import KEY as CHALLENGE_KEY
 from factors.stepup import SESSION_FACTOR_AT, factor_reauth_mark
 from risk.trust import trusted_devices_of
@@ -255,9 +257,7 @@ def challenge_webauthn_begin(request: HttpRequest, pending: PendingLogin) -> Jso
         options, state = webauthn.authenticate_begin(user=user)
     except webauthn.WebAuthnError:
         return _json_error("You have no security key or passkey registered. Choose another way.")
-    pending.state_for(CHALLENGE_KEY)["webauthn"] = state
-    pending_login_stash(request, pending)
-    return JsonResponse(options)
+    return _webauthn_state_keep(request, pending, CHALLENGE_KEY, state, options)
 
 
 @never_cache
@@ -266,8 +266,7 @@ def challenge_webauthn_begin(request: HttpRequest, pending: PendingLogin) -> Jso
 def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
     user = _pending_user(pending)
     body = _json_body(request)
-    state = pending.state_for(CHALLENGE_KEY).pop("webauthn", None)
-    pending_login_stash(request, pending)
+    state = _webauthn_state_take(request, pending, CHALLENGE_KEY)
     if body is None:
         return _json_error("The browser sent an unreadable answer. Please try again.")
     try:
@@ -278,6 +277,110 @@ def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> 
     remember = isinstance(body.get("remember"), bool) and body["remember"]
     response = _challenge_passed(request, pending, user, result.credential, remember=remember)
     return JsonResponse({"redirect": response["Location"]})
+
+
+# --- Enrolment required at sign-in -------------------------------------------------------------
+# After an admin reset the sign-in pauses here (``factors.stages.EnrolStage``) until the user sets
+# up an authenticator app, passkey or security key. The user is not signed in yet: these views work
+# on the pending login's user, keep their state in the pending login, and reuse the Security page's
+# services, so an abandoned attempt leaves only an unconfirmed device that counts for nothing.
+
+
+@never_cache
+@require_GET
+@flow.pending_login_required(ENROL_KEY)
+def enrol_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+    return render(request, "factors/enrol.html")
+
+
+@never_cache
+@require_POST
+@flow.pending_login_required(ENROL_KEY)
+def enrol_totp_begin(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+    enrollment = services.factor_enroll_totp_begin(user=_pending_user(pending))
+    pending.state_for(ENROL_KEY)["totp"] = enrollment.device.persistent_id
+    pending_login_stash(request, pending)
+    return redirect("factors:enrol_totp")
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@flow.pending_login_required(ENROL_KEY)
+def enrol_totp_confirm(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+    user = _pending_user(pending)
+    device = _unconfirmed_device_of(user, pending.state_for(ENROL_KEY).get("totp"), (TOTPDevice,))
+    if device is None:
+        return redirect("factors:enrol")
+    form = CodeForm(request.POST if request.method == "POST" else None, label=TOTP_CODE_LABEL)
+    if request.method == "POST" and form.is_valid():
+        result = services.factor_enroll_totp_confirm(
+            user=user, device_id=device.persistent_id, token=form.cleaned_data["code"]
+        )
+        if result.ok:
+            return _enrol_passed(request, pending, user, result.device, TOTP_ADDED)
+        events.auth_event(request, events.MFA_FAIL, outcome=str(result.status), user_id=user.pk, factor="totp")
+        form.add_error("code", _verify_message(result))
+    return _totp_setup_page(request, device, form, cancel_url=reverse("factors:enrol"))
+
+
+@never_cache
+@require_POST
+@flow.pending_login_required(ENROL_KEY)
+def enrol_webauthn_begin(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
+    body = _json_body(request) or {}
+    options, state = webauthn.register_begin(user=_pending_user(pending), passkey=bool(body.get("passkey", True)))
+    return _webauthn_state_keep(request, pending, ENROL_KEY, state, options)
+
+
+@never_cache
+@require_POST
+@flow.pending_login_required(ENROL_KEY)
+def enrol_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
+    user = _pending_user(pending)
+    state = _webauthn_state_take(request, pending, ENROL_KEY)
+    credential = _webauthn_register(request, user, state)
+    if isinstance(credential, JsonResponse):
+        return credential
+    response = _enrol_passed(request, pending, user, credential, _webauthn_added(credential))
+    reply = JsonResponse({"redirect": response["Location"]})
+    # Finishing the login may set cookies (the device cookie, a remembered device): keep them.
+    reply.cookies = response.cookies
+    return reply
+
+
+def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, what: str) -> HttpResponse:
+    """The required factor is confirmed (and the flag cleared with it): log, notify, finish the login."""
+    pending.state_for(ENROL_KEY).clear()
+    # The new factor verifies the session being made, as it does for a signed-in user who adds one.
+    pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    pending.session_data[SESSION_FACTOR_AT] = clock.timestamp()
+    _factor_added(request, user, device, what)
+    events.auth_event(
+        request, events.MFA_ENROL_COMPLETED, outcome="success", user_id=user.pk, factor=device.factor_kind
+    )
+    if not pending.next_url:
+        # The Security page offers recovery codes, the way back in if this factor is lost too.
+        pending.next_url = reverse("factors:security")
+        messages.success(request, "Your new sign-in method is ready. Make recovery codes now, in case you lose it too.")
+    else:
+        messages.success(request, "Your new sign-in method is ready.")
+    return flow.login_stage_passed(request, pending, ENROL_KEY)
+
+
+def _webauthn_state_keep(
+    request: HttpRequest, pending: PendingLogin, key: str, state: dict, options: dict
+) -> JsonResponse:
+    """Keep a WebAuthn ceremony's state in stage ``key``'s part of the pending login; send the options."""
+    pending.state_for(key)["webauthn"] = state
+    pending_login_stash(request, pending)
+    return JsonResponse(options)
+
+
+def _webauthn_state_take(request: HttpRequest, pending: PendingLogin, key: str) -> dict | None:
+    """Remove and return the ceremony state kept by ``_webauthn_state_keep`` (single use)."""
+    state = pending.state_for(key).pop("webauthn", None)
+    pending_login_stash(request, pending)
+    return state
 
 
 # --- Passkey sign-in without a username -------------------------------------------------------
@@ -358,30 +461,42 @@ def setup_view(request: HttpRequest) -> HttpResponse:
 
 def _unconfirmed_device(request: HttpRequest, session_key: str, models: tuple):
     """Return the device being enrolled in this session, if it is still the user's and unconfirmed."""
-    label, _, pk = str(request.session.get(session_key, "")).rpartition("/")
+    return _unconfirmed_device_of(request.user, request.session.get(session_key, ""), models)
+
+
+def _unconfirmed_device_of(user, device_id: object, models: tuple):
+    """Return ``user``'s unconfirmed device named ``device_id`` if it is one of ``models``."""
+    label, _, pk = str(device_id or "").rpartition("/")
     for model in models:
         if label == model.model_label() and pk.isdigit():
-            return model.objects.filter(user=request.user, pk=int(pk), confirmed=False).first()
+            return model.objects.filter(user=user, pk=int(pk), confirmed=False).first()
     return None
 
 
-def _end_other_sessions(request: HttpRequest) -> None:
+def _end_other_sessions(request: HttpRequest, user=None) -> None:
     """A factor was added or removed: end the user's other sessions (OWASP ASVS 7.4.3).
 
     Whoever holds a session from before the change must sign in again under the new factor set.
+    ``user`` defaults to the signed-in one; a pending login passes its user.
     """
-    ended = user_sessions_end(user=request.user, keep_session_key=request.session.session_key)
+    user = user if user is not None else request.user
+    ended = user_sessions_end(user=user, keep_session_key=request.session.session_key)
     if ended:
-        events.auth_event(request, "session_ended", outcome="success", scope="others", count=ended)
+        events.auth_event(request, "session_ended", outcome="success", user_id=user.pk, scope="others", count=ended)
 
 
 def _enrolled(request: HttpRequest, device, what: str) -> None:
     """After a new factor is active: verify this session with it, log, and tell the user by email."""
     otp_login(request, device)
     factor_reauth_mark(request.session)
-    events.auth_event(request, events.MFA_ENROLLED, outcome="success", factor=device.factor_kind)
-    _end_other_sessions(request)
-    notify_factor_change(request, user=request.user, subject="a sign-in method was added", what=what)
+    _factor_added(request, request.user, device, what)
+
+
+def _factor_added(request: HttpRequest, user, device, what: str) -> None:
+    """Log a new active factor, end ``user``'s other sessions and tell them by email."""
+    events.auth_event(request, events.MFA_ENROLLED, outcome="success", user_id=user.pk, factor=device.factor_kind)
+    _end_other_sessions(request, user)
+    notify_factor_change(request, user=user, subject="a sign-in method was added", what=what)
 
 
 @never_cache
@@ -397,31 +512,40 @@ def totp_begin(request: HttpRequest) -> HttpResponse:
 @recent_auth_required
 @require_http_methods(["GET", "POST"])
 def totp_confirm(request: HttpRequest) -> HttpResponse:
-    from factors import otp
-    from factors.qr import qr_svg
-
     device = _unconfirmed_device(request, TOTP_ENROLL, (TOTPDevice,))
     if device is None:
         messages.info(request, "Start again: add an authenticator app.")
         return redirect("factors:security")
-    form = CodeForm(request.POST if request.method == "POST" else None, label="6-digit code from the app")
+    form = CodeForm(request.POST if request.method == "POST" else None, label=TOTP_CODE_LABEL)
     if request.method == "POST" and form.is_valid():
         result = services.factor_enroll_totp_confirm(
             user=request.user, device_id=device.persistent_id, token=form.cleaned_data["code"]
         )
         if result.ok:
             request.session.pop(TOTP_ENROLL, None)
-            _enrolled(request, result.device, "An authenticator app was added to your account.")
+            _enrolled(request, result.device, TOTP_ADDED)
             messages.success(request, "Your authenticator app is ready.")
             return redirect("factors:security")
         form.add_error("code", _verify_message(result))
+    return _totp_setup_page(request, device, form, cancel_url=reverse("factors:security"))
+
+
+TOTP_CODE_LABEL = "6-digit code from the app"
+TOTP_ADDED = "An authenticator app was added to your account."
+
+
+def _totp_setup_page(request: HttpRequest, device: TOTPDevice, form: CodeForm, *, cancel_url: str) -> HttpResponse:
+    """Render the QR code, the setup key and the confirmation form of an unconfirmed TOTP device."""
+    from factors import otp
+    from factors.qr import qr_svg
+
     uri = device.provisioning_uri()
     secret = otp.b32(device.bin_key)
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return render(
         request,
         "factors/totp_confirm.html",
-        {"form": form, "qr_svg": qr_svg(uri), "secret": grouped, "secret_raw": secret},
+        {"form": form, "qr_svg": qr_svg(uri), "secret": grouped, "secret_raw": secret, "cancel_url": cancel_url},
     )
 
 
@@ -592,17 +716,29 @@ def webauthn_register_begin(request: HttpRequest) -> JsonResponse:
 @require_POST
 def webauthn_register_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(REGISTER_STATE, None)
+    credential = _webauthn_register(request, request.user, state)
+    if isinstance(credential, JsonResponse):
+        return credential
+    kind = "passkey" if credential.discoverable else "security key"
+    _enrolled(request, credential, _webauthn_added(credential))
+    messages.success(request, f"Your {kind} \u201c{credential.name}\u201d is ready.")
+    return JsonResponse({"redirect": reverse("factors:security")})
+
+
+def _webauthn_register(request: HttpRequest, user, state: dict | None) -> WebAuthnCredential | JsonResponse:
+    """Finish a registration from the request's JSON body; return the credential or an error reply."""
     body = _json_body(request)
     if body is None or not isinstance(body.get("credential"), dict):
         return _json_error("The browser sent an unreadable answer. Please try again.")
     default_name = "Passkey" if (state or {}).get("passkey") else "Security key"
     name = str(body.get("name") or default_name).strip()[:64] or default_name
     try:
-        credential = webauthn.register_complete(user=request.user, state=state, response=body["credential"], name=name)
+        return services.factor_enroll_webauthn_complete(user=user, state=state, response=body["credential"], name=name)
     except webauthn.WebAuthnError as exc:
         logger.info("webauthn registration rejected: %s", exc.reason)
         return _json_error("That security key or passkey couldn't be added. Please try again.")
+
+
+def _webauthn_added(credential: WebAuthnCredential) -> str:
     kind = "passkey" if credential.discoverable else "security key"
-    _enrolled(request, credential, f"A {kind} (\u201c{credential.name}\u201d) was added to your account.")
-    messages.success(request, f"Your {kind} \u201c{credential.name}\u201d is ready.")
-    return JsonResponse({"redirect": reverse("factors:security")})
+    return f"A {kind} (\u201c{credential.name}\u201d) was added to your account."

@@ -124,6 +124,36 @@ class UserActionTests(UserAdminTestCase):
         reset = [r for r in logs.records if r.getMessage() == "authn_mfa_reset"]
         self.assertEqual(reset[0].by_user_id, self.staff.pk)
         self.assertEqual(reset[0].user_id, self.user.pk)
+        self.assertTrue(reset[0].enrol_required)
+        # The next sign-in cannot finish without a new factor, and the user's page says so.
+        self.user.refresh_from_db()
+        self.assertIsNotNone(self.user.mfa_enrol_required_at)
+        self.assertContains(self.client.get(self.change_url), "Must set up a sign-in method since")
+
+    def test_require_a_new_sign_in_method_keeps_factors_and_sessions(self):
+        other_client = Client()
+        other_client.force_login(self.user)
+        flagged = '<td class="field-must_enrol"><img src="/static/admin/img/icon-yes.svg"'
+        self.assertNotContains(self.client.get(self.changelist), flagged)
+        with self.assertLogs("authsite.events", "INFO") as logs:
+            response = self.act("require_enrolment")
+        self.assertContains(response, "must set up a new sign-in method at their next sign-in")
+        self.user.refresh_from_db()
+        first = self.user.mfa_enrol_required_at
+        self.assertIsNotNone(first)
+        required = [r for r in logs.records if r.getMessage() == "authn_mfa_enrol_require"]
+        self.assertEqual((required[0].user_id, required[0].by_user_id), (self.user.pk, self.staff.pk))
+        self.assertTrue(TOTPDevice.objects.filter(user=self.user, confirmed=True).exists())
+        self.assertTrue(other_client.get("/").wsgi_request.user.is_authenticated)
+        # The list shows who must enrol; asking again keeps the first date.
+        self.assertContains(self.client.get(self.changelist), flagged, count=1)
+        self.assertContains(self.act("require_enrolment"), "already had to set up")
+        self.user.refresh_from_db()
+        self.assertEqual(self.user.mfa_enrol_required_at, first)
+        # The change form shows the flag but cannot clear it.
+        page = self.client.get(self.change_url)
+        self.assertContains(page, "Must set up a sign-in method since")
+        self.assertNotContains(page, 'name="mfa_enrol_required_at')
 
     def test_clear_throttles(self):
         TOTPDevice.objects.filter(user=self.user).update(throttling_failure_count=9)

@@ -76,6 +76,13 @@ class MfaCommandTests(CacheClearingTestCase):
         # No request, so no host to build a link with: the email names no bare path.
         self.assertIn("Sign in again with your password and set up", mail.outbox[-1].body.replace("\n", " "))
 
+    def test_reset_requires_a_new_factor_at_the_next_sign_in(self):
+        self.assertNotIn("Must set up a sign-in method", run("mfa_status", "bob@example.com"))
+        run("mfa_reset", "bob@example.com", "--yes")
+        self.user.refresh_from_db()
+        self.assertIsNotNone(self.user.mfa_enrol_required_at)
+        self.assertIn("Must set up a sign-in method at the next sign-in", run("mfa_status", "bob@example.com"))
+
     def test_reset_refuses_without_yes_when_not_interactive(self):
         with mock.patch("sys.stdin.isatty", return_value=False):
             with self.assertRaisesMessage(CommandError, "pass --yes"):

@@ -135,6 +135,65 @@ class FactorBrowserTests(BrowserTestCase):
         page.get_by_role("button", name="Verify").click()
         self.assertEqual(self.signed_in_as(), self.user.email)
 
+    def reset_then_sign_in_to_the_enrolment_page(self) -> None:
+        """Reset the user's MFA as an admin would, then sign in with the password and an email code."""
+        from authsite.account_admin import account_mfa_reset
+
+        enrollment = services.factor_enroll_totp_begin(user=self.user, name="Lost phone")
+        enrollment.device.confirmed = True
+        enrollment.device.save()
+        account_mfa_reset(user=self.user, by=None)
+        override = self.settings(LOGIN_STAGES=["factors.stages.ChallengeStage", "factors.stages.EnrolStage"])
+        override.enable()
+        self.addCleanup(override.disable)
+        page = self.page
+        self.sign_in_with_password()
+        page.wait_for_url("**/login/verify/")
+        page.get_by_role("button", name="Email me a code").click()
+        code = re.search(r"\b\d{6}\b", mail.outbox[-1].body).group(0)
+        page.get_by_label("6-digit code from the email").fill(code)
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_url("**/login/enrol/")
+        self.assert_every_input_has_a_visible_label()
+
+    def assert_signed_in_after_enrolment(self) -> None:
+        self.page.wait_for_url("**/account/security/")
+        self.assertIn("Make recovery codes now", self.page.text_content(".messages"))
+        self.page.goto(self.url("/"))
+        self.assertEqual(self.signed_in_as(), self.user.email)
+        self.user.refresh_from_db()
+        self.assertIsNone(self.user.mfa_enrol_required_at)
+
+    def test_after_an_mfa_reset_the_next_sign_in_sets_up_an_app_first(self):
+        self.reset_then_sign_in_to_the_enrolment_page()
+        self.screenshot("enrol-required")
+        page = self.page
+        # Not signed in yet, wherever the user goes; the enrolment page waits for them.
+        page.goto(self.url("/"))
+        self.assertEqual(page.locator("[data-testid=signed-in-as]").count(), 0)
+        self.assertEqual(page.locator("header").get_by_role("button", name="Sign out").count(), 0)
+        page.goto(self.url("/login/enrol/"))
+        page.get_by_role("button", name="Set up an app").click()
+        page.wait_for_url("**/login/enrol/totp/")
+        self.assertTrue(page.locator(".qr svg").is_visible())
+        self.assert_every_input_has_a_visible_label()
+        secret = page.get_attribute("[data-testid=totp-secret]", "data-secret")
+        page.get_by_label("6-digit code from the app").fill(oathtool(secret, datetime.now(UTC)))
+        page.get_by_role("button", name="Turn on").click()
+        self.assert_signed_in_after_enrolment()
+
+    def test_after_an_mfa_reset_a_passkey_set_up_at_sign_in_signs_in_next_time(self):
+        self.add_authenticator(passkey=True)
+        self.reset_then_sign_in_to_the_enrolment_page()
+        page = self.page
+        page.get_by_label("Name for this passkey").fill("New laptop")
+        page.get_by_role("button", name="Add a passkey").click()
+        self.assert_signed_in_after_enrolment()
+
+        self.sign_out()
+        page.get_by_role("button", name="Sign in with a passkey").click()
+        self.assertEqual(self.signed_in_as(), self.user.email)
+
     def test_try_another_way_with_a_recovery_code(self):
         enrollment = services.factor_enroll_totp_begin(user=self.user, name="Authy")
         enrollment.device.confirmed = True

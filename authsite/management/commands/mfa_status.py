@@ -29,6 +29,8 @@ class Command(BaseCommand):
         status = account_mfa_status(user=user, events_limit=options["events"])
         out = self.stdout
         out.write(f"{user.email} (id {user.pk}){'' if user.is_active else ' INACTIVE'}")
+        if user.mfa_enrol_required_at is not None:
+            out.write(f"Must set up a sign-in method at the next sign-in (since {_when(user.mfa_enrol_required_at)}).")
         out.write(f"Factors ({len(status['factors'])}):")
         if not status["factors"]:
             out.write("  none")

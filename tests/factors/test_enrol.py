@@ -1,0 +1,233 @@
+"""Enrolment required at sign-in: after an admin's MFA reset no session without a new factor."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from unittest import mock
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.core import mail
+from django.test import Client, override_settings
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from authsite.account_admin import account_mfa_reset
+from authsite.models import User
+from factors import otp
+from factors.models import EmailDevice, TOTPDevice, WebAuthnCredential
+from factors.services import factor_enroll_totp_begin, factor_enroll_totp_confirm, user_has_factor
+from tests.factors.softauthn import SoftAuthenticator
+from tests.factors.test_views import CHALLENGE, last_code, totp_device
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+
+LOGIN = "/login/"
+ENROL = "/login/enrol/"
+ENROL_TOTP = "/login/enrol/totp/"
+# The shipped order: risk engine, challenge, enrolment.
+DEFAULT_STAGES = ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
+
+
+@override_settings(
+    LOGIN_STAGES=DEFAULT_STAGES,
+    FACTORS_WEBAUTHN_RP_ID="localhost",
+    FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
+)
+class EnrolAfterResetTests(CacheClearingTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_user("bob@example.com")
+        self.old_totp, _ = totp_device(self.user)
+        account_mfa_reset(user=self.user, by=None)
+        mail.outbox.clear()
+
+    def password(self, client: Client | None = None):
+        return (client or self.client).post("/login/", {"email": self.user.email, "password": PASSWORD})
+
+    def pass_email_challenge(self, client: Client | None = None):
+        """Sign in with the password and the emailed code; return the response to the code."""
+        client = client or self.client
+        self.assertRedirects(self.password(client), CHALLENGE, fetch_redirect_response=False)
+        device = EmailDevice.objects.get(user=self.user, confirmed=True)
+        client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"})
+        code = last_code(mail.outbox[-1].body)
+        return client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
+
+    def begin_totp(self) -> TOTPDevice:
+        self.assertRedirects(self.pass_email_challenge(), ENROL, fetch_redirect_response=False)
+        self.assertRedirects(self.client.post("/login/enrol/totp/begin/"), ENROL_TOTP, fetch_redirect_response=False)
+        return TOTPDevice.objects.get(user=self.user, confirmed=False)
+
+    def assert_not_signed_in(self, client: Client | None = None) -> None:
+        client = client or self.client
+        self.assertNotIn(SESSION_KEY, client.session)
+        self.assertFalse(client.get("/").wsgi_request.user.is_authenticated)
+        security = client.get("/account/security/")
+        self.assertEqual(security.status_code, 302)
+        self.assertTrue(security["Location"].startswith(LOGIN))
+
+    def flag(self):
+        return User.objects.get(pk=self.user.pk).mfa_enrol_required_at
+
+    def test_reset_sets_the_flag_with_everything_else(self):
+        self.assertIsNotNone(self.flag())
+        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assertFalse(user_has_factor(self.user))
+
+    def test_password_alone_does_not_reach_enrolment(self):
+        # Whoever sets up the next factor proves the mailbox too, even when the risk engine allows.
+        self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)
+        self.assertRedirects(self.client.get(ENROL), CHALLENGE, fetch_redirect_response=False)
+        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assert_not_signed_in()
+
+    def test_sign_in_stops_at_enrolment_without_a_session(self):
+        with self.assertLogs("authsite.events", "INFO") as logs:
+            self.assertRedirects(self.pass_email_challenge(), ENROL, fetch_redirect_response=False)
+        self.assertIn("authn_mfa_enrol_required", [r.getMessage() for r in logs.records])
+        page = self.client.get(ENROL)
+        self.assertContains(page, "Set up a new way to sign in")
+        self.assertContains(page, 'data-begin="/login/enrol/webauthn/begin/"')
+        self.assertContains(page, '<label for="passkey-name">')
+        self.assertContains(page, '<label for="key-name">')
+        self.assertNotContains(page, "<script>")
+        self.assert_not_signed_in()
+        # Going back to an earlier stage's page only leads here again.
+        self.assertRedirects(self.client.get(CHALLENGE), ENROL, fetch_redirect_response=False)
+        self.assertIsNotNone(self.flag())
+
+    def test_wrong_code_keeps_the_flag_and_confirms_nothing(self):
+        device = self.begin_totp()
+        page = self.client.get(ENROL_TOTP)
+        self.assertContains(page, "data-secret=")
+        self.assertContains(page, 'href="/login/enrol/"')
+        wrong = f"{(int(otp.totp(device.bin_key, timezone.now())) + 1) % 1000000:06d}"
+        response = self.client.post(ENROL_TOTP, {"code": wrong})
+        self.assertContains(response, "didn&#x27;t work")
+        self.assertIsNotNone(self.flag())
+        self.assertFalse(TOTPDevice.objects.filter(user=self.user, confirmed=True).exists())
+        self.assert_not_signed_in()
+
+    def test_correct_code_clears_the_flag_and_finishes_the_sign_in(self):
+        device = self.begin_totp()
+        with self.assertLogs("authsite.events", "INFO") as logs:
+            response = self.client.post(ENROL_TOTP, {"code": otp.totp(device.bin_key, timezone.now())})
+        # Signed in, sent to the Security page where recovery codes are offered.
+        self.assertRedirects(response, "/account/security/", fetch_redirect_response=False)
+        self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
+        self.assertEqual(self.client.session[DEVICE_ID_SESSION_KEY], device.persistent_id)
+        self.assertIsNone(self.flag())
+        device.refresh_from_db()
+        self.assertTrue(device.confirmed)
+        names = [r.getMessage() for r in logs.records]
+        self.assertIn("authn_mfa_enrolled", names)
+        self.assertIn("authn_mfa_enrol_completed", names)
+        self.assertLess(names.index("authn_mfa_enrol_completed"), names.index("authn_login_success"))
+        self.assertTrue(any("a sign-in method was added" in m.subject for m in mail.outbox))
+        security = self.client.get("/account/security/")
+        self.assertContains(security, "Make recovery codes")
+        self.assertContains(security, "in case you lose it too")
+
+        # The next sign-in asks for the new factor and nothing more (plain MFA: always asked).
+        self.client.post("/logout/")
+        with self.settings(LOGIN_STAGES=DEFAULT_STAGES[1:]):
+            self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)
+            later = timezone.now() + timedelta(seconds=30)
+            with mock.patch("factors.seams.now", return_value=later):
+                done = self.client.post(
+                    CHALLENGE, {"device": device.persistent_id, "code": otp.totp(device.bin_key, later)}
+                )
+        self.assertRedirects(done, "/", fetch_redirect_response=False)
+        self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
+
+    def test_a_passkey_also_satisfies_it(self):
+        self.assertRedirects(self.pass_email_challenge(), ENROL, fetch_redirect_response=False)
+        authenticator = SoftAuthenticator()
+        options = self.client.post(
+            "/login/enrol/webauthn/begin/", {"passkey": True}, content_type="application/json"
+        ).json()
+        credential = authenticator.register(options)
+        response = self.client.post(
+            "/login/enrol/webauthn/complete/",
+            json.dumps({"credential": credential, "name": "Laptop"}),
+            content_type="application/json",
+        )
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["redirect"], "/account/security/")
+        self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
+        self.assertIsNone(self.flag())
+        self.assertEqual(WebAuthnCredential.objects.get(user=self.user).name, "Laptop")
+
+    def test_a_refused_passkey_keeps_the_flag(self):
+        self.assertRedirects(self.pass_email_challenge(), ENROL, fetch_redirect_response=False)
+        options = self.client.post(
+            "/login/enrol/webauthn/begin/", {"passkey": True}, content_type="application/json"
+        ).json()
+        credential = SoftAuthenticator().register(options, origin="https://evil.example")
+        response = self.client.post(
+            "/login/enrol/webauthn/complete/", json.dumps({"credential": credential}), content_type="application/json"
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertIsNotNone(self.flag())
+        self.assertFalse(WebAuthnCredential.objects.filter(user=self.user).exists())
+        self.assert_not_signed_in()
+
+    def test_an_abandoned_or_expired_enrolment_leaves_no_half_state(self):
+        abandoned = self.begin_totp()
+        # The pending login runs out while the QR code is on screen.
+        later = timezone.now() + timedelta(seconds=settings.LOGIN_PENDING_TIMEOUT + 1)
+        with mock.patch("authsite.clock.now", return_value=later):
+            code = otp.totp(abandoned.bin_key, later)
+            response = self.client.post(ENROL_TOTP, {"code": code})
+        self.assertRedirects(response, LOGIN, fetch_redirect_response=False)
+        abandoned.refresh_from_db()
+        self.assertFalse(abandoned.confirmed)
+        self.assertIsNotNone(self.flag())
+        self.assertFalse(user_has_factor(self.user, minimum="strong"))
+        self.assert_not_signed_in()
+        # The next sign-in (another browser) asks again; the unconfirmed device is no factor.
+        other = Client()
+        # (After the 60 s cooldown of email codes.)
+        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=61)):
+            self.assertRedirects(self.pass_email_challenge(other), ENROL, fetch_redirect_response=False)
+        self.assert_not_signed_in(other)
+
+    def test_enrolment_pages_need_a_pending_login_at_that_stage(self):
+        for method, url in (("get", ENROL), ("get", ENROL_TOTP), ("post", "/login/enrol/totp/begin/")):
+            with self.subTest(url=url):
+                response = getattr(Client(), method)(url)
+                self.assertRedirects(response, LOGIN, fetch_redirect_response=False)
+        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+
+    def test_enrolment_needs_csrf(self):
+        client = Client(enforce_csrf_checks=True)
+        for url in ("/login/enrol/totp/begin/", "/login/enrol/webauthn/begin/", "/login/enrol/webauthn/complete/"):
+            with self.subTest(url=url):
+                self.assertEqual(client.post(url).status_code, 403)
+
+
+@override_settings(LOGIN_STAGES=DEFAULT_STAGES)
+class EnrolNotRequiredTests(CacheClearingTestCase):
+    def test_user_without_the_flag_is_unaffected(self):
+        user = make_user("carol@example.com")
+        response = self.client.post("/login/", {"email": user.email, "password": PASSWORD})
+        self.assertRedirects(response, "/", fetch_redirect_response=False)
+        self.assertEqual(self.client.session[SESSION_KEY], str(user.pk))
+        self.assertIsNone(User.objects.get(pk=user.pk).mfa_enrol_required_at)
+
+    def test_adding_an_app_on_the_security_page_also_clears_the_flag(self):
+        user = make_user("dave@example.com", mfa_enrol_required_at=timezone.now())
+        enrollment = factor_enroll_totp_begin(user=user)
+
+        code = otp.totp(enrollment.device.bin_key, timezone.now())
+        wrong = factor_enroll_totp_confirm(
+            user=user, device_id=enrollment.device.persistent_id, token=f"{(int(code) + 1) % 1000000:06d}"
+        )
+        self.assertFalse(wrong.ok)
+        self.assertIsNotNone(User.objects.get(pk=user.pk).mfa_enrol_required_at)
+        # (After the one-second back-off of the failure.)
+        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=2)):
+            ok = factor_enroll_totp_confirm(user=user, device_id=enrollment.device.persistent_id, token=code)
+        self.assertTrue(ok.ok)
+        self.assertIsNone(User.objects.get(pk=user.pk).mfa_enrol_required_at)
