@@ -63,6 +63,10 @@ class SessionStore(DBStore):
         obj.last_seen = clock.now()
         return obj
 
+    @classmethod
+    def clear_expired(cls) -> None:
+        sessions_clear_expired()
+
 
 def session_record_client(request: HttpRequest) -> None:
     """Put the client's address and user agent into the session, for the session list."""
@@ -101,4 +105,14 @@ def user_sessions_end(*, user, keep_session_key: str | None = None) -> int:
     if keep_session_key:
         qs = qs.exclude(session_key=keep_session_key)
     deleted, _ = qs.delete()
+    return deleted
+
+
+def sessions_clear_expired() -> int:
+    """Delete every session past its expiry date; return how many were deleted.
+
+    ``manage.py clearsessions`` calls it. The ``django.contrib.sessions`` app, whose command of
+    that name would do the same through the store, is not installed: its table is never used.
+    """
+    deleted, _ = UserSession.objects.filter(expire_date__lt=clock.now()).delete()
     return deleted

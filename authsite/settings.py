@@ -83,7 +83,6 @@ INSTALLED_APPS = [
     "authsite.apps.MfaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",

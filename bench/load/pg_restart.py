@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import collections
-import http.client
 import os
-import re
 import secrets
 import shutil
 import subprocess
@@ -26,15 +24,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_load import ROOT, free_port, manage, shell, wait_until_up
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.scaleout.live import Browser, LiveSite, ManageError, cache_keys_delete, csrf_token, free_port, loopback_env
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 PASSWORD = "restart test passphrase 2026"
-CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 def as_postgres(cmd: list[str]) -> list[str]:
@@ -43,37 +39,19 @@ def as_postgres(cmd: list[str]) -> list[str]:
 
 def sign_in(port: int, email: str) -> str:
     """One sign-in; returns 'ok', 'status NNN' or the exception's class name."""
-    cookies: dict[str, str] = {}
-
-    def request(method: str, path: str, body: str | None = None) -> tuple[int, str, str]:
-        headers = {"Host": "127.0.0.1", "X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.50"}
-        if body is not None:
-            headers |= {"Content-Type": "application/x-www-form-urlencoded", "Referer": f"https://127.0.0.1{path}"}
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        finally:
-            conn.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            cookies[name] = rest.split(";", 1)[0]
-        return response.status, response.headers.get("Location", ""), text
-
+    browser = Browser("192.0.2.50", timeout=15)
     try:
-        status, _, page = request("GET", "/login/")
-        match = CSRF_RE.search(page)
-        if status != 200 or not match:
-            return f"status {status}"
-        form = {"email": email, "password": PASSWORD, "csrfmiddlewaretoken": match.group(1)}
-        status, where, _ = request("POST", "/login/", urllib.parse.urlencode(form))
+        form = browser.get(port, "/login/")
+        token = csrf_token(form.body)
+        if form.status != 200 or not token:
+            return f"status {form.status}"
+        data = {"email": email, "password": PASSWORD, "csrfmiddlewaretoken": token}
+        response = browser.request(port, "POST", "/login/", data)
         # Signed in, or the password passed and a factor is asked for (the risk engine's call).
-        if status == 302 and where.replace("https://127.0.0.1", "") in ("/", "/account/setup/", "/login/verify/"):
+        where = response.location.replace("https://127.0.0.1", "")
+        if response.status == 302 and where in ("/", "/account/setup/", "/login/verify/"):
             return "ok"
-        return f"status {status}"
+        return f"status {response.status}"
     except Exception as exc:
         return type(exc).__name__
 
@@ -91,54 +69,35 @@ def main() -> int:  # noqa: PLR0915
     data, pg_port = f"{tmp}/data", free_port()
     pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", data, "-l", f"{tmp}/pg.log", "-w"]
     pg_opts = ["-o", f"-p {pg_port} -k {tmp} -c listen_addresses=127.0.0.1"]
-    server = None
+    site = LiveSite(
+        loopback_env(
+            tmp,
+            DATABASE_URL=f"postgres://postgres@127.0.0.1:{pg_port}/authsite_restart",
+            REDIS_URL=redis_url,
+            CACHE_KEY_PREFIX=prefix,
+        ),
+        tmp,
+    )
     try:
         subprocess.run(as_postgres([str(PG_BIN / "initdb"), "-D", data, "-A", "trust", "-U", "postgres"]),
                        check=True, capture_output=True, timeout=120)  # fmt: skip
         subprocess.run(as_postgres([*pg_ctl, *pg_opts, "start"]), check=True, capture_output=True, timeout=60)
         import psycopg
-        from cryptography.fernet import Fernet
 
         with psycopg.connect(f"postgresql://postgres@127.0.0.1:{pg_port}/postgres", autocommit=True) as admin:
             admin.execute("CREATE DATABASE authsite_restart")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="authsite.settings",
-            DJANGO_DEBUG="false",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS="127.0.0.1",
-            DATABASE_URL=f"postgres://postgres@127.0.0.1:{pg_port}/authsite_restart",
-            REDIS_URL=redis_url,
-            CACHE_KEY_PREFIX=prefix,
-            TRUSTED_PROXY_COUNT="1",
-            MAIL_BACKEND="locmem",
-            SMS_BACKEND="console",
-            FACTORS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-            WEBAUTHN_RP_ID="127.0.0.1",
-            WEBAUTHN_ORIGINS="https://127.0.0.1",
-            STATIC_ROOT=f"{tmp}/static",
-            LOG_LEVEL="WARNING",
-            GEOIP_CITY_DB=f"{tmp}/geo/demo-city.mmdb",
-            GEOIP_ASN_DB=f"{tmp}/geo/demo-asn.mmdb",
-        )
-        manage(env, "geoip_demo_db", f"{tmp}/geo", "--force")
-        manage(env, "migrate", "--noinput")
-        manage(env, "collectstatic", "--noinput")
+        site.install()
         emails = [f"restart{i}@example.com" for i in range(args.threads)]
-        shell(
-            env,
+        site.manage(
+            "shell",
+            "-c",
             "from django.utils import timezone; from authsite.models import User\n"
             f"for e in {emails!r}:\n"
             f"    User.objects.create_user(email=e, password={PASSWORD!r}, email_verified_at=timezone.now(), "
             "last_login=timezone.now())",
         )
-        port = free_port()
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "authsite.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(f"{tmp}/gunicorn.log", "w"),
-        )  # fmt: skip
-        wait_until_up(port)
+        port = site.start(workers=2, options=("--timeout", "60"))
+        site.wait()
         results: list[tuple[float, str]] = []
         lock = threading.Lock()
         start = time.monotonic()
@@ -177,20 +136,12 @@ def main() -> int:  # noqa: PLR0915
         bad_after = [o for o in phases["after"] if o != "ok"]
         print(f"errors from 2 s after recovery on: {len(bad_after)}")
         return 0 if not bad_after else 1
+    except ManageError as exc:
+        sys.exit(str(exc))
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        site.stop()
         subprocess.run(as_postgres([*pg_ctl, "-m", "immediate", "stop"]), check=False, capture_output=True, timeout=60)
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
+        cache_keys_delete(redis_url, prefix)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

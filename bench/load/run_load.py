@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,44 +28,11 @@ import time
 import urllib.parse
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from tests.scaleout.live import LiveSite, ManageError, cache_keys_delete, loopback_env
+
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(port: int, timeout: float = 30.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def manage(env: dict, *args: str, **kwargs) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        [PY, "manage.py", *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, **kwargs
-    )
-    if result.returncode != 0:
-        sys.exit(f"manage.py {args[0]} failed:\n{result.stderr[-3000:]}")
-    return result
-
-
-def shell(env: dict, code: str) -> str:
-    return manage(env, "shell", "-c", code).stdout
 
 
 COUNT_EVENTS = (
@@ -74,12 +42,16 @@ COUNT_EVENTS = (
 )
 
 
-def count_events(env: dict) -> dict:
-    return json.loads(shell(env, COUNT_EVENTS).split("EVENTS", 1)[1])
+def count_events(site: LiveSite) -> dict:
+    return json.loads(site.manage("shell", "-c", COUNT_EVENTS).split("EVENTS", 1)[1])
 
 
 def locust(port: int, results: Path, env: dict, *, users: int, rate: int, duration: str, cls: str) -> dict:
-    locust_bin = str(Path(PY).with_name("locust"))
+    # Locust from this interpreter's environment, else the one on PATH (it may live in a venv of its own).
+    beside = Path(PY).with_name("locust")
+    locust_bin = str(beside) if beside.exists() else shutil.which("locust")
+    if locust_bin is None:
+        sys.exit("locust not found beside this Python nor on PATH (python -m pip install locust)")
     cmd = [locust_bin, "-f", str(HERE / "locustfile.py"), "--headless", "--only-summary", "-u", str(users)]
     cmd += ["-r", str(rate), "-t", duration, "--stop-timeout", "15", "--host", f"http://127.0.0.1:{port}"]
     run_env = {**env, "LOAD_RESULTS": str(results), "LOAD_CLASS": cls}
@@ -87,7 +59,7 @@ def locust(port: int, results: Path, env: dict, *, users: int, rate: int, durati
     return json.loads(results.read_text())
 
 
-def main() -> int:  # noqa: PLR0912, PLR0915
+def main() -> int:  # noqa: PLR0915
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-u", "--users", type=int, default=20, help="locust users (mixed run)")
     parser.add_argument("-r", "--rate", type=int, default=5, help="spawn rate per second")
@@ -109,67 +81,36 @@ def main() -> int:  # noqa: PLR0912, PLR0915
     prefix = f"load-{secrets.token_hex(4)}"
 
     import psycopg
-    from cryptography.fernet import Fernet
 
-    admin_url = urllib.parse.urlunsplit(base._replace(path="/postgres"))
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{db_name}"')
     tmp = tempfile.TemporaryDirectory(prefix="load-")
-    servers: list[subprocess.Popen] = []
-    try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="authsite.settings",
-            DJANGO_DEBUG="false",
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS="127.0.0.1",
+    site = LiveSite(
+        loopback_env(
+            tmp.name,
             DATABASE_URL=urllib.parse.urlunsplit(base._replace(path=f"/{db_name}")),
             REDIS_URL=redis_url,
             CACHE_KEY_PREFIX=prefix,
-            TRUSTED_PROXY_COUNT="1",
-            MAIL_BACKEND="locmem",
-            SMS_BACKEND="console",
-            FACTORS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-            WEBAUTHN_RP_ID="127.0.0.1",
-            WEBAUTHN_ORIGINS="https://127.0.0.1",
-            STATIC_ROOT=f"{tmp.name}/static",
-            LOG_LEVEL="WARNING",
-            GEOIP_CITY_DB=f"{tmp.name}/geo/demo-city.mmdb",
-            GEOIP_ASN_DB=f"{tmp.name}/geo/demo-asn.mmdb",
             LOAD_FIXTURES=f"{tmp.name}/fixtures.json",
             LOAD_USERS=str(args.accounts),
-        )
-        manage(env, "geoip_demo_db", f"{tmp.name}/geo", "--force")
-        manage(env, "migrate", "--noinput")
-        manage(env, "collectstatic", "--noinput")
-        setup = (HERE / "setup_users.py").read_text()
-        print(shell(env, setup).strip().splitlines()[-1])
-        gunicorn = str(Path(PY).with_name("gunicorn"))
-        ports = {}
-        for label, stages in (("adaptive", None), ("plain", "")):
-            port = free_port()
-            server_env = dict(env) if stages is None else {**env, "LOGIN_STAGES": stages}
-            log = open(f"{tmp.name}/gunicorn-{label}.log", "w")
-            servers.append(
-                subprocess.Popen(
-                    [gunicorn, "authsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-                    cwd=ROOT,
-                    env=server_env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-            ports[label] = port
-        for port in ports.values():
-            wait_until_up(port)
+        ),
+        tmp.name,
+    )
+    env = site.env
+    admin_url = urllib.parse.urlunsplit(base._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{db_name}"')
+    try:
+        site.install()
+        print(site.manage("shell", "-c", (HERE / "setup_users.py").read_text()).strip().splitlines()[-1])
+        ports = {"adaptive": site.start(workers=2), "plain": site.start(workers=2, LOGIN_STAGES="")}
+        site.wait()
         time.sleep(1)
 
-        before = count_events(env)
+        before = count_events(site)
         mixed = locust(
             ports["adaptive"], Path(tmp.name) / "mixed.json", env,
             users=args.users, rate=args.rate, duration=args.time, cls="mixed",
         )  # fmt: skip
-        after = count_events(env)
+        after = count_events(site)
         c = mixed["counts"]
         new_events = after["total"] - before["total"]
         new_success = after.get("success", 0) - before.get("success", 0)
@@ -222,22 +163,13 @@ def main() -> int:  # noqa: PLR0912, PLR0915
         ratio = rates["adaptive"] / rates["plain"] if rates["plain"] else 0.0
         print(f"adaptive / plain          {ratio:.0%} (target >= 90%)")
         return 0
+    except ManageError as exc:
+        sys.exit(str(exc))
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        site.stop()
         with psycopg.connect(admin_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        import redis
-
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
+        cache_keys_delete(redis_url, prefix)
         tmp.cleanup()
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 from unittest import mock
 
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.core.management import call_command
 from django.test import TestCase, override_settings
 from django.utils import timezone
 
@@ -138,3 +140,12 @@ class SessionStoreTests(TestCase):
         UserSession.objects.filter(session_key=store.session_key).update(expire_date=timezone.now() - timedelta(days=1))
         SessionStore.clear_expired()
         self.assertFalse(UserSession.objects.exists())
+
+    def test_clearsessions_command_deletes_only_expired_sessions(self):
+        expired, live = make_session(self.user), make_session(self.user)
+        gone = timezone.now() - timedelta(seconds=1)
+        UserSession.objects.filter(session_key=expired.session_key).update(expire_date=gone)
+        out = StringIO()
+        call_command("clearsessions", stdout=out)
+        self.assertEqual(out.getvalue().strip(), "Deleted 1 expired session.")
+        self.assertEqual(list(UserSession.objects.values_list("session_key", flat=True)), [live.session_key])

@@ -10,18 +10,15 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
 import unittest
-from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
 from django.test import SimpleTestCase
 
-from tests.authsite.test_settings import ROOT, free_port, production_env, run_manage
-from tests.scaleout.live import Browser, wait_until_up
+from tests.authsite.test_settings import production_env
+from tests.scaleout.live import Browser, LiveSite, cache_keys_delete
 
 PASSWORD = "correct horse battery staple"
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -98,10 +95,10 @@ class TwoProcessTests(SimpleTestCase):
             admin.execute(f'CREATE DATABASE "{cls.db_name}"')
         cls.addClassCleanup(cls._drop_database)
         cls.cache_prefix = f"scaleout-{secrets.token_hex(4)}"
-        cls.addClassCleanup(cls._delete_cache_keys)
+        cls.addClassCleanup(cache_keys_delete, REDIS_URL, cls.cache_prefix)
         tmp = tempfile.TemporaryDirectory()
         cls.addClassCleanup(tmp.cleanup)
-        cls.env = production_env(
+        env = production_env(
             DATABASE_URL=_database_url(cls.db_name),
             REDIS_URL=REDIS_URL,
             CACHE_KEY_PREFIX=cls.cache_prefix,
@@ -113,55 +110,21 @@ class TwoProcessTests(SimpleTestCase):
             LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES="4",
             STATIC_ROOT=f"{tmp.name}/static",
         )
-        for step in (("migrate", "--noinput"), ("collectstatic", "--noinput")):
-            result = run_manage(*step, env=cls.env)
-            assert result.returncode == 0, result.stderr
+        # The servers' logs stay in the temporary directory for a look when a test fails.
+        site = LiveSite(env, tmp.name)
+        site.install()
         script = SETUP_SCRIPT % {"password": PASSWORD, "sms_devices": SMS_USER_HOURLY_CAP + 2}
-        result = run_manage("shell", "-c", script, env=cls.env)
-        assert result.returncode == 0, result.stderr
-        cls.fixtures = json.loads(result.stdout.split("SETUP", 1)[1])
-        cls.ports = []
-        gunicorn = Path(sys.executable).with_name("gunicorn")
+        cls.fixtures = json.loads(site.manage("shell", "-c", script).split("SETUP", 1)[1])
+        cls.addClassCleanup(site.stop)
         for _ in range(2):
-            port = free_port()
-            # The server's log stays in the temporary directory for a look when a test fails.
-            log = open(f"{tmp.name}/gunicorn-{port}.log", "w")
-            cls.addClassCleanup(log.close)
-            server = subprocess.Popen(
-                [str(gunicorn), "authsite.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-                cwd=ROOT,
-                env=cls.env,
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-            )
-            cls.addClassCleanup(cls._stop, server)
-            cls.ports.append(port)
-        for port in cls.ports:
-            wait_until_up(port)
-
-    @classmethod
-    def _stop(cls, server: subprocess.Popen) -> None:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
+            site.start(workers=1)
+        site.wait()
+        cls.ports = list(site.ports)
 
     @classmethod
     def _drop_database(cls) -> None:
         with _pg_admin_connect() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{cls.db_name}" WITH (FORCE)')
-
-    @classmethod
-    def _delete_cache_keys(cls) -> None:
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = list(client.scan_iter(match=f"{cls.cache_prefix}:*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
     # --- helpers ------------------------------------------------------------------------------
 
