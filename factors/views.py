@@ -275,8 +275,7 @@ def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> 
         events.auth_event(request, events.MFA_FAIL, outcome="webauthn_rejected", user_id=user.pk, reason=exc.reason)
         return _json_error("That security key or passkey wasn't accepted. Try again or choose another way.")
     remember = isinstance(body.get("remember"), bool) and body["remember"]
-    response = _challenge_passed(request, pending, user, result.credential, remember=remember)
-    return JsonResponse({"redirect": response["Location"]})
+    return _json_redirect(_challenge_passed(request, pending, user, result.credential, remember=remember))
 
 
 # --- Enrolment required at sign-in -------------------------------------------------------------
@@ -341,11 +340,7 @@ def enrol_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> Json
     credential = _webauthn_register(request, user, state)
     if isinstance(credential, JsonResponse):
         return credential
-    response = _enrol_passed(request, pending, user, credential, _webauthn_added(credential))
-    reply = JsonResponse({"redirect": response["Location"]})
-    # Finishing the login may set cookies (the device cookie, a remembered device): keep them.
-    reply.cookies = response.cookies
-    return reply
+    return _json_redirect(_enrol_passed(request, pending, user, credential, _webauthn_added(credential)))
 
 
 def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, what: str) -> HttpResponse:
@@ -365,6 +360,17 @@ def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, wha
     else:
         messages.success(request, "Your new sign-in method is ready.")
     return flow.login_stage_passed(request, pending, ENROL_KEY)
+
+
+def _json_redirect(response: HttpResponse) -> JsonResponse:
+    """Turn a login step's redirect into the JSON answer a WebAuthn page expects.
+
+    The cookies the step set go along: finishing a login sets the device cookie and, when asked,
+    the remembered-device cookie.
+    """
+    reply = JsonResponse({"redirect": response["Location"]})
+    reply.cookies = response.cookies
+    return reply
 
 
 def _webauthn_state_keep(
@@ -421,7 +427,7 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
         flags={"passkey_uv": True},
         session_data={DEVICE_ID_SESSION_KEY: result.credential.persistent_id, SESSION_FACTOR_AT: clock.timestamp()},
     )
-    return JsonResponse({"redirect": response["Location"]})
+    return _json_redirect(response)
 
 
 # --- The Security page ---------------------------------------------------------------------------

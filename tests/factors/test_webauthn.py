@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.contrib.auth import SESSION_KEY
 from django.test import TestCase, override_settings
 from fido2.utils import websafe_decode
 
@@ -12,8 +13,13 @@ from factors.models import WebAuthnCredential
 from factors.registry import Requirement, satisfies
 from factors.services import user_factors
 from factors.webauthn import WebAuthnError
+from risk.device import COOKIE_NAME as DEVICE_COOKIE
+from risk.models import TrustedDevice
+from risk.trust import COOKIE_NAME as TRUSTED_COOKIE
 from tests.factors.base import FactorsTestMixin, make_user
 from tests.factors.softauthn import SoftAuthenticator
+from tests.helpers import PASSWORD, CacheClearingTestCase
+from tests.helpers import make_user as make_verified_user
 
 
 def session_round_trip(value: dict) -> dict:
@@ -243,3 +249,46 @@ class AuthenticationTests(WebAuthnTestCase):
             webauthn.authenticate_complete(state=state, response=SoftAuthenticator().assertion(options))
         with self.assertRaises(WebAuthnError):
             webauthn.authenticate_begin(user=make_user())
+
+
+@override_settings(
+    LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"],
+    FACTORS_WEBAUTHN_RP_ID="localhost",
+    FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
+)
+class WebAuthnSignInCookieTests(CacheClearingTestCase):
+    """A sign-in finished by a WebAuthn ceremony answers in JSON: it must keep the login's cookies."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_verified_user("kim@example.com")
+        self.authenticator = SoftAuthenticator()
+        options, state = webauthn.register_begin(user=self.user, passkey=True)
+        response = self.authenticator.register(session_round_trip(options))
+        webauthn.register_complete(user=self.user, state=session_round_trip(state), response=response, name="Key")
+
+    def test_security_key_challenge_keeps_the_device_and_remember_cookies(self):
+        password = self.client.post("/login/", {"email": self.user.email, "password": PASSWORD})
+        self.assertRedirects(password, "/login/verify/", fetch_redirect_response=False)
+        options = self.client.post("/login/verify/webauthn/begin/").json()
+        answer = self.client.post(
+            "/login/verify/webauthn/complete/",
+            json.dumps({**self.authenticator.assertion(options), "remember": True}),
+            content_type="application/json",
+        )
+        self.assertEqual(answer.status_code, 200, answer.content)
+        self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
+        self.assertIn(DEVICE_COOKIE, answer.cookies, "the device cookie set at finish reaches the browser")
+        self.assertIn(TRUSTED_COOKIE, answer.cookies, "so does the remembered-device cookie asked for")
+        self.assertEqual(TrustedDevice.objects.filter(user=self.user).count(), 1)
+
+    def test_passkey_sign_in_keeps_the_device_cookie(self):
+        options = self.client.post("/login/passkey/begin/").json()
+        answer = self.client.post(
+            "/login/passkey/complete/",
+            json.dumps({"credential": self.authenticator.assertion(options)}),
+            content_type="application/json",
+        )
+        self.assertEqual(answer.status_code, 200, answer.content)
+        self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
+        self.assertIn(DEVICE_COOKIE, answer.cookies)
