@@ -1,15 +1,20 @@
-"""Shared test helpers: user factory, cache reset, CSRF-token-free page comparison."""
+"""Shared test helpers: user factory, cache reset, CSRF-token-free page comparison, the shipped
+login stages with demo GeoIP databases."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 
 from django.core.cache import cache
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from authsite.models import User
 
 PASSWORD = "correct horse battery staple"
+# The login stages the site ships with (the default of authsite.settings.LOGIN_STAGES).
+SHIPPED_STAGES = ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
 _CSRF_RE = re.compile(rb'(name="csrfmiddlewaretoken" value|name="csrf-token" content)="[^"]+"')
 _REQUEST_ID_RE = re.compile(rb"[0-9a-f]{32}")
 
@@ -36,6 +41,34 @@ class CacheClearingTestCase(TestCase):
         super().setUp()
         cache.clear()
         self.addCleanup(cache.clear)
+
+
+class DemoGeoLoginTestCase(CacheClearingTestCase):
+    """The shipped login stages and risk listener, with demo GeoIP databases built once per class."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        from risk.geo import build_demo_databases
+
+        super().setUpClass()
+        cls.geo_dir = tempfile.mkdtemp(prefix="geo-")
+        cls.city_db, cls.asn_db = build_demo_databases(cls.geo_dir)
+        cls.addClassCleanup(shutil.rmtree, cls.geo_dir, ignore_errors=True)
+
+    def setUp(self) -> None:
+        from risk.loading import clear_caches
+
+        super().setUp()
+        override = override_settings(
+            RISK_GEOIP_CITY_DB=str(self.city_db),
+            RISK_GEOIP_ASN_DB=str(self.asn_db),
+            LOGIN_STAGES=SHIPPED_STAGES,
+            LOGIN_LISTENERS=["risk.login.RiskLoginListener"],
+        )
+        override.enable()
+        self.addCleanup(override.disable)
+        self.addCleanup(clear_caches)
+        clear_caches()
 
 
 def force_login_verified(client, user) -> None:

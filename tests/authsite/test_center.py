@@ -13,7 +13,7 @@ from django.utils import timezone
 from authsite.sessions import session_public_id
 from authsite.sessions_models import UserSession
 from risk.models import LoginEvent, TrustedDevice
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, SHIPPED_STAGES, make_user
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, PHONE, SAO_PAULO, RiskFlowTestCase
 
 SECURITY = "/account/security/"
@@ -219,7 +219,7 @@ class RecentSignInTests(PasswordOnlyTestCase):
         self.assertContains(self.browser(OSLO_2, LAPTOP).get(SECURITY), f'href="{ACTIVITY}"')
 
     def test_a_real_challenged_sign_in_shows_why(self):
-        override = override_settings(LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage"])
+        override = override_settings(LOGIN_STAGES=SHIPPED_STAGES)
         override.enable()
         self.addCleanup(override.disable)
         self.learn_history()

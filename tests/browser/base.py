@@ -78,6 +78,7 @@ class BrowserTestCase(StaticLiveServerTestCase):
 
         from risk.geo import build_demo_databases
         from risk.loading import clear_caches
+        from tests.helpers import SHIPPED_STAGES
 
         geo_dir = tempfile.mkdtemp(prefix="geo-")
         self.addCleanup(shutil.rmtree, geo_dir, ignore_errors=True)
@@ -86,7 +87,7 @@ class BrowserTestCase(StaticLiveServerTestCase):
             DEBUG=True,
             RISK_GEOIP_CITY_DB=str(city),
             RISK_GEOIP_ASN_DB=str(asn),
-            LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage"],
+            LOGIN_STAGES=SHIPPED_STAGES,
         )
         override.enable()
         self.addCleanup(override.disable)

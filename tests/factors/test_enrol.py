@@ -20,17 +20,15 @@ from factors.models import EmailDevice, TOTPDevice, WebAuthnCredential
 from factors.services import factor_enroll_totp_begin, factor_enroll_totp_confirm, user_has_factor
 from tests.factors.softauthn import SoftAuthenticator
 from tests.factors.test_views import CHALLENGE, last_code, totp_device
-from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user
 
 LOGIN = "/login/"
 ENROL = "/login/enrol/"
 ENROL_TOTP = "/login/enrol/totp/"
-# The shipped order: risk engine, challenge, enrolment.
-DEFAULT_STAGES = ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
 
 
 @override_settings(
-    LOGIN_STAGES=DEFAULT_STAGES,
+    LOGIN_STAGES=SHIPPED_STAGES,
     FACTORS_WEBAUTHN_RP_ID="localhost",
     FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
 )
@@ -131,7 +129,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
 
         # The next sign-in asks for the new factor and nothing more (plain MFA: always asked).
         self.client.post("/logout/")
-        with self.settings(LOGIN_STAGES=DEFAULT_STAGES[1:]):
+        with self.settings(LOGIN_STAGES=SHIPPED_STAGES[1:]):
             self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)
             later = timezone.now() + timedelta(seconds=30)
             with mock.patch("factors.seams.now", return_value=later):
@@ -207,7 +205,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
                 self.assertEqual(client.post(url).status_code, 403)
 
 
-@override_settings(LOGIN_STAGES=DEFAULT_STAGES)
+@override_settings(LOGIN_STAGES=SHIPPED_STAGES)
 class EnrolNotRequiredTests(CacheClearingTestCase):
     def test_user_without_the_flag_is_unaffected(self):
         user = make_user("carol@example.com")

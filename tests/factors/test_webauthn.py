@@ -18,7 +18,7 @@ from risk.models import TrustedDevice
 from risk.trust import COOKIE_NAME as TRUSTED_COOKIE
 from tests.factors.base import FactorsTestMixin, make_user
 from tests.factors.softauthn import SoftAuthenticator
-from tests.helpers import PASSWORD, CacheClearingTestCase
+from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase
 from tests.helpers import make_user as make_verified_user
 
 
@@ -252,7 +252,7 @@ class AuthenticationTests(WebAuthnTestCase):
 
 
 @override_settings(
-    LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"],
+    LOGIN_STAGES=SHIPPED_STAGES,
     FACTORS_WEBAUTHN_RP_ID="localhost",
     FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
 )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 from unittest import mock
@@ -21,10 +19,10 @@ from factors.models import EmailDevice
 from risk import services as risk_services
 from risk.context import context_from_parts
 from risk.device import device_cookie_set
-from risk.geo import build_demo_databases, lookup
+from risk.geo import lookup
 from risk.loading import clear_caches
 from risk.models import LoginEvent, TrustedDevice
-from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+from tests.helpers import PASSWORD, DemoGeoLoginTestCase, make_user
 
 OSLO = "192.0.2.10"
 OSLO_2 = "192.0.2.77"
@@ -49,26 +47,28 @@ def device_cookie(device_id: str) -> str:
     return response.cookies["device_id"].value
 
 
-class RiskFlowTestCase(CacheClearingTestCase):
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        cls.geo_dir = tempfile.mkdtemp(prefix="geo-")
-        cls.city_db, cls.asn_db = build_demo_databases(cls.geo_dir)
-        cls.addClassCleanup(shutil.rmtree, cls.geo_dir, ignore_errors=True)
+def client_for(ip: str, ua: str, device: str | None = None, **extra) -> Client:
+    """A browser at ``ip`` with user agent ``ua``, carrying the device cookie of ``device`` if given."""
+    client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=ua, **extra)
+    if device:
+        client.cookies["device_id"] = device_cookie(device)
+    return client
 
+
+def learn_history(user, n: int = 12, *, ip=OSLO, ua=LAPTOP, device=None, last_minutes_ago: int = 60) -> None:
+    """Teach the engine ``n`` earlier successful sign-ins of ``user``, the last ``last_minutes_ago``."""
+    now = timezone.now()
+    for i in range(n):
+        when = now - timedelta(days=n - i) if i < n - 1 else now - timedelta(minutes=last_minutes_ago)
+        ctx = context_from_parts(
+            user_id=user.pk, ip=ip, user_agent=ua, timestamp=when, geo=lookup(ip), device_id=device
+        )
+        risk_services.login_succeeded(context=ctx)
+
+
+class RiskFlowTestCase(DemoGeoLoginTestCase):
     def setUp(self) -> None:
         super().setUp()
-        override = override_settings(
-            RISK_GEOIP_CITY_DB=str(self.city_db),
-            RISK_GEOIP_ASN_DB=str(self.asn_db),
-            LOGIN_STAGES=["risk.login.RiskStage", "factors.stages.ChallengeStage"],
-            LOGIN_LISTENERS=["risk.login.RiskLoginListener"],
-        )
-        override.enable()
-        self.addCleanup(override.disable)
-        self.addCleanup(clear_caches)
-        clear_caches()
         self.user = make_user("erin@example.com")
         enrollment = factor_services.factor_enroll_totp_begin(user=self.user, name="Phone app")
         enrollment.device.confirmed = True
@@ -78,19 +78,10 @@ class RiskFlowTestCase(CacheClearingTestCase):
 
     def learn_history(self, n: int = 12, *, ip=OSLO, ua=LAPTOP, device=DEVICE, last_minutes_ago: int = 60) -> None:
         """Teach the engine ``n`` earlier successful sign-ins, the last one ``last_minutes_ago``."""
-        now = timezone.now()
-        for i in range(n):
-            when = now - timedelta(days=n - i) if i < n - 1 else now - timedelta(minutes=last_minutes_ago)
-            ctx = context_from_parts(
-                user_id=self.user.pk, ip=ip, user_agent=ua, timestamp=when, geo=lookup(ip), device_id=device
-            )
-            risk_services.login_succeeded(context=ctx)
+        learn_history(self.user, n, ip=ip, ua=ua, device=device, last_minutes_ago=last_minutes_ago)
 
     def client_for(self, ip: str, ua: str, device: str | None = None, **extra) -> Client:
-        client = Client(REMOTE_ADDR=ip, HTTP_USER_AGENT=ua, **extra)
-        if device:
-            client.cookies["device_id"] = device_cookie(device)
-        return client
+        return client_for(ip, ua, device, **extra)
 
     def sign_in(self, client: Client):
         return client.post("/login/", {"email": self.user.email, "password": PASSWORD})
