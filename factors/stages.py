@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -37,7 +36,7 @@ class ChallengeStage(LoginStage):
         if pending.flags.get("passkey_uv"):
             # A passkey assertion with user verification is two factors by itself.
             return None
-        user = get_user_model()._default_manager.get(pk=pending.user_id)
+        user = pending.user()
         has_factor = user_has_factor(user)
         required = pending.flags.get("require_factor")
         if required is None:
@@ -70,7 +69,7 @@ class EnrolStage(LoginStage):
     key = ENROL_KEY
 
     def handle(self, request: HttpRequest, pending: PendingLogin) -> HttpResponse | None:
-        user = get_user_model()._default_manager.get(pk=pending.user_id)
+        user = pending.user()
         if user.mfa_enrol_required_at is None:
             return None
         state = pending.state_for(self.key)

@@ -12,7 +12,6 @@ import logging
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -93,7 +92,7 @@ def _json_error(message: str, status: int = 400) -> JsonResponse:
 
 
 def _pending_user(pending: PendingLogin):
-    return get_user_model()._default_manager.get(pk=pending.user_id)
+    return pending.user()
 
 
 def challenge_options(user, minimum: str, exclude: list[str] | tuple[str, ...] = ()) -> list:

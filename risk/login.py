@@ -198,7 +198,7 @@ class RiskStage(LoginStage):
     def handle(self, request: HttpRequest, pending: PendingLogin) -> HttpResponse | None:
         from factors.services import user_factors
 
-        user = get_user_model()._default_manager.get(pk=pending.user_id)
+        user = pending.user()
         kinds = {d.factor_kind for d in user_factors(user) if not (d.factor_kind == "sms" and not d.verified)}
         has_factor = bool(kinds - {"recovery"})
         try:

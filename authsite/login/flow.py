@@ -50,6 +50,7 @@ def login_begin(
         flags=dict(flags or {}),
         session_data=dict(session_data or {}),
     )
+    pending.keep_user(user)
     return login_continue(request, pending)
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
 from authsite import clock
@@ -40,6 +41,21 @@ class PendingLogin:
 
     def state_for(self, key: str) -> dict[str, Any]:
         return self.stage_state.setdefault(key, {})
+
+    def user(self):
+        """The user signing in, loaded at most once per request (kept out of the session).
+
+        Every stage needs it; the password step hands over the user it has already loaded.
+        """
+        user = self.__dict__.get("_user")
+        if user is None or user.pk != self.user_id:
+            user = get_user_model()._default_manager.get(pk=self.user_id)
+            self.keep_user(user)
+        return user
+
+    def keep_user(self, user) -> None:
+        """Serve ``user``, already loaded by the caller, from ``user()`` for the rest of this request."""
+        self.__dict__["_user"] = user
 
 
 def pending_login_stash(request: HttpRequest, pending: PendingLogin) -> None:

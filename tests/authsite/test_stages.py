@@ -122,3 +122,22 @@ class StageSettingTests(CacheClearingTestCase):
         response = self.client.post("/login/", {"email": "alice@example.com", "password": PASSWORD})
         self.assertRedirects(response, "/", fetch_redirect_response=False)
         self.assertIn(SESSION_KEY, self.client.session)
+
+
+class PendingLoginUserTests(CacheClearingTestCase):
+    def test_the_user_is_loaded_once_and_never_stored_in_the_session(self):
+        from dataclasses import asdict
+
+        from authsite.login.state import PendingLogin
+
+        user = make_user()
+        pending = PendingLogin(user_id=user.pk, backend="x", started_at=0.0)
+        with self.assertNumQueries(1):
+            self.assertEqual(pending.user(), user)
+            self.assertIs(pending.user(), pending.user())
+        self.assertNotIn("_user", asdict(pending))
+        other = make_user("other@example.com")
+        pending.keep_user(other)
+        with self.assertNumQueries(1):
+            # A kept user who is not the pending login's own is never served.
+            self.assertEqual(pending.user(), user)
