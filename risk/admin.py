@@ -104,10 +104,10 @@ class LoginEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reasons")
     def reasons_display(self, event: LoginEvent) -> str:
-        """List each reason, with its share of the score when the breakdown records one.
+        """List each reason, with its share of the score when it was recorded.
 
-        The adaptive policy records sums per group (model, network, signals, trust), not per
-        reason; a breakdown with a ``reasons`` mapping (code -> weight) shows per-reason weights.
+        A reason stored with a ``weight`` (see ``risk.policy.Reason.as_dict``) shows it; older
+        events may instead carry a ``reasons`` mapping (code -> weight) in their breakdown.
         """
         weights = (event.breakdown or {}).get("reasons") if isinstance(event.breakdown, dict) else None
         weights = weights if isinstance(weights, dict) else {}
@@ -115,8 +115,8 @@ class LoginEventAdmin(admin.ModelAdmin):
         for r in event.reasons or ():
             if not isinstance(r, dict):
                 continue
-            weight = weights.get(r.get("code"))
-            suffix = f" (+{weight:.2f})" if isinstance(weight, int | float) else ""
+            weight = r.get("weight", weights.get(r.get("code")))
+            suffix = f" ({weight:+.2f})" if isinstance(weight, int | float) and not isinstance(weight, bool) else ""
             rows.append((r.get("code", ""), r.get("text", ""), suffix))
         reasons = format_html_join("", "<div><code>{}</code>: {}{}</div>", rows)
         return format_html("{}{}", reasons, self._breakdown_html(event)) if rows else "-"

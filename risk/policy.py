@@ -39,10 +39,26 @@ REASON_TEXTS = {
 
 
 class Reason(NamedTuple):
-    """A reason code and its plain-language text."""
+    """A reason code, its plain-language text, and how much it added to the score.
+
+    ``weight`` is the reason's contribution in the score's units (log-odds): a rule signal's
+    weight (negative for trust; the network terms are capped together, see ``network_cap``),
+    the log-likelihood ratio of the model's feature for ``new_device`` (user agent) and
+    ``new_network`` (IP address), the score given to a sign-in without history for
+    ``first_login``, and the whole model score for ``unusual_context``. None when the reason adds
+    nothing of its own (``strict_mode``, ``engine_error``).
+    """
 
     code: str
     text: str
+    weight: float | None = None
+
+    def as_dict(self) -> dict:
+        """Return the JSON form stored with a login event: code, text and weight when known."""
+        data = {"code": self.code, "text": self.text}
+        if self.weight is not None:
+            data["weight"] = self.weight
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,17 +96,21 @@ def first_login_score(base: Decision, thresholds: dict[str, float]) -> float:
 
 
 def model_reasons(model: ModelScore, ctx, snap: CountsSnapshot) -> list[Reason]:
-    """Explain the model score: which parts of the context are new for this user."""
+    """Explain the model score: which parts of the context are new for this user.
+
+    Each reason weighs the log-likelihood ratio of its feature (``model.features``).
+    """
     reasons = []
     user = snap.user
-    if "ua" in model.features and not any(
+    features = model.features
+    if "ua" in features and not any(
         user.get((level, value)) for level, value in zip(UA_LEVELS[:2], ctx.ua_levels[:2], strict=True)
     ):
-        reasons.append(Reason("new_device", REASON_TEXTS["new_device"]))
-    if "ip" in model.features and not any(
+        reasons.append(Reason("new_device", REASON_TEXTS["new_device"], features["ua"].log_ratio))
+    if "ip" in features and not any(
         user.get((level, value)) for level, value in zip(IP_LEVELS[:2], ctx.ip_levels[:2], strict=True)
     ):
-        reasons.append(Reason("new_network", REASON_TEXTS["new_network"]))
+        reasons.append(Reason("new_network", REASON_TEXTS["new_network"], features["ip"].log_ratio))
     return reasons
 
 
@@ -127,9 +147,11 @@ class AdaptivePolicy(Policy):
         net = min(net, self.network_cap)
         breakdown: dict = {"network": net, "signals": other, "trust": trust}
         model = None
+        base_score = None  # what stands in for the model's score on a first sign-in
         if snap.n_user <= 0:
             base = Decision(cfg.first_login)
-            raw = first_login_score(base, thresholds) + net + other
+            base_score = first_login_score(base, thresholds)
+            raw = base_score + net + other
             floor = base.at_least(floor)
             breakdown["model"] = None
         else:
@@ -145,27 +167,28 @@ class AdaptivePolicy(Policy):
             decision = decision_for(score, thresholds).at_least(floor)
         if decision is _ALLOW and not strict:
             # An allowed sign-in only explains what vouched for it.
-            reasons = tuple([Reason(r.code, r.text) for r in signals if r.trust])
+            reasons = tuple([Reason(r.code, r.text, r.weight) for r in signals if r.trust])
             return Assessment(score, decision, reasons, breakdown)
-        reasons = self._reasons(ctx, snap, model, signals, decision, strict)
+        reasons = self._reasons(ctx, snap, model, signals, decision, strict, base_score)
         if strict:
             decision = decision.at_least(Decision.CHALLENGE)
         return Assessment(score, decision, tuple(reasons), breakdown)
 
     @staticmethod
-    def _reasons(ctx, snap, model, signals, decision, strict) -> list[Reason]:  # noqa: PLR0917
-        reasons = [Reason(r.code, r.text) for r in signals if r.weight > 0 or r.floor is not None]
+    def _reasons(ctx, snap, model, signals, decision, strict, base_score) -> list[Reason]:  # noqa: PLR0917
+        reasons = [Reason(r.code, r.text, r.weight) for r in signals if r.weight > 0 or r.floor is not None]
         if model is None:
-            reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"]))
+            reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"], base_score))
         elif decision is not _ALLOW:
             known = {r.code for r in reasons}
             reasons = [r for r in model_reasons(model, ctx, snap) if r.code not in known] + reasons
         if strict and decision is _ALLOW:
             reasons.append(Reason("strict_mode", REASON_TEXTS["strict_mode"]))
         if not reasons:
-            reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"]))
+            weight = model.log_score if model is not None else None
+            reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"], weight))
         if decision is not _DENY:
-            reasons.extend(Reason(r.code, r.text) for r in signals if r.trust)
+            reasons.extend(Reason(r.code, r.text, r.weight) for r in signals if r.trust)
         return reasons
 
 
@@ -180,12 +203,14 @@ class FreemanPolicy(Policy):
         if snap.n_user <= 0:
             base = Decision(cfg.first_login)
             score = first_login_score(base, thresholds)
-            return Assessment(score, base, (Reason("first_login", REASON_TEXTS["first_login"]),), {"model": None})
+            return Assessment(
+                score, base, (Reason("first_login", REASON_TEXTS["first_login"], score),), {"model": None}
+            )
         model = freeman_score(ctx, snap, unseen_factor=cfg.unseen_factor)
         decision = decision_for(model.log_score, thresholds)
         reasons = model_reasons(model, ctx, snap) if decision is not Decision.ALLOW else []
         if decision is not Decision.ALLOW and not reasons:
-            reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"]))
+            reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"], model.log_score))
         return Assessment(
             model.log_score, decision, tuple(reasons), {"model": model.log_score, "features": model.features}
         )

@@ -140,6 +140,17 @@ def _float(value: str | None) -> float | None:
         return None
 
 
+def _row_place(country: str, region: str, city: str, asn: str) -> tuple:
+    """Return the row's country, region, city ('-' or empty: unknown) and ASN (None if not a number)."""
+    asn = asn.strip()
+    return (
+        None if country in _EMPTY else country.strip(),
+        None if region in _EMPTY else region.strip(),
+        None if city in _EMPTY else city.strip(),
+        int(asn) if asn.lstrip("-").isdigit() else None,
+    )
+
+
 def _row_ua(ua: str, browser: str, os_: str, device: str) -> ParsedUA:
     """Parse the UA string; when it does not parse, take the row's Browser/OS/Device columns."""
     parsed = parse_ua(ua)
@@ -161,6 +172,27 @@ def _row_ua(ua: str, browser: str, os_: str, device: str) -> ParsedUA:
     )
 
 
+class _ParseCache(dict):
+    """Parsed values per distinct raw text: rows repeat a few places and user agents.
+
+    A miss parses ``key``'s fields; past ``limit`` entries the cache starts over, so memory
+    stays bounded on inputs with endless distinct values.
+    """
+
+    __slots__ = ("limit", "parse")
+
+    def __init__(self, parse: Callable, limit: int = 50000) -> None:
+        super().__init__()
+        self.parse = parse
+        self.limit = limit
+
+    def __missing__(self, key: tuple):
+        if len(self) > self.limit:
+            self.clear()
+        value = self[key] = self.parse(*key)
+        return value
+
+
 class Replayer:
     """Feed rows to the engine following the replay contract."""
 
@@ -180,7 +212,8 @@ class Replayer:
         self.signals = signals
         self.on_scored = on_scored
         self.stats = ReplayStats()
-        self._ua_cache: dict = {}
+        self._ua_cache = _ParseCache(_row_ua)
+        self._place_cache = _ParseCache(_row_place)
 
     def run(self, infile: TextIO, outfile: TextIO | None = None) -> ReplayStats:
         """Replay a CSV stream; write ``index,score,decision,reasons`` rows to ``outfile``."""
@@ -216,13 +249,14 @@ class Replayer:
         i_dev_id = col.get("Device ID") if self.use_device_ids else None
         stats, store, velocity = self.stats, self.store, self.velocity
         policy, signals, on_scored = self.policy, self.signals, self.on_scored
-        ua_cache = self._ua_cache
+        ua_cache, place_cache = self._ua_cache, self._place_cache
         users = store.users
         decisions = stats.decisions
         pos_add, neg_add = stats.pos.add, stats.neg.add
         writerow = writer.writerow if writer is not None else None
         truth = _TRUTH.get
         ALLOW, DENY = Decision.ALLOW, Decision.DENY
+        names = {d: d.value for d in Decision}  # Enum.value is a Python-level property
         for row in reader:
             if not row:
                 continue
@@ -238,21 +272,15 @@ class Replayer:
                 stats.failed_rows += 1
                 velocity.record_failure(uid, ip, ts)
                 continue
-            ua_key = (row[i_ua], row[i_br], row[i_os], row[i_dev])
-            parsed = ua_cache.get(ua_key)
-            if parsed is None:
-                if len(ua_cache) > 50000:
-                    ua_cache.clear()
-                parsed = ua_cache[ua_key] = _row_ua(*ua_key)
-            asn_text = row[i_asn].strip()
-            cc, region, city = row[i_cc], row[i_reg], row[i_city]
+            parsed = ua_cache[row[i_ua], row[i_br], row[i_os], row[i_dev]]
+            country, region, city, asn = place_cache[row[i_cc], row[i_reg], row[i_city], row[i_asn]]
             geo = GeoResult(
-                country=None if cc in _EMPTY else cc.strip(),
-                region=None if region in _EMPTY else region.strip(),
-                city=None if city in _EMPTY else city.strip(),
+                country=country,
+                region=region,
+                city=city,
                 latitude=_float(row[i_lat]) if i_lat is not None else None,
                 longitude=_float(row[i_lon]) if i_lon is not None else None,
-                asn=int(asn_text) if asn_text.lstrip("-").isdigit() else None,
+                asn=asn,
             )
             attack_ip = truth(row[i_att])
             if attack_ip is None:
@@ -274,14 +302,15 @@ class Replayer:
             result: Assessment = assess(ctx, store, velocity, policy=policy, signals=signals, fail_closed=False)
             decision = result.decision
             stats.scored += 1
-            decisions[decision.value] += 1
+            name = names[decision]
+            decisions[name] += 1
             if writerow is not None:
                 reasons = result.reasons
                 writerow(
                     (
                         row[i_idx],
                         f"{result.score:.4f}",
-                        decision.value,
+                        name,
                         ";".join([r.code for r in reasons]) if reasons else "",
                     )
                 )

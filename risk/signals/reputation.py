@@ -114,13 +114,19 @@ class IPReputationSignal(Signal):
         return self._networks if self._networks is not None else get_reputation_list()
 
     def evaluate(self, ctx, snap, velocity):
+        if ctx.ip_reputation_hit:
+            return self._hit()
+        # The size rather than len(): this runs for every sign-in, mostly against an empty list.
         networks = self.networks
-        if ctx.ip_reputation_hit or (len(networks) and ctx.ip in networks):
-            return SignalResult(
-                self.code,
-                self.weight,
-                "This sign-in comes from a network address known for abuse",
-                floor=Decision.CHALLENGE,
-                network=True,
-            )
+        if networks.size and ctx.ip in networks:
+            return self._hit()
         return None
+
+    def _hit(self) -> SignalResult:
+        return SignalResult(
+            self.code,
+            self.weight,
+            "This sign-in comes from a network address known for abuse",
+            floor=Decision.CHALLENGE,
+            network=True,
+        )

@@ -64,6 +64,21 @@ class LoginEventAdminTests(CacheClearingTestCase):
         searched = self.client.get("/admin/risk/loginevent/", {"q": "203.0.113.5"})
         self.assertContains(searched, "Sydney, AU")
 
+    def test_reasons_show_their_weights(self):
+        from risk.policy import Reason
+
+        weighted = event(
+            self.user,
+            reasons=[
+                Reason("impossible_travel", "Too far", 2.5).as_dict(),
+                Reason("known_device", "Seen before", -2.0).as_dict(),
+            ],
+        )
+        force_login_verified(self.client, self.staff)
+        detail = self.client.get(f"/admin/risk/loginevent/{weighted.pk}/change/")
+        self.assertContains(detail, "<div><code>impossible_travel</code>: Too far (+2.50)</div>", html=True)
+        self.assertContains(detail, "<div><code>known_device</code>: Seen before (-2.00)</div>", html=True)
+
     def test_events_are_read_only(self):
         force_login_verified(self.client, self.staff)
         self.assertEqual(self.client.get("/admin/risk/loginevent/add/").status_code, 403)

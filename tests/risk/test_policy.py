@@ -178,3 +178,67 @@ class BaselineTests(SimpleTestCase):
 
     def test_default_policy(self):
         self.assertIsInstance(get_policy(), AdaptivePolicy)
+
+
+@override_settings(RISK_THRESHOLDS=THRESHOLDS)
+class ReasonWeightTests(SimpleTestCase):
+    """Each reason carries what it added to the score; decisions and scores do not change."""
+
+    def test_signal_reasons_carry_the_signal_weights(self):
+        probe = ctx(
+            1, ip="203.0.113.5", asn=16509, geo=SYDNEY, ua="curl/8.4.0", reputation=True, minutes=60 * 24 * 19 + 30
+        )
+        weights = {r.code: r.weight for r in assess(probe, settled()).reasons}
+        expected = {
+            "ip_reputation": 3.0,
+            "hosting_network": 2.0,
+            "impossible_travel": 2.5,
+            "automation": 3.0,
+            "new_country": 1.5,
+            "new_network": 1.5,
+        }
+        for code, weight in expected.items():
+            self.assertEqual(weights[code], weight, code)
+
+    def test_model_reasons_carry_the_feature_log_likelihood_ratio(self):
+        # Same network, another browser and OS: only the model explains the challenge.
+        firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0"
+        probe = ctx(1, ua=firefox, minutes=60 * 24 * 30)
+        result = assess(probe, settled(), signals=[])
+        self.assertNotEqual(result.decision, Decision.ALLOW)
+        reason = next(r for r in result.reasons if r.code == "new_device")
+        self.assertEqual(reason.weight, result.breakdown["features"]["ua"].log_ratio)
+        self.assertGreater(reason.weight, 0.0)  # the device type is known, the rest is new
+
+    def test_new_network_from_the_model_weighs_the_ip_feature(self):
+        probe = ctx(1, ip="203.0.113.9", asn=64999, minutes=60 * 24 * 30)
+        result = assess(probe, settled(), policy=FreemanPolicy())
+        reason = next(r for r in result.reasons if r.code == "new_network")
+        self.assertEqual(reason.weight, result.breakdown["features"]["ip"].log_ratio)
+
+    def test_trust_reasons_carry_negative_weights_on_allow(self):
+        store = settled(device_id="cookie")
+        result = assess(ctx(1, device_id="cookie", minutes=60 * 24 * 30), store)
+        self.assertEqual(result.decision, Decision.ALLOW)
+        self.assertEqual([(r.code, r.weight) for r in result.reasons], [("known_device", -2.0)])
+        self.assertEqual(result.breakdown["trust"], -2.0)
+
+    def test_first_login_weighs_the_score_that_stands_in_for_the_model(self):
+        result = assess(ctx(99), settled())
+        self.assertEqual(result.reasons[0].code, "first_login")
+        self.assertEqual(result.reasons[0].weight, THRESHOLDS["CHALLENGE"])
+        self.assertEqual(result.score, THRESHOLDS["CHALLENGE"])
+
+    def test_weights_do_not_change_scores_or_decisions(self):
+        probe = ctx(1, ip="203.0.113.5", asn=16509, geo=SYDNEY, minutes=60 * 24 * 19 + 30)
+        result = assess(probe, settled())
+        signal_sum = sum(r.weight for r in result.reasons if r.code not in {"new_device", "unusual_context"})
+        self.assertAlmostEqual(
+            result.breakdown["network"] + result.breakdown["signals"] + result.breakdown["trust"], signal_sum
+        )
+
+    def test_as_dict_includes_the_weight_only_when_known(self):
+        from risk.policy import Reason
+
+        self.assertEqual(Reason("new_country", "t", 1.5).as_dict(), {"code": "new_country", "text": "t", "weight": 1.5})
+        self.assertEqual(Reason("strict_mode", "t").as_dict(), {"code": "strict_mode", "text": "t"})
