@@ -104,18 +104,15 @@ class LoginEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reasons")
     def reasons_display(self, event: LoginEvent) -> str:
-        """List each reason, with its share of the score when it was recorded.
+        """List each reason with what it added to the score (``risk.policy.Reason.as_dict``).
 
-        A reason stored with a ``weight`` (see ``risk.policy.Reason.as_dict``) shows it; older
-        events may instead carry a ``reasons`` mapping (code -> weight) in their breakdown.
+        Events stored before reasons carried a weight show the reason alone.
         """
-        weights = (event.breakdown or {}).get("reasons") if isinstance(event.breakdown, dict) else None
-        weights = weights if isinstance(weights, dict) else {}
         rows = []
         for r in event.reasons or ():
             if not isinstance(r, dict):
                 continue
-            weight = r.get("weight", weights.get(r.get("code")))
+            weight = r.get("weight")
             suffix = f" ({weight:+.2f})" if isinstance(weight, int | float) and not isinstance(weight, bool) else ""
             rows.append((r.get("code", ""), r.get("text", ""), suffix))
         reasons = format_html_join("", "<div><code>{}</code>: {}{}</div>", rows)

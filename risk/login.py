@@ -155,7 +155,7 @@ def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment
         mode=str(conf.get("RISK_MODE")),
         score=score,
         decision=assessment.decision.value,
-        reasons=[{"code": r.code, "text": r.text} for r in assessment.reasons],
+        reasons=[r.as_dict() for r in assessment.reasons],
         breakdown=_json_safe(breakdown),
         request_id=getattr(request, "request_id", "") or "",
     )

@@ -100,7 +100,9 @@ class LoginEvent(models.Model):
     mode = models.CharField(max_length=16)
     score = models.FloatField(null=True, blank=True, help_text="Empty when the engine failed")
     decision = models.CharField(max_length=20, db_index=True)
-    reasons = models.JSONField(default=list, help_text="[{code, text}] in order of weight")
+    reasons = models.JSONField(
+        default=list, help_text="[{code, text, weight}]: weight is what the reason added to the score"
+    )
     breakdown = models.JSONField(default=dict, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
     factor = models.CharField(max_length=16, blank=True, help_text="Kind of second factor used, if any")

@@ -155,8 +155,8 @@ class ReasonFilterTests(DashboardTestCase):
     def test_change_page_shows_contributions(self):
         e = event(
             self.user,
-            reasons=[NEW_DEVICE],
-            breakdown={"model": 2.5, "network": 1.0, "signals": 0.0, "trust": -1.0, "reasons": {"new_device": 2.5}},
+            reasons=[{**NEW_DEVICE, "weight": 2.5}],
+            breakdown={"model": 2.5, "network": 1.0, "signals": 0.0, "trust": -1.0},
         )
         response = self.client.get(reverse("admin:risk_loginevent_change", args=[e.pk]))
         self.assertContains(response, "(+2.50)")

@@ -130,6 +130,9 @@ class AdaptiveDecisionTests(RiskFlowTestCase):
         event = self.last_event()
         self.assertIn(event.decision, {"challenge", "challenge_strong"})
         self.assertIn("new_country", [r["code"] for r in event.reasons])
+        # Each stored reason says what it added to the score.
+        weights = {r["code"]: r["weight"] for r in event.reasons}
+        self.assertGreater(weights["new_country"], 0)
 
     def test_impossible_travel_from_a_hosting_network_with_a_script_is_strong_or_denied(self):
         self.learn_history(last_minutes_ago=40)
