@@ -269,86 +269,66 @@ class DatabaseCountStore(CountStore):
         return deleted
 
     def learn(self, ctx) -> None:
-        from django.core.cache import cache
-        from django.db import IntegrityError, transaction
-        from django.db.models import F
+        """Count a successful sign-in: four upsert statements in one transaction.
 
-        from risk.models import (
-            GlobalFeatureCount,
-            GlobalLevelStats,
-            UserFeatureCount,
-            UserLoginStats,
-        )
+        ``INSERT ... ON CONFLICT ... DO UPDATE`` (PostgreSQL, SQLite >= 3.35 for ``RETURNING``)
+        adds to a row or creates it, atomically, so parallel sign-ins never lose a count and no
+        read-then-write race needs a retry. Rows are written in a fixed order (sorted keys) so
+        that two transactions touching the same rows lock them in the same order.
+        """
+        from django.core.cache import cache
+        from django.db import connection, transaction
+
+        from risk.models import GlobalLevelStats
 
         now: datetime = ctx.timestamp
         keys, device = learn_keys(ctx)
-        user_keys = keys + ([device] if device else [])
-
-        def bump_level(level: str, *, total: int = 1, distinct: int = 0) -> None:
-            updated = GlobalLevelStats.objects.filter(level=level).update(
-                total=F("total") + total, distinct=F("distinct") + distinct
+        user_rows = sorted((value_hash(lv, v), lv) for lv, v in ([*keys, device] if device else keys))
+        global_rows = sorted((value_hash(lv, v), lv, v[:255]) for lv, v in keys)
+        users_table, global_table, stats_table = self._tables(connection)
+        levels_table = connection.ops.quote_name(GlobalLevelStats._meta.db_table)
+        distinct = connection.ops.quote_name("distinct")
+        with_device = 1 if ctx.device_id else 0
+        # Only quoted table names and %s placeholders are formatted into the SQL (S608 below).
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {stats_table} AS s (user_id, n_success, n_with_device, last_success_at, "  # noqa: S608
+                "last_latitude, last_longitude, last_accuracy_km, last_country) "
+                "VALUES (%s, 1, %s, %s, %s, %s, %s, %s) ON CONFLICT (user_id) DO UPDATE SET "
+                "n_success = s.n_success + 1, n_with_device = s.n_with_device + EXCLUDED.n_with_device, "
+                "last_success_at = EXCLUDED.last_success_at, last_latitude = EXCLUDED.last_latitude, "
+                "last_longitude = EXCLUDED.last_longitude, last_accuracy_km = EXCLUDED.last_accuracy_km, "
+                "last_country = EXCLUDED.last_country RETURNING n_success",
+                [ctx.user_id, with_device, now, ctx.latitude, ctx.longitude, ctx.accuracy_radius_km, ctx.country or ""],
             )
-            if not updated:
-                try:
-                    with transaction.atomic():
-                        GlobalLevelStats.objects.create(level=level, total=total, distinct=distinct)
-                except IntegrityError:
-                    bump_level(level, total=total, distinct=distinct)
-
-        with transaction.atomic():
-            for level, value in user_keys:
-                h = value_hash(level, value)
-                if not UserFeatureCount.objects.filter(user_id=ctx.user_id, level=level, value_hash=h).update(
-                    count=F("count") + 1, last_seen=now
-                ):
-                    try:
-                        with transaction.atomic():
-                            UserFeatureCount.objects.create(
-                                user_id=ctx.user_id,
-                                level=level,
-                                value_hash=h,
-                                count=1,
-                                last_seen=now,
-                            )
-                    except IntegrityError:
-                        UserFeatureCount.objects.filter(user_id=ctx.user_id, level=level, value_hash=h).update(
-                            count=F("count") + 1, last_seen=now
-                        )
-            for level, value in keys:
-                h = value_hash(level, value)
-                new = False
-                if not GlobalFeatureCount.objects.filter(value_hash=h).update(count=F("count") + 1):
-                    try:
-                        with transaction.atomic():
-                            GlobalFeatureCount.objects.create(level=level, value_hash=h, value=value[:255], count=1)
-                        new = True
-                    except IntegrityError:
-                        GlobalFeatureCount.objects.filter(value_hash=h).update(count=F("count") + 1)
-                bump_level(level, distinct=1 if new else 0)
-            bump_level(USERS_LEVEL + "logins")
-            stats_fields = {
-                "last_success_at": now,
-                "last_latitude": ctx.latitude,
-                "last_longitude": ctx.longitude,
-                "last_accuracy_km": ctx.accuracy_radius_km,
-                "last_country": ctx.country or "",
-            }
-            with_device = 1 if ctx.device_id else 0
-            if not UserLoginStats.objects.filter(user_id=ctx.user_id).update(
-                n_success=F("n_success") + 1,
-                n_with_device=F("n_with_device") + with_device,
-                **stats_fields,
-            ):
-                try:
-                    with transaction.atomic():
-                        UserLoginStats.objects.create(
-                            user_id=ctx.user_id, n_success=1, n_with_device=with_device, **stats_fields
-                        )
-                    bump_level(USERS_LEVEL, total=0, distinct=1)
-                except IntegrityError:
-                    UserLoginStats.objects.filter(user_id=ctx.user_id).update(
-                        n_success=F("n_success") + 1,
-                        n_with_device=F("n_with_device") + with_device,
-                        **stats_fields,
-                    )
+            new_user = cursor.fetchone()[0] == 1
+            cursor.execute(
+                f"INSERT INTO {users_table} AS u (user_id, level, value_hash, count, last_seen) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s, 1, %s)"] * len(user_rows))
+                + " ON CONFLICT (user_id, value_hash) DO UPDATE SET count = u.count + 1,"
+                " last_seen = EXCLUDED.last_seen",
+                [p for h, lv in user_rows for p in (ctx.user_id, lv, h, now)],
+            )
+            levels: dict[str, list[int]] = {USERS_LEVEL + "logins": [1, 0]}
+            if new_user:
+                levels[USERS_LEVEL] = [0, 1]
+            if global_rows:
+                cursor.execute(
+                    f"INSERT INTO {global_table} AS g (level, value_hash, value, count) VALUES "  # noqa: S608
+                    + ", ".join(["(%s, %s, %s, 1)"] * len(global_rows))
+                    + " ON CONFLICT (value_hash) DO UPDATE SET count = g.count + 1 RETURNING level, count",
+                    [p for h, lv, v in global_rows for p in (lv, h, v)],
+                )
+                for level, count in cursor.fetchall():
+                    totals = levels.setdefault(level, [0, 0])
+                    totals[0] += 1
+                    totals[1] += 1 if count == 1 else 0  # a value seen for the first time
+            rows = sorted(levels.items())
+            cursor.execute(
+                f"INSERT INTO {levels_table} AS t (level, total, {distinct}) VALUES "  # noqa: S608
+                + ", ".join(["(%s, %s, %s)"] * len(rows))
+                + f" ON CONFLICT (level) DO UPDATE SET total = t.total + EXCLUDED.total, "
+                f"{distinct} = t.{distinct} + EXCLUDED.{distinct}",
+                [p for level, (total, new) in rows for p in (level, total, new)],
+            )
         cache.delete(self.TOTALS_CACHE_KEY)

@@ -5,7 +5,7 @@ from django.core.cache import cache
 from django.test import TestCase
 
 from risk.model import freeman_score
-from risk.models import GlobalFeatureCount, UserFeatureCount, UserLoginStats
+from risk.models import GlobalFeatureCount, GlobalLevelStats, UserFeatureCount, UserLoginStats
 from risk.policy import assess, learn
 from risk.store import DatabaseCountStore, MemoryCountStore, value_hash
 
@@ -113,6 +113,20 @@ class DatabaseStoreTests(TestCase):
         row = UserFeatureCount.objects.get(user=self.user, value_hash=value_hash("cc", "NO"))
         self.assertEqual(row.count, 2)
         self.assertEqual(GlobalFeatureCount.objects.get(level="net").value, "AS64500")
+
+    def test_learning_costs_four_statements_and_counts_new_values_once(self):
+        store = DatabaseCountStore()
+        # Inside the test's transaction: a savepoint and its release around the four upserts
+        # (login stats, the user's counts, the global counts, the level totals).
+        with self.assertNumQueries(6):
+            learn(ctx(self.user.pk, device_id="dev-1"), store)
+        other = get_user_model().objects.create_user(email="dan@example.com", password="x" * 12)
+        with self.assertNumQueries(6):
+            learn(ctx(other.pk, minutes=5), store)
+        levels = {row.level: (row.total, row.distinct) for row in GlobalLevelStats.objects.all()}
+        self.assertEqual(levels["__users__logins"], (2, 0))
+        self.assertEqual(levels["__users__"], (0, 2), "two users with history")
+        self.assertEqual(levels["cc"], (2, 1), "two sign-ins, one distinct country")
 
     def test_user_rows_hold_digests_not_values(self):
         store = DatabaseCountStore()
