@@ -37,7 +37,9 @@ class ChallengeStage(LoginStage):
             # A passkey assertion with user verification is two factors by itself.
             return None
         user = pending.user()
-        has_factor = user_has_factor(user)
+        has_factor = pending.flags.get("has_factor")
+        if has_factor is None:  # no earlier stage looked
+            has_factor = user_has_factor(user)
         required = pending.flags.get("require_factor")
         if required is None:
             required = has_factor

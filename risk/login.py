@@ -242,6 +242,8 @@ class RiskStage(LoginStage):
             events.auth_event(request, "authn_login_denied", outcome="denied", user_id=user.pk)
             _notify(request, ctx, user=user, denied=True)
             return flow.login_abort(request, DENY_MESSAGE)
+        # The challenge stage needs the same answer; it is not asked of the database twice.
+        pending.flags["has_factor"] = has_factor
         if decision is Decision.ALLOW:
             pending.flags["require_factor"] = False
             return None
