@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from authsite import events
+from authsite import clock, events
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
 from factors.registry import Requirement
@@ -77,5 +77,8 @@ class EnrolStage(LoginStage):
         state = pending.state_for(self.key)
         if not state.get("logged"):
             state["logged"] = True
+            # Installing an app can take longer than the rest of a sign-in: the pending login's
+            # time starts again, once, when enrolment begins (password and factor are passed).
+            pending.started_at = clock.timestamp()
             events.auth_event(request, events.MFA_ENROL_REQUIRED, outcome="required", user_id=user.pk)
         return redirect("factors:enrol")

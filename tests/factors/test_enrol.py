@@ -191,6 +191,36 @@ class EnrolAfterResetTests(CacheClearingTestCase):
             self.assertRedirects(self.pass_email_challenge(other), ENROL, fetch_redirect_response=False)
         self.assert_not_signed_in(other)
 
+    def test_setting_up_gets_the_pending_login_time_afresh(self):
+        # Password and email code take 9 of the pending login's 10 minutes; installing an app
+        # and confirming it take 9 more. The clock restarts once, when enrolment begins.
+        start = timezone.now()
+
+        def minutes(n: float):
+            return mock.patch("authsite.clock.now", return_value=start + timedelta(minutes=n))
+
+        with minutes(0):
+            self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)
+            device = EmailDevice.objects.get(user=self.user, confirmed=True)
+            self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"})
+        code = last_code(mail.outbox[-1].body)
+        with minutes(9):
+            response = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
+            self.assertRedirects(response, ENROL, fetch_redirect_response=False)
+            self.client.post("/login/enrol/totp/begin/")
+        totp = TOTPDevice.objects.get(user=self.user, confirmed=False)
+        with minutes(18):
+            response = self.client.post(ENROL_TOTP, {"code": otp.totp(totp.bin_key, start + timedelta(minutes=18))})
+        self.assertRedirects(response, "/account/security/", fetch_redirect_response=False)
+        self.assertIsNone(self.flag())
+        # Once only: the enrolment's own ten minutes run out like any other pending login.
+        self.client.post("/logout/")
+        account_mfa_reset(user=self.user, by=None)
+        with minutes(30):
+            self.assertRedirects(self.pass_email_challenge(), ENROL, fetch_redirect_response=False)
+        with minutes(40.1):
+            self.assertRedirects(self.client.get(ENROL), LOGIN, fetch_redirect_response=False)
+
     def test_enrolment_pages_need_a_pending_login_at_that_stage(self):
         for method, url in (("get", ENROL), ("get", ENROL_TOTP), ("post", "/login/enrol/totp/begin/")):
             with self.subTest(url=url):
