@@ -206,16 +206,26 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
         subject="we signed you out everywhere",
         template="emails/not_me.txt",
         context={
-            "when": event.created_at,
-            "where": ", ".join(p for p in (event.city, event.country) if p) or "an unknown place",
-            "ip": event.ip,
-            "device": " on ".join(p for p in (event.browser, event.os) if p) or "an unknown device",
+            **sign_in_facts(event, when=event.created_at),
             "reset_url": request.build_absolute_uri(reset_path),
             "security_url": request.build_absolute_uri(reverse("factors:security")),
         },
     )
     # The session row is gone already; logout() also clears the cookie and the request's user.
     auth.logout(request)
+
+
+def sign_in_facts(attempt, *, when) -> dict:
+    """The when, where, IP address and device lines of an email about one sign-in.
+
+    ``attempt`` is a stored ``LoginEvent`` or the ``LoginContext`` of one being assessed.
+    """
+    return {
+        "when": when,
+        "where": ", ".join(p for p in (attempt.city, attempt.country) if p) or "an unknown place",
+        "ip": attempt.ip,
+        "device": " on ".join(p for p in (attempt.browser, attempt.os) if p) or "an unknown device",
+    }
 
 
 # --- New sign-in notification (sent by risk.login.RiskLoginListener.login_succeeded) -------------
@@ -245,10 +255,7 @@ def notify_new_sign_in(request: HttpRequest, event: LoginEvent, *, user) -> None
         subject="new sign-in to your account",
         template="emails/new_sign_in.txt",
         context={
-            "when": event.created_at,
-            "where": ", ".join(p for p in (event.city, event.country) if p) or "an unknown place",
-            "ip": event.ip,
-            "device": " on ".join(p for p in (event.browser, event.os) if p) or "an unknown device",
+            **sign_in_facts(event, when=event.created_at),
             "security_url": request.build_absolute_uri(reverse("factors:security")),
             "activity_url": request.build_absolute_uri(reverse("center:activity")),
         },

@@ -172,17 +172,15 @@ def _json_safe(value):
 
 
 def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> None:
-    where = ", ".join(p for p in (ctx.city, ctx.country) if p) or "an unknown place"
+    from authsite.center import sign_in_facts
+
     send_templated_email(
         to=user.email,
         subject="a sign-in was refused" if denied else "an unusual sign-in to your account",
         template="emails/risky_sign_in.txt",
         context={
             "denied": denied,
-            "when": ctx.timestamp,
-            "where": where,
-            "ip": ctx.ip,
-            "device": " / ".join(p for p in (ctx.browser, ctx.os) if p) or "an unknown device",
+            **sign_in_facts(ctx, when=ctx.timestamp),
             "reset_url": request.build_absolute_uri(reverse("password_reset")),
             "security_url": request.build_absolute_uri(reverse("factors:security")),
             "activity_url": request.build_absolute_uri(reverse("center:activity")),

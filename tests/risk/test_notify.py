@@ -69,7 +69,8 @@ class NewSignInEmailTests(RiskFlowTestCase):
         self.assertEqual(self.last_event().decision, "challenge_strong")
         [warning] = mail.outbox
         self.assertTrue(warning.subject.endswith("an unusual sign-in to your account"), warning.subject)
-        self.assertIn("Sao Paulo, BR", warning.body)
+        self.assertIn("Where: about Sao Paulo, BR (IP address ", warning.body)
+        self.assertRegex(warning.body, r"\nDevice: \S.* on \S", "written like the other sign-in emails")
         self.assertIn("http://testserver/account/activity/", warning.body, "the way out if it went through")
         self.assertRedirects(self.pass_totp(laptop, step=1), "/", fetch_redirect_response=False)
         self.assertEqual(self.last_event().outcome, "success")
