@@ -724,9 +724,8 @@ def webauthn_register_complete(request: HttpRequest) -> JsonResponse:
     credential = _webauthn_register(request, request.user, state)
     if isinstance(credential, JsonResponse):
         return credential
-    kind = "passkey" if credential.discoverable else "security key"
     _enrolled(request, credential, _webauthn_added(credential))
-    messages.success(request, f"Your {kind} \u201c{credential.name}\u201d is ready.")
+    messages.success(request, f"Your {_webauthn_kind(credential)} \u201c{credential.name}\u201d is ready.")
     return JsonResponse({"redirect": reverse("factors:security")})
 
 
@@ -744,6 +743,9 @@ def _webauthn_register(request: HttpRequest, user, state: dict | None) -> WebAut
         return _json_error("That security key or passkey couldn't be added. Please try again.")
 
 
+def _webauthn_kind(credential: WebAuthnCredential) -> str:
+    return "passkey" if credential.discoverable else "security key"
+
+
 def _webauthn_added(credential: WebAuthnCredential) -> str:
-    kind = "passkey" if credential.discoverable else "security key"
-    return f"A {kind} (\u201c{credential.name}\u201d) was added to your account."
+    return f"A {_webauthn_kind(credential)} (\u201c{credential.name}\u201d) was added to your account."
