@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"trace: {n} rows, {args.users} users, {args.days} days, seed {args.seed} "
                 f"(generated in {time.perf_counter() - t0:.1f} s)"
             )
+        # Rows/s depends on what else the machine runs: print its load next to the figures.
+        load_before = os.getloadavg()[0]
         results = {
             "engine": run(trace, baseline=False, trace_memory=args.tracemalloc),
             "engine+cookie": run(trace, baseline=False, trace_memory=args.tracemalloc, device_ids=True),
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nprocess peak RSS (all runs, Django loaded): {rss:.0f} MiB")
+    print(f"machine: {os.cpu_count()} CPUs, 1-minute load average {load_before:.2f} before the replays")
     return 0
 
 
