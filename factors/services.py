@@ -451,6 +451,10 @@ def _get_device(*, user, device_id: str) -> FactorDevice | None:
     return model.objects.filter(pk=pk, user=user).first()
 
 
+# What a user is told when a device id is not one of theirs (or is not a device id at all).
+NO_SUCH_DEVICE = "No such device."
+
+
 def factor_rename(*, user, device_id: str, name: str) -> FactorDevice:
     """Rename one of the user's devices; raise ValueError for an empty name or unknown device."""
     name = " ".join(name.split())
@@ -458,7 +462,7 @@ def factor_rename(*, user, device_id: str, name: str) -> FactorDevice:
         raise ValueError("Enter a name.")
     device = _get_device(user=user, device_id=device_id)
     if device is None:
-        raise ValueError("No such device.")
+        raise ValueError(NO_SUCH_DEVICE)
     device.name = name[:64]
     device.save(update_fields=["name"])
     return device
@@ -468,7 +472,7 @@ def factor_remove(*, user, device_id: str) -> FactorDevice:
     """Delete one of the user's devices; return it (unsaved) for the caller's notification."""
     device = _get_device(user=user, device_id=device_id)
     if device is None:
-        raise ValueError("No such device.")
+        raise ValueError(NO_SUCH_DEVICE)
     device.delete()
     return device
 
@@ -478,7 +482,7 @@ def factor_set_preferred(*, user, device_id: str) -> FactorDevice:
     with transaction.atomic():
         device = _lock_device(user=user, device_id=device_id)
         if device is None:
-            raise ValueError("No such device.")
+            raise ValueError(NO_SUCH_DEVICE)
         for model in DEVICE_MODELS:
             model.objects.filter(user=user, preferred=True).update(preferred=False)
         device.preferred = True

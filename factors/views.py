@@ -641,68 +641,83 @@ def recovery_generate(request: HttpRequest) -> HttpResponse:
     return render(request, "factors/recovery_codes.html", {"codes": codes, "codes_text": "\n".join(codes)})
 
 
+def _change_factor(request: HttpRequest, form, change, done, invalid: str) -> HttpResponse:
+    """Apply one change from a form of the security page and report it there.
+
+    ``change(cleaned_data)`` calls the service, which raises ValueError with a message for the
+    user; ``done(device)`` records, notifies and says what happened; ``invalid`` is shown for a
+    form that does not validate.
+    """
+    if not form.is_valid():
+        messages.error(request, invalid)
+    else:
+        try:
+            device = change(form.cleaned_data)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            done(device)
+    return redirect("factors:security")
+
+
 @never_cache
 @recent_auth_required
 @require_POST
 def factor_rename_view(request: HttpRequest) -> HttpResponse:
-    form = RenameForm(request.POST)
-    if form.is_valid():
-        try:
-            device = services.factor_rename(
-                user=request.user, device_id=form.cleaned_data["device"], name=form.cleaned_data["name"]
-            )
-        except ValueError as exc:
-            messages.error(request, str(exc))
-        else:
-            events.auth_event(request, events.MFA_CHANGED, outcome="renamed", factor=device.factor_kind)
-            notify_factor_change(
-                request,
-                user=request.user,
-                subject="a sign-in method was renamed",
-                what=f"A sign-in method was renamed to \u201c{device.name}\u201d.",
-            )
-            messages.success(request, "Renamed.")
-    else:
-        messages.error(request, "Enter a name of up to 64 characters.")
-    return redirect("factors:security")
+    def done(device) -> None:
+        events.auth_event(request, events.MFA_CHANGED, outcome="renamed", factor=device.factor_kind)
+        notify_factor_change(
+            request,
+            user=request.user,
+            subject="a sign-in method was renamed",
+            what=f"A sign-in method was renamed to \u201c{device.name}\u201d.",
+        )
+        messages.success(request, "Renamed.")
+
+    return _change_factor(
+        request,
+        RenameForm(request.POST),
+        lambda data: services.factor_rename(user=request.user, device_id=data["device"], name=data["name"]),
+        done,
+        "Enter a name of up to 64 characters.",
+    )
 
 
 @never_cache
 @recent_auth_required
 @require_POST
 def factor_remove_view(request: HttpRequest) -> HttpResponse:
-    form = DeviceForm(request.POST)
-    if form.is_valid():
-        try:
-            device = services.factor_remove(user=request.user, device_id=form.cleaned_data["device"])
-        except ValueError as exc:
-            messages.error(request, str(exc))
-        else:
-            events.auth_event(request, events.MFA_REMOVED, outcome="success", factor=device.factor_kind)
-            _end_other_sessions(request)
-            notify_factor_change(
-                request,
-                user=request.user,
-                subject="a sign-in method was removed",
-                what=f"{factor_type(device).label} \u201c{device.name}\u201d was removed from your account.",
-            )
-            messages.success(request, f"Removed \u201c{device.name}\u201d.")
-    return redirect("factors:security")
+    def done(device) -> None:
+        events.auth_event(request, events.MFA_REMOVED, outcome="success", factor=device.factor_kind)
+        _end_other_sessions(request)
+        notify_factor_change(
+            request,
+            user=request.user,
+            subject="a sign-in method was removed",
+            what=f"{factor_type(device).label} \u201c{device.name}\u201d was removed from your account.",
+        )
+        messages.success(request, f"Removed \u201c{device.name}\u201d.")
+
+    return _change_factor(
+        request,
+        DeviceForm(request.POST),
+        lambda data: services.factor_remove(user=request.user, device_id=data["device"]),
+        done,
+        services.NO_SUCH_DEVICE,
+    )
 
 
 @never_cache
 @recent_auth_required
 @require_POST
 def factor_preferred_view(request: HttpRequest) -> HttpResponse:
-    form = DeviceForm(request.POST)
-    if form.is_valid():
-        try:
-            device = services.factor_set_preferred(user=request.user, device_id=form.cleaned_data["device"])
-        except ValueError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"\u201c{device.name}\u201d will be offered first when you sign in.")
-    return redirect("factors:security")
+    return _change_factor(
+        request,
+        DeviceForm(request.POST),
+        lambda data: services.factor_set_preferred(user=request.user, device_id=data["device"]),
+        lambda device: messages.success(request, f"\u201c{device.name}\u201d will be offered first when you sign in."),
+        services.NO_SUCH_DEVICE,
+    )
 
 
 @never_cache

@@ -341,6 +341,23 @@ class EnrollmentTests(CacheClearingTestCase):
         self.assertContains(response, "No such device")
         self.assertTrue(TOTPDevice.objects.filter(pk=device.pk).exists())
 
+    def test_a_change_without_a_device_says_so_and_changes_nothing(self):
+        device, _ = totp_device(self.user)
+        self.passed_factor_just_now()
+        before = len(mail.outbox)
+        for path, data, message in (
+            ("/account/security/remove/", {}, "No such device"),
+            ("/account/security/preferred/", {"device": ""}, "No such device"),
+            ("/account/security/rename/", {"device": device.persistent_id, "name": "x" * 65}, "up to 64 characters"),
+        ):
+            with self.subTest(path=path):
+                response = self.client.post(path, data, follow=True)
+                self.assertEqual(response.redirect_chain, [("/account/security/", 302)])
+                self.assertContains(response, message)
+        device.refresh_from_db()
+        self.assertEqual((device.name, device.preferred), ("Phone app", False))
+        self.assertEqual(len(mail.outbox), before)
+
     def test_sensitive_changes_need_recent_reauthentication(self):
         device, key = totp_device(self.user)
         self.passed_factor_just_now()
