@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 from datetime import timedelta
 from io import StringIO
 from unittest import mock
 
+from django.apps import apps
 from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core.management import call_command
-from django.test import TestCase, override_settings
+from django.db import connection
+from django.db.migrations.recorder import MigrationRecorder
+from django.test import TestCase, TransactionTestCase, override_settings
 from django.utils import timezone
 
 from authsite.middleware import SESSION_AUTH_AT
@@ -149,3 +153,26 @@ class SessionStoreTests(TestCase):
         call_command("clearsessions", stdout=out)
         self.assertEqual(out.getvalue().strip(), "Deleted 1 expired session.")
         self.assertEqual(list(UserSession.objects.values_list("session_key", flat=True)), [live.session_key])
+
+
+class OldSessionTableMigrationTests(TransactionTestCase):
+    """accounts 0004 removes what django.contrib.sessions left in databases that once had it."""
+
+    def test_drops_the_old_table_and_its_migration_rows_and_runs_again_harmlessly(self):
+        drop = importlib.import_module("authsite.migrations.0004_drop_contrib_sessions_table").drop_contrib_sessions
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE django_session (session_key varchar(40) PRIMARY KEY, session_data text)")
+            cursor.execute("INSERT INTO django_session VALUES ('abc', 'old data')")
+        recorder = MigrationRecorder(connection)
+        recorder.record_applied("sessions", "0001_initial")
+        recorder.record_applied("sessions", "0002_remove_content_type_name")
+        sessions_before = UserSession.objects.count()
+
+        for _ in range(2):  # a second run finds nothing to do
+            with connection.schema_editor() as editor:
+                drop(apps, editor)
+
+        self.assertNotIn("django_session", connection.introspection.table_names())
+        self.assertFalse(recorder.migration_qs.filter(app="sessions").exists())
+        self.assertTrue(recorder.migration_qs.filter(app="accounts", name="0004_drop_contrib_sessions_table").exists())
+        self.assertEqual(UserSession.objects.count(), sessions_before)
