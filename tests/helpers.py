@@ -34,6 +34,29 @@ def normalized_body(content: bytes) -> bytes:
     return _CSRF_RE.sub(rb'\1=""', content)
 
 
+def make_login_event(user, minutes_ago: float = 0, **fields):
+    """Record a sign-in of ``user`` ``minutes_ago`` minutes ago: an allowed Chrome/macOS one in
+    Oslo unless ``fields`` say otherwise."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from risk.models import LoginEvent
+
+    defaults = {
+        "ip": "192.0.2.10",
+        "country": "NO",
+        "city": "Oslo",
+        "browser": "Chrome 131",
+        "os": "Mac OS X 10.15",
+        "mode": "adaptive",
+        "decision": "allow",
+        "outcome": LoginEvent.Outcome.SUCCESS,
+    }
+    defaults["created_at"] = timezone.now() - timedelta(minutes=minutes_ago)
+    return LoginEvent.objects.create(user=user, **{**defaults, **fields})
+
+
 class CacheClearingTestCase(TestCase):
     """A TestCase whose cache (throttle counters, code caps) starts empty."""
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from authsite.sessions import session_public_id
 from authsite.sessions_models import UserSession
 from risk.models import LoginEvent, TrustedDevice
-from tests.helpers import PASSWORD, SHIPPED_STAGES, make_user
+from tests.helpers import PASSWORD, SHIPPED_STAGES, make_login_event, make_user
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, PHONE, SAO_PAULO, RiskFlowTestCase
 
 SECURITY = "/account/security/"
@@ -152,26 +152,10 @@ class SessionEndTests(PasswordOnlyTestCase):
         self.assertTrue(signed_in(client))
 
 
-def make_event(user, minutes_ago: int = 0, **fields) -> LoginEvent:
-    defaults = {
-        "ip": "192.0.2.10",
-        "country": "NO",
-        "city": "Oslo",
-        "browser": "Chrome 131",
-        "os": "Mac OS X 10.15",
-        "mode": "adaptive",
-        "decision": "allow",
-        "outcome": LoginEvent.Outcome.SUCCESS,
-    }
-    return LoginEvent.objects.create(
-        user=user, created_at=timezone.now() - timedelta(minutes=minutes_ago), **{**defaults, **fields}
-    )
-
-
 class RecentSignInTests(PasswordOnlyTestCase):
     def test_sign_ins_show_place_device_decision_reasons_and_outcome(self):
-        make_event(self.user, minutes_ago=90)
-        make_event(
+        make_login_event(self.user, minutes_ago=90)
+        make_login_event(
             self.user,
             minutes_ago=5,
             ip="198.51.100.7",
@@ -186,10 +170,10 @@ class RecentSignInTests(PasswordOnlyTestCase):
             ],
             outcome=LoginEvent.Outcome.PENDING,
         )
-        make_event(
+        make_login_event(
             self.user, decision="deny", outcome=LoginEvent.Outcome.DENIED, reasons=[{"code": "x", "text": "Too risky"}]
         )
-        make_event(make_user("bob@example.com"), city="Bobville")
+        make_login_event(make_user("bob@example.com"), city="Bobville")
         client = self.browser(OSLO_2, LAPTOP)
         page = client.get(ACTIVITY)
         self.assertEqual(page.status_code, 200)
@@ -209,7 +193,7 @@ class RecentSignInTests(PasswordOnlyTestCase):
 
     def test_only_the_last_twenty_are_shown_newest_first(self):
         for i in range(25):
-            make_event(self.user, minutes_ago=i, city=f"Town{i:02d}")
+            make_login_event(self.user, minutes_ago=i, city=f"Town{i:02d}")
         page = self.browser(OSLO_2, LAPTOP).get(ACTIVITY).content.decode()
         self.assertEqual(page.count('data-testid="sign-in"'), 20)
         self.assertLess(page.index("Town00"), page.index("Town19"))
@@ -274,7 +258,7 @@ class NotMeTests(RiskFlowTestCase):
 
     def test_another_users_sign_in_cannot_be_reported(self):
         bob = make_user("bob@example.com")
-        bobs_event = make_event(bob)
+        bobs_event = make_login_event(bob)
         client = Client()
         client.force_login(self.user)
         response = client.post(NOT_ME, {"event": bobs_event.pk}, follow=True)

@@ -12,9 +12,8 @@ from django.utils import timezone
 from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from authsite.sessions import SESSION_IP, SESSION_UA, SessionStore
 from authsite.sessions_models import UserSession
-from risk.models import LoginEvent
 from tests.browser.base import BrowserTestCase
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_login_event, make_user
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -38,33 +37,20 @@ class SecurityCenterBrowserTests(BrowserTestCase):
         other.save()
         self.other_key = other.session_key
         UserSession.objects.filter(pk=other.session_key).update(last_seen=now - timedelta(minutes=7))
-        LoginEvent.objects.create(
-            created_at=now - timedelta(days=2),
-            user=self.user,
-            ip="192.0.2.10",
-            country="NO",
-            city="Oslo",
-            browser="Chrome 156",
-            os="Linux",
-            mode="adaptive",
-            decision="allow",
-            outcome=LoginEvent.Outcome.SUCCESS,
-        )
-        self.suspicious = LoginEvent.objects.create(
-            created_at=now - timedelta(minutes=20),
-            user=self.user,
+        make_login_event(self.user, minutes_ago=2 * 24 * 60, browser="Chrome 156", os="Linux")
+        self.suspicious = make_login_event(
+            self.user,
+            minutes_ago=20,
             ip="198.51.100.7",
             country="BR",
             city="Sao Paulo",
             browser="Mobile Safari 17",
             os="iOS 17.5",
-            mode="adaptive",
             decision="challenge",
             reasons=[
                 {"code": "new_device", "text": "We don't recognise this device"},
                 {"code": "new_country", "text": "This sign-in is from a new country"},
             ],
-            outcome=LoginEvent.Outcome.SUCCESS,
             factor="email",
         )
 

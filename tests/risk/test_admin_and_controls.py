@@ -8,26 +8,22 @@ from django.test import Client
 from django.utils import timezone
 
 from risk.models import LoginEvent, TrustedDevice
-from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_login_event, make_user
 
 
 def event(user, **extra) -> LoginEvent:
+    """A strongly challenged sign-in from Sydney with one reason (the admin's detail page)."""
     values = {
-        "created_at": timezone.now(),
-        "user": user,
         "ip": "203.0.113.5",
         "country": "AU",
         "city": "Sydney",
         "network": "AS16509",
-        "browser": "Chrome 131",
-        "os": "Mac OS X 10.15",
-        "mode": "adaptive",
         "score": 6.64,
         "decision": "challenge_strong",
         "reasons": [{"code": "impossible_travel", "text": "This sign-in is too far from your last one"}],
+        "outcome": LoginEvent.Outcome.PENDING,
     }
-    values.update(extra)
-    return LoginEvent.objects.create(**values)
+    return make_login_event(user, **{**values, **extra})
 
 
 def remembered(user, label="Chrome on Mac OS X (Oslo, NO)") -> TrustedDevice:
