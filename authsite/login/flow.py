@@ -13,6 +13,7 @@ from django.contrib import auth, messages
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
+from django.utils.crypto import constant_time_compare
 
 from authsite import clock, events
 from authsite.login.listeners import notify_login_succeeded
@@ -49,9 +50,14 @@ def login_begin(
         next_url=next_url,
         flags=dict(flags or {}),
         session_data=dict(session_data or {}),
+        auth_hash=user.get_session_auth_hash(),
     )
     pending.keep_user(user)
     return login_continue(request, pending)
+
+
+class LoginAborted(HttpResponseRedirect):
+    """The redirect of a login that was given up: its pending login is gone for good."""
 
 
 def login_continue(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
@@ -60,7 +66,10 @@ def login_continue(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     while pending.stage_index < len(stages):
         response = stages[pending.stage_index].handle(request, pending)
         if response is not None:
-            pending_login_stash(request, pending)
+            # A stage that pauses keeps the login for later; one that refused it must not
+            # have it written back, or a later request could resume it without the password.
+            if not isinstance(response, LoginAborted):
+                pending_login_stash(request, pending)
             return response
         pending.stage_index += 1
     return login_finish(request, pending)
@@ -79,7 +88,7 @@ def login_abort(request: HttpRequest, message: str) -> HttpResponse:
     """Drop the pending login and send the user back to the password page with ``message``."""
     pending_login_clear(request)
     messages.error(request, message)
-    return redirect(settings.LOGIN_URL)
+    return LoginAborted(resolve_url(settings.LOGIN_URL))
 
 
 def login_finish(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
@@ -87,6 +96,9 @@ def login_finish(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     user = get_user_model()._default_manager.filter(pk=pending.user_id, is_active=True).first()
     if user is None:
         return login_abort(request, "This account can no longer sign in.")
+    if not constant_time_compare(pending.auth_hash, user.get_session_auth_hash()):
+        events.auth_event(request, events.LOGIN_FAIL, outcome="password_changed", user_id=user.pk)
+        return login_abort(request, "Your password was changed while you were signing in. Sign in with the new one.")
     pending_login_clear(request)
     # auth.login() rotates the session key (the session holds no user yet) and stores the
     # password hash that ends this session when the password changes.

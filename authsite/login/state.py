@@ -35,6 +35,9 @@ class PendingLogin:
     session_data: dict[str, Any] = field(default_factory=dict)
     # Random id of this attempt: codes sent during it are bound to it.
     id: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    # The user's session auth hash (derived from the password hash) when the password was
+    # checked: a password changed meanwhile ends the attempt at login_finish.
+    auth_hash: str = ""
 
     def is_expired(self) -> bool:
         return clock.timestamp() - self.started_at > settings.LOGIN_PENDING_TIMEOUT

@@ -4,7 +4,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
-from authsite.login.flow import login_stage_passed, pending_login_required
+from authsite.login.flow import login_abort, login_stage_passed, pending_login_required
 from authsite.login.stages import LoginStage
 
 
@@ -21,6 +21,19 @@ class SkippedStage(LoginStage):
 
     def handle(self, request, pending):
         return None
+
+
+class RefuseOnceStage(LoginStage):
+    """Refuses the first time it runs for a session, then lets the login through (as a risk check
+    might on a second look from elsewhere)."""
+
+    key = "refuse"
+
+    def handle(self, request, pending):
+        if request.session.get("refused_once"):
+            return None
+        request.session["refused_once"] = True
+        return login_abort(request, "Refused.")
 
 
 class SecondStage(ConfirmStage):

@@ -99,6 +99,33 @@ class StagedLoginTests(CacheClearingTestCase):
         self.assertContains(response, "can no longer sign in")
         self.assertNotIn(SESSION_KEY, self.client.session)
 
+    def test_password_changed_during_the_stages_ends_the_attempt(self):
+        self.password()
+        self.client.post("/test/confirm/")
+        self.user.set_password("a new passphrase 99")
+        self.user.save()
+        with self.assertLogs("authsite.events") as logs:
+            response = self.client.post("/test/second/", follow=True)
+        self.assertRedirects(response, "/login/")
+        self.assertContains(response, "Your password was changed while you were signing in")
+        self.assertNotIn(SESSION_KEY, self.client.session)
+        self.assertNotIn(PENDING_KEY, self.client.session)
+        failed = [r for r in logs.records if r.getMessage() == "authn_login_fail"]
+        self.assertEqual([(r.outcome, r.user_id) for r in failed], [("password_changed", self.user.pk)])
+
+    @override_settings(LOGIN_STAGES=["tests.authsite.stages.RefuseOnceStage", "tests.authsite.stages.ConfirmStage"])
+    def test_a_refused_login_is_gone_and_cannot_be_resumed_without_the_password(self):
+        response = self.password()
+        self.assertRedirects(response, "/login/", fetch_redirect_response=False)
+        self.assertNotIn(PENDING_KEY, self.client.session)
+        # The stage would let a second look through, but there is nothing left to look at.
+        for path in ("/test/confirm/", "/login/verify/"):
+            with self.subTest(path=path):
+                response = self.client.post(path, follow=True)
+                self.assertRedirects(response, "/login/")
+                self.assertContains(response, "Please sign in first.")
+                self.assertNotIn(SESSION_KEY, self.client.session)
+
     def test_corrupt_pending_state_is_treated_as_absent(self):
         session = self.client.session
         session[PENDING_KEY] = {"unexpected": 1}
