@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from authsite import clock, events
+from authsite.parsing import parse_id
 from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
 from risk.models import LoginEvent
@@ -305,8 +306,8 @@ def not_me_view(request: HttpRequest) -> HttpResponse:
     the user to the reset form: one click is enough, and the email goes to the account's own
     address, which the user proves they read by using the link. See ``account_report_not_me``.
     """
-    raw = request.POST.get("event", "")
-    event = LoginEvent.objects.filter(user=request.user, pk=int(raw)).first() if raw.isdigit() else None
+    pk = parse_id(request.POST.get("event"))
+    event = LoginEvent.objects.filter(user=request.user, pk=pk).first() if pk is not None else None
     if event is None:
         messages.error(request, "We couldn't find that sign-in.")
         return redirect("center:activity")

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 
+from authsite.parsing import parse_id
 from factors import crypto, limits, otp, seams
 from factors.conf import factors_settings
 from factors.models import (
@@ -112,10 +113,10 @@ _MODELS_BY_LABEL = {m.model_label(): m for m in DEVICE_MODELS}
 def _parse_device_id(device_id: str) -> tuple[type[FactorDevice], int] | None:
     label, _, pk = str(device_id).rpartition("/")
     model = _MODELS_BY_LABEL.get(label)
-    # ASCII digits only ("²".isdigit() is True) and within a bigint.
-    if model is None or not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+    pk = parse_id(pk)
+    if model is None or pk is None:
         return None
-    return model, int(pk)
+    return model, pk
 
 
 def _lock_device(*, user, device_id: str, confirmed: bool | None = True) -> FactorDevice | None:

@@ -3,7 +3,9 @@
 NIST SP 800-63B §4.1.2.1: adding or changing an authenticator needs authentication at the
 account's highest strength. A recent password check (``authsite.reauth``) is not enough for a user
 who has a second factor: they must also pass one of their strongest factors within
-``REAUTH_WINDOW_SECONDS``. A sign-in that passed a factor counts, so the common case asks nothing.
+``REAUTH_WINDOW_SECONDS``. A sign-in that passed one of those counts, so the common case asks
+nothing; one that passed a weaker factor (an email or SMS code while the user has an app or a
+passkey) does not, or the weakest factor would be enough to remove the strongest.
 """
 
 from __future__ import annotations
@@ -27,16 +29,32 @@ from authsite.views import safe_next_url
 from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
-from factors.registry import factor_type, strength
+from factors.registry import Strength, factor_type, strength
 
-SESSION_FACTOR_AT = "_reauth_factor_at"
+# {"at": when, "level": Strength of what was passed}; see factor_reauth_proof.
+SESSION_FACTOR = "_reauth_factor"
 SESSION_BIND = "factors_stepup_bind"
 SESSION_WEBAUTHN = "factors_stepup_webauthn"
 
 
-def factor_reauth_mark(session) -> None:
-    """Record that the user just passed a second factor."""
-    session[SESSION_FACTOR_AT] = clock.timestamp()
+def reauth_level(device) -> Strength:
+    """How much passing ``device`` proves for a sensitive change.
+
+    Its strength, except that a recovery code counts as the strongest: it stands in for a lost
+    authenticator (account recovery, NIST SP 800-63B §6.1.2.3), whose owner must be able to
+    replace it, and every use is emailed to the account.
+    """
+    return Strength.PHISHING_RESISTANT if isinstance(device, RecoveryCodeDevice) else strength(device)
+
+
+def factor_reauth_proof(level: Strength) -> dict:
+    """The session value recording that a factor of ``level`` was passed just now."""
+    return {"at": clock.timestamp(), "level": int(level)}
+
+
+def factor_reauth_mark(session, level: Strength) -> None:
+    """Record in ``session`` that its user just passed a factor of ``level``."""
+    session[SESSION_FACTOR] = factor_reauth_proof(level)
 
 
 def strongest_factors(user) -> list:
@@ -57,10 +75,15 @@ def step_up_url(request: HttpRequest) -> str | None:
 
     Called by ``authsite.reauth.recent_auth_required`` (setting ``REAUTH_STEP_UP``).
     """
-    if not strongest_factors(request.user):
+    strongest = strongest_factors(request.user)
+    if not strongest:
         return None
-    at = request.session.get(SESSION_FACTOR_AT)
-    if at is not None and clock.timestamp() - at <= settings.REAUTH_WINDOW_SECONDS:
+    proof = request.session.get(SESSION_FACTOR)
+    if (
+        isinstance(proof, dict)
+        and proof.get("level", 0) >= strength(strongest[0])
+        and clock.timestamp() - proof.get("at", 0) <= settings.REAUTH_WINDOW_SECONDS
+    ):
         return None
     return reverse("factors:stepup")
 
@@ -73,7 +96,7 @@ def _bind(request: HttpRequest) -> str:
 
 
 def _passed(request: HttpRequest, device, next_url: str) -> str:
-    factor_reauth_mark(request.session)
+    factor_reauth_mark(request.session, reauth_level(device))
     reauth_mark(request)
     request.session.pop(SESSION_BIND, None)
     events.auth_event(request, events.REAUTH, outcome="success", factor=device.factor_kind)

@@ -21,10 +21,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from authsite import clock, events
+from authsite import events
 from authsite.clientip import client_ip
 from authsite.login import flow
 from authsite.login.state import PendingLogin, pending_login_stash
+from authsite.parsing import parse_id
 from authsite.reauth import recent_auth_required
 from authsite.sessions import user_sessions_end
 from authsite.views import safe_redirect_target
@@ -35,7 +36,7 @@ from factors.notify import notify_factor_change
 from factors.registry import Requirement, factor_type, satisfies
 from factors.stages import ENROL_KEY
 from factors.stages import KEY as CHALLENGE_KEY
-from factors.stepup import SESSION_FACTOR_AT, factor_reauth_mark
+from factors.stepup import SESSION_FACTOR, factor_reauth_mark, factor_reauth_proof, reauth_level
 from risk.trust import trusted_devices_of
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def _json_body(request: HttpRequest) -> dict | None:
         return None
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: arrays or objects nested thousands deep fit well within MAX_JSON_BODY.
         return None
     return data if isinstance(data, dict) else None
 
@@ -227,7 +229,7 @@ def _challenge_passed(
     request: HttpRequest, pending: PendingLogin, user, device, *, recovery_left=None, remember: bool = False
 ) -> HttpResponse:
     pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    pending.session_data[SESSION_FACTOR_AT] = clock.timestamp()
+    pending.session_data[SESSION_FACTOR] = factor_reauth_proof(reauth_level(device))
     pending.flags["factor_kind"] = device.factor_kind
     pending.flags["remember_device"] = remember
     events.auth_event(request, events.MFA_SUCCESS, outcome="success", user_id=user.pk, factor=device.factor_kind)
@@ -347,7 +349,7 @@ def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, wha
     pending.state_for(ENROL_KEY).clear()
     # The new factor verifies the session being made, as it does for a signed-in user who adds one.
     pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    pending.session_data[SESSION_FACTOR_AT] = clock.timestamp()
+    pending.session_data[SESSION_FACTOR] = factor_reauth_proof(reauth_level(device))
     _factor_added(request, user, device, what)
     events.auth_event(
         request, events.MFA_ENROL_COMPLETED, outcome="success", user_id=user.pk, factor=device.factor_kind
@@ -424,7 +426,10 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
         backend=MODEL_BACKEND,
         next_url=safe_redirect_target(request, next_url),
         flags={"passkey_uv": True},
-        session_data={DEVICE_ID_SESSION_KEY: result.credential.persistent_id, SESSION_FACTOR_AT: clock.timestamp()},
+        session_data={
+            DEVICE_ID_SESSION_KEY: result.credential.persistent_id,
+            SESSION_FACTOR: factor_reauth_proof(reauth_level(result.credential)),
+        },
     )
     return _json_redirect(response)
 
@@ -471,10 +476,11 @@ def _unconfirmed_device(request: HttpRequest, session_key: str, models: tuple):
 
 def _unconfirmed_device_of(user, device_id: object, models: tuple):
     """Return ``user``'s unconfirmed device named ``device_id`` if it is one of ``models``."""
-    label, _, pk = str(device_id or "").rpartition("/")
+    label, _, raw_pk = str(device_id or "").rpartition("/")
+    pk = parse_id(raw_pk)
     for model in models:
-        if label == model.model_label() and pk.isdigit():
-            return model.objects.filter(user=user, pk=int(pk), confirmed=False).first()
+        if label == model.model_label() and pk is not None:
+            return model.objects.filter(user=user, pk=pk, confirmed=False).first()
     return None
 
 
@@ -493,7 +499,7 @@ def _end_other_sessions(request: HttpRequest, user=None) -> None:
 def _enrolled(request: HttpRequest, device, what: str) -> None:
     """After a new factor is active: verify this session with it, log, and tell the user by email."""
     otp_login(request, device)
-    factor_reauth_mark(request.session)
+    factor_reauth_mark(request.session, reauth_level(device))
     _factor_added(request, request.user, device, what)
 
 

@@ -18,6 +18,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from authsite import clock
+from authsite.parsing import parse_id
 from risk.models import LoginEvent
 
 DEFAULT_DAYS = 30
@@ -43,12 +44,8 @@ TOP_COUNTRIES = 12
 
 def parse_days(raw: str | None) -> int:
     """Return the number of days asked for, or the default for anything that is not 1..MAX_DAYS."""
-    raw = str(raw or "").strip()
-    # ASCII digits only ("\uff19".isdigit() is True and int() accepts it), and short.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3):
-        return DEFAULT_DAYS
-    days = int(raw)
-    return days if 1 <= days <= MAX_DAYS else DEFAULT_DAYS
+    days = parse_id(str(raw or "").strip(), max_digits=3)
+    return days if days is not None and 1 <= days <= MAX_DAYS else DEFAULT_DAYS
 
 
 @dataclass

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from authsite import events
+from authsite.parsing import parse_id
 from authsite.reauth import recent_auth_required
 from risk.trust import trusted_devices_revoke
 
@@ -16,7 +17,7 @@ from risk.trust import trusted_devices_revoke
 @require_POST
 def trusted_device_revoke_view(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("device", "all")
-    device_id = int(raw) if raw.isdigit() else None
+    device_id = parse_id(raw)
     if raw != "all" and device_id is None:
         messages.error(request, "No such device.")
         return redirect("factors:security")

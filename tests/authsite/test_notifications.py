@@ -38,6 +38,7 @@ class NotificationTests(CacheClearingTestCase):
         self.assertNotIn("SECRETLINK", "".join(logs.output))
 
     def test_a_broken_mailer_does_not_break_a_factor_change(self):
+        from factors.registry import Strength
         from factors.stepup import factor_reauth_mark
         from tests.factors.test_views import totp_device
 
@@ -45,7 +46,7 @@ class NotificationTests(CacheClearingTestCase):
         self.client.post("/login/", {"email": user.email, "password": PASSWORD})
         device, _ = totp_device(user)
         session = self.client.session
-        factor_reauth_mark(session)
+        factor_reauth_mark(session, Strength.PHISHING_RESISTANT)
         session.save()
         with override_settings(MAILERS=BROKEN_MAILER), self.assertLogs("authsite.notifications", "ERROR"):
             response = self.client.post("/account/security/remove/", {"device": device.persistent_id})

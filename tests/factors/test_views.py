@@ -15,6 +15,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 
 from factors import otp, services
 from factors.models import EmailDevice, SMSDevice, TOTPDevice, WebAuthnCredential
+from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.sms.base import BaseSmsBackend, SmsDeliveryError
 from factors.stepup import factor_reauth_mark
@@ -176,6 +177,51 @@ class ChallengeStageTests(CacheClearingTestCase):
         self.assertContains(response, "Backup app")
         self.assertNotIn(SESSION_KEY, self.client.session)
 
+    def sign_in_with_email_code(self) -> EmailDevice:
+        device = email_device(self.user)
+        self.password()
+        self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"})
+        code = last_code(mail.outbox[-1].body)
+        ok = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
+        self.assertRedirects(ok, "/", fetch_redirect_response=False)
+        return device
+
+    def test_a_sign_in_with_a_weaker_factor_still_needs_the_strongest_to_change_factors(self):
+        totp, key = totp_device(self.user)
+        self.sign_in_with_email_code()
+        # An email code got the user in, but removing the app needs the app (or a passkey).
+        response = self.client.post("/account/security/remove/", {"device": totp.persistent_id})
+        self.assertRedirects(
+            response, "/account/reauthenticate/factor/?next=%2Faccount%2Fsecurity%2F", fetch_redirect_response=False
+        )
+        self.assertTrue(TOTPDevice.objects.filter(pk=totp.pk).exists())
+        passed = self.client.post(
+            "/account/reauthenticate/factor/",
+            {"device": totp.persistent_id, "action": "verify", "code": code_at(key), "next": "/account/security/"},
+        )
+        self.assertRedirects(passed, "/account/security/", fetch_redirect_response=False)
+        self.client.post("/account/security/remove/", {"device": totp.persistent_id})
+        self.assertFalse(TOTPDevice.objects.filter(pk=totp.pk).exists())
+
+    def test_a_sign_in_with_the_strongest_factor_asks_nothing_more(self):
+        totp, key = totp_device(self.user)
+        email = email_device(self.user)
+        self.password()
+        self.client.post(CHALLENGE, {"device": totp.persistent_id, "action": "verify", "code": code_at(key)})
+        response = self.client.post("/account/security/remove/", {"device": email.persistent_id})
+        self.assertRedirects(response, "/account/security/", fetch_redirect_response=False)
+        self.assertFalse(EmailDevice.objects.filter(pk=email.pk).exists())
+
+    def test_a_recovery_code_sign_in_may_replace_the_lost_app(self):
+        totp, _ = totp_device(self.user)
+        codes = services.factor_recovery_codes_generate(user=self.user)
+        recovery = next(d for d in services.user_factors(self.user) if d.factor_kind == "recovery")
+        self.password()
+        self.client.post(CHALLENGE, {"device": recovery.persistent_id, "action": "verify", "code": codes[0]})
+        response = self.client.post("/account/security/remove/", {"device": totp.persistent_id})
+        self.assertRedirects(response, "/account/security/", fetch_redirect_response=False)
+        self.assertFalse(TOTPDevice.objects.filter(pk=totp.pk).exists())
+
     def test_recovery_code_works_once_notifies_and_shows_remaining(self):
         totp_device(self.user)
         codes = services.factor_recovery_codes_generate(user=self.user)
@@ -315,7 +361,7 @@ class EnrollmentTests(CacheClearingTestCase):
 
     def passed_factor_just_now(self) -> None:
         session = self.client.session
-        factor_reauth_mark(session)
+        factor_reauth_mark(session, Strength.PHISHING_RESISTANT)
         session.save()
 
     def test_rename_preferred_and_remove_with_notifications(self):
@@ -508,7 +554,7 @@ class FactorChangeEndsOtherSessionsTests(CacheClearingTestCase):
         self.other = Client()
         self.other.force_login(self.user)
         session = self.client.session
-        factor_reauth_mark(session)
+        factor_reauth_mark(session, Strength.PHISHING_RESISTANT)
         session.save()
 
     def assert_only_this_session_survives(self) -> None:

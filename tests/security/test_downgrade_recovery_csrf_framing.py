@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from factors import otp
 from factors.models import SMSDevice, TOTPDevice, WebAuthnCredential
+from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.stepup import factor_reauth_mark
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
@@ -97,7 +98,7 @@ class CsrfOnFactorChangesTests(CacheClearingTestCase):
         client = Client(enforce_csrf_checks=True)
         force_login_verified(client, user)
         session = client.session
-        factor_reauth_mark(session)
+        factor_reauth_mark(session, Strength.PHISHING_RESISTANT)
         session.save()
         sms_outbox.clear()
         self.addCleanup(sms_outbox.clear)

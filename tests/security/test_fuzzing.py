@@ -13,7 +13,7 @@ from urllib.parse import quote
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.test import Client, override_settings
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
@@ -21,6 +21,7 @@ from authsite import clock
 from authsite.models import User
 from authsite.reauth import SESSION_REAUTH_AT
 from factors.models import SMSDevice, TOTPDevice, WebAuthnCredential
+from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.stepup import factor_reauth_mark
 from tests.helpers import PASSWORD, force_login_verified, make_user
@@ -56,6 +57,10 @@ NASTY = [
     "1e309",
     "[]",
     "{}",
+    "\u00b2",  # a digit to str.isdigit(), not to int()
+    "\uff19",  # a digit to int() too
+    "9" * 5_000,  # past int()'s limit on digits
+    "[" * 30_000 + "]" * 30_000,  # JSON nested past the recursion limit, under the size cap
 ]
 scalar = st.one_of(
     st.sampled_from(NASTY),
@@ -144,6 +149,7 @@ class AnonymousFormFuzzTests(TestCase):
 
     @FUZZ
     @given(body=json_body)
+    @example(body="[" * 30_000 + "]" * 30_000)
     def test_passkey_login_json(self, body):
         cache.clear()
         client = Client()
@@ -215,7 +221,7 @@ class SignedInFuzzTests(TestCase):
         SMSDevice.objects.filter(user=self.user).delete()
         session = self.client.session
         session[SESSION_REAUTH_AT] = clock.timestamp()
-        factor_reauth_mark(session)
+        factor_reauth_mark(session, Strength.PHISHING_RESISTANT)
         session.save()
 
     @FUZZ
@@ -263,6 +269,26 @@ class SignedInFuzzTests(TestCase):
         name = TOTPDevice.objects.get(pk=self.device.pk).name
         self.assertTrue(0 < len(name) <= 64, repr(name))
         self.assertEqual(name, " ".join(name.split()), "names are stored trimmed")
+
+    @FUZZ
+    @given(
+        path=st.sampled_from(
+            [
+                "/account/security/remove/",
+                "/account/security/preferred/",
+                "/account/security/devices/forget/",
+                "/account/activity/not-me/",
+            ]
+        ),
+        data=form("device", "event"),
+    )
+    @example(path="/account/activity/not-me/", data={"event": "\u00b2"})
+    @example(path="/account/security/devices/forget/", data={"device": "9" * 5_000})
+    def test_id_fields(self, path, data):
+        self.fresh()
+        post(self.client, path, data)
+        self.assertTrue(TOTPDevice.objects.filter(pk=self.device.pk, preferred=False).exists())
+        self.assertTrue(self.client.get("/").wsgi_request.user.is_authenticated, "no sign-in matched: nobody out")
 
     @FUZZ
     @given(

@@ -8,6 +8,7 @@ from authsite import clock
 from authsite.reauth import SESSION_REAUTH_AT
 from factors import services
 from factors.models import TOTPDevice
+from factors.registry import Strength
 from factors.stepup import factor_reauth_mark
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 
@@ -25,7 +26,7 @@ class FactorChangeEndsOtherSessionsTests(CacheClearingTestCase):
         force_login_verified(self.elsewhere, self.user)
         session = self.here.session
         session[SESSION_REAUTH_AT] = clock.timestamp()
-        factor_reauth_mark(session)
+        factor_reauth_mark(session, Strength.PHISHING_RESISTANT)
         session.save()
         self.assertEqual(self.elsewhere.get("/account/security/").status_code, 200)
 
