@@ -18,6 +18,7 @@ logger = logging.getLogger("authsite.events")
 SIGNUP = "user_created"
 SIGNUP_ATTEMPT = "authn_signup_attempt"
 ACTIVATED = "user_activated"
+ACTIVATION_FAIL = "authn_activation_fail"
 LOGIN_SUCCESS = "authn_login_success"
 LOGIN_PENDING = "authn_login_pending"
 LOGIN_FAIL = "authn_login_fail"

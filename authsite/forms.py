@@ -82,6 +82,34 @@ class SignupForm(AccessibleFormMixin, forms.Form):
         return cleaned
 
 
+class ActivateForm(AccessibleFormMixin, forms.Form):
+    """Activation asks for the password chosen at sign-up as well as the emailed link.
+
+    The link proves the mailbox; the password proves the person clicking chose the account's
+    current password. Without it, someone who signed up again with another's address before
+    they activated would have their password confirmed by the owner's click.
+    """
+
+    password = password_field(
+        "The password you chose when you signed up",
+        "current-password",
+        help_text="If you have forgotten it, sign up again with the same address to choose a new one.",
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError(
+                "That is not the password this account was created with. If you have forgotten it, "
+                "sign up again with the same address: we will send a new link."
+            )
+        return password
+
+
 class PasswordChangeForm(AccessibleFormMixin, auth_forms.PasswordChangeForm):
     old_password = password_field("Current password", "current-password")
     new_password1 = new_password_field()

@@ -88,11 +88,14 @@ def activate_view(request: HttpRequest, token: str) -> HttpResponse:
     user = services.account_activation_user(token)
     if user is None:
         return render(request, "registration/activate_invalid.html", status=400)
-    if request.method == "POST":
+    form = forms.ActivateForm(request.POST if request.method == "POST" else None, user=user)
+    if form.is_valid():
         services.account_activate(request, user=user)
         messages.success(request, "Your email address is confirmed. You can sign in now.")
         return redirect("login")
-    return render(request, "registration/activate.html", {"email": user.email})
+    if form.is_bound:
+        events.auth_event(request, events.ACTIVATION_FAIL, outcome="wrong_password", user_id=user.pk)
+    return render(request, "registration/activate.html", {"email": user.email, "form": form})
 
 
 class LogoutView(auth_views.LogoutView):

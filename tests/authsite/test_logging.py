@@ -80,7 +80,7 @@ class EventStreamTests(CacheClearingTestCase):
             client = Client()
             client.post("/signup/", {"email": "bob@example.com", "password": PASSWORD})
             activation = re.search(r"http://testserver(/signup/activate/\S+)", mail.outbox[-1].body).group(1)
-            client.post(activation)
+            client.post(activation, {"password": PASSWORD})
             client.post("/login/", {"email": "bob@example.com", "password": "wrong " + PASSWORD})
             client.post("/login/", {"email": "bob@example.com", "password": PASSWORD})
             session_id = client.cookies["sessionid"].value

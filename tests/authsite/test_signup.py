@@ -37,13 +37,13 @@ class SignupTests(CacheClearingTestCase):
         path = activation_path(mail.outbox[0])
         self.assertContains(self.client.get(path), "Confirm and activate")
         self.assertFalse(User.objects.get(pk=user.pk).is_active, "GET must not change state")
-        response = self.client.post(path, follow=True)
+        response = self.client.post(path, {"password": PASSWORD}, follow=True)
         self.assertContains(response, "Your email address is confirmed")
         user.refresh_from_db()
         self.assertTrue(user.is_active)
         self.assertIsNotNone(user.email_verified_at)
         # The link works once.
-        self.assertEqual(self.client.post(path).status_code, 400)
+        self.assertEqual(self.client.post(path, {"password": PASSWORD}).status_code, 400)
         login = self.client.post("/login/", {"email": "new@example.com", "password": PASSWORD})
         self.assertEqual(login.status_code, 302)
 
@@ -82,10 +82,43 @@ class SignupTests(CacheClearingTestCase):
         self.signup(password="first passphrase 1")
         self.signup(password="second passphrase 2")
         self.assertEqual(len(mail.outbox), 2)
-        self.client.post(activation_path(mail.outbox[1]))
-        self.assertEqual(self.client.post(activation_path(mail.outbox[0])).status_code, 400)
+        self.client.post(activation_path(mail.outbox[1]), {"password": "second passphrase 2"})
+        old_link = self.client.post(activation_path(mail.outbox[0]), {"password": "first passphrase 1"})
+        self.assertEqual(old_link.status_code, 400)
         ok = self.client.post("/login/", {"email": "new@example.com", "password": "second passphrase 2"})
         self.assertEqual(ok.status_code, 302)
+
+    def test_activation_needs_the_password_so_a_second_sign_up_cannot_take_the_account(self):
+        # The owner signs up; someone else signs up with the owner's address and their own password.
+        self.signup(password="owner passphrase 1")
+        self.signup(password="intruder passphrase 2", client=Client())
+        page = self.client.get(activation_path(mail.outbox[1]))
+        self.assertContains(
+            page, '<label for="id_password">The password you chose when you signed up</label>', html=True
+        )
+        # The owner follows the newest link with their own password: refused, nothing activated.
+        with self.assertLogs("authsite.events") as logs:
+            refused = self.client.post(activation_path(mail.outbox[1]), {"password": "owner passphrase 1"})
+        self.assertContains(refused, "That is not the password this account was created with")
+        self.assertContains(refused, 'aria-invalid="true"')
+        self.assertIn("authn_activation_fail", [r.getMessage() for r in logs.records])
+        self.assertFalse(User.objects.get(email="new@example.com").is_active)
+        intruder = Client().post("/login/", {"email": "new@example.com", "password": "intruder passphrase 2"})
+        self.assertEqual(intruder.status_code, 200, "an inactive account does not sign in")
+        # Signing up again puts the owner's password back; the new link activates with it.
+        self.signup(password="owner passphrase 1")
+        done = self.client.post(activation_path(mail.outbox[2]), {"password": "owner passphrase 1"})
+        self.assertRedirects(done, "/login/", fetch_redirect_response=False)
+        self.assertEqual(
+            Client().post("/login/", {"email": "new@example.com", "password": "intruder passphrase 2"}).status_code, 200
+        )
+
+    def test_activation_without_a_password_changes_nothing(self):
+        self.signup()
+        for data in ({}, {"password": ""}, {"password": "p" * 1_000_000}):
+            response = self.client.post(activation_path(mail.outbox[0]), data)
+            self.assertEqual(response.status_code, 200)
+        self.assertFalse(User.objects.get(email="new@example.com").is_active)
 
     def test_length_rules(self):
         cases = {

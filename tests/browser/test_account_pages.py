@@ -28,6 +28,9 @@ class AccountPagesBrowserTests(BrowserTestCase):
 
         link = re.search(r"(http://\S+/signup/activate/\S+)", mail.outbox[-1].body).group(1)
         page.goto(link)
+        page.get_by_label("The password you chose when you signed up").fill(PASSWORD)
+        self.assert_every_input_has_a_visible_label()
+        self.screenshot("activate")
         page.get_by_role("button", name="Confirm and activate").click()
         page.wait_for_url("**/login/")
         self.assertIn("Your email address is confirmed", page.text_content(".messages"))
