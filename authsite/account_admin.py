@@ -8,15 +8,19 @@ same thing and log the same events.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import override
 
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.http import HttpRequest
+from django.template import loader
 from django.urls import reverse
 
 from authsite import clock, events
@@ -28,6 +32,8 @@ MFA_RESET = "authn_mfa_reset"
 MFA_ENROL_REQUIRE = "authn_mfa_enrol_require"
 THROTTLES_CLEARED = "authn_throttles_cleared"
 PASSWORD_RESET_SENT = "authn_password_reset_sent"
+
+logger = logging.getLogger("authsite.notifications")
 
 
 @dataclass(frozen=True)
@@ -128,20 +134,46 @@ class _AdminPasswordResetForm(auth_forms.PasswordResetForm):
 
     Django skips accounts with an unusable password (they may sign in elsewhere); here every
     account signs in with a password, and an admin-created one has none until it uses this link.
+
+    Django's ``send_mail`` logs a failed send and carries on, which is right for the public reset
+    page (it must not tell who has an account) but not here: the admin must know whether the link
+    went out, so ``sent`` records it.
     """
 
     def __init__(self, *args, user: User, **kwargs) -> None:
         super().__init__(*args, data={"email": user.email}, **kwargs)
         self.target = user
+        self.sent = False
 
     def get_users(self, email: str) -> Iterable[User]:
         return [self.target] if self.target.is_active else []
+
+    @override
+    def send_mail(
+        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        message = EmailMultiAlternatives(subject, body, from_email, [to_email])
+        if html_email_template_name is not None:
+            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+        try:
+            message.send()
+        except Exception as exc:
+            # Without the message: it holds the link.
+            logger.error(
+                "password reset link not sent",
+                extra={"event": "notification_failed", "user_id": self.target.pk, "error": type(exc).__name__},
+            )
+            return
+        self.sent = True
 
 
 def account_password_reset_send(*, request: HttpRequest, user: User, by: User | None) -> bool:
     """Email ``user`` a password reset link (admins never type a password, OWASP ASVS 6.4.6).
 
-    Return False when the account is inactive (no link is sent to an account that cannot sign in).
+    Return whether the email went out: False when the account is inactive (no link is sent to an
+    account that cannot sign in) or when sending failed (logged with the outcome "failure").
     """
     if not user.is_active:
         return False
@@ -154,9 +186,14 @@ def account_password_reset_send(*, request: HttpRequest, user: User, by: User | 
         subject_template_name="emails/password_reset_subject.txt",
     )
     events.auth_event(
-        request, PASSWORD_RESET_SENT, outcome="success", user_id=user.pk, by_user_id=by.pk if by else None
+        request,
+        PASSWORD_RESET_SENT,
+        outcome="success" if form.sent else "failure",
+        user_id=user.pk,
+        by_user_id=by.pk if by else None,
+        level=logging.INFO if form.sent else logging.WARNING,
     )
-    return True
+    return form.sent
 
 
 def _absolute(request: HttpRequest | None, path: str) -> str:

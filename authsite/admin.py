@@ -101,10 +101,21 @@ class UserAdmin(DjangoUserAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        if not change and account_admin.account_password_reset_send(request=request, user=obj, by=request.user):
+        if change:
+            return
+        if account_admin.account_password_reset_send(request=request, user=obj, by=request.user):
             self.message_user(request, f"Sent {obj.email} a link to choose a password.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request,
+                f"Could not send {obj.email} a link to choose a password; the account was created. "
+                'Send the link again with the "Send a password reset link" action.',
+                messages.ERROR,
+            )
 
-    @admin.action(description="Reset MFA: remove all factors and remembered devices, sign out everywhere")
+    @admin.action(
+        description="Reset MFA: remove all factors and remembered devices, sign out everywhere", permissions=("change",)
+    )
     def reset_mfa(self, request, queryset) -> TemplateResponse | None:
         # Like "delete selected": an intermediate page first, because this cannot be undone.
         if request.POST.get("post") != "yes":
@@ -133,7 +144,9 @@ class UserAdmin(DjangoUserAdmin):
             )
         return None
 
-    @admin.action(description="Require a new sign-in method at next sign-in (keeps factors and sessions)")
+    @admin.action(
+        description="Require a new sign-in method at next sign-in (keeps factors and sessions)", permissions=("change",)
+    )
     def require_enrolment(self, request, queryset) -> None:
         for user in queryset:
             if account_admin.account_mfa_enrol_require(user=user, by=request.user, request=request):
@@ -143,16 +156,22 @@ class UserAdmin(DjangoUserAdmin):
             else:
                 self.message_user(request, f"{user.email} already had to set up a new sign-in method.")
 
-    @admin.action(description="Clear sign-in throttles (factor failures and password failures)")
+    @admin.action(
+        description="Clear sign-in throttles (factor failures and password failures)", permissions=("change",)
+    )
     def clear_throttles(self, request, queryset) -> None:
         for user in queryset:
             count = account_admin.account_throttles_clear(user=user, by=request.user, request=request)
             self.message_user(request, f"{user.email}: cleared the throttles ({count} device(s) had failures).")
 
-    @admin.action(description="Send a password reset link")
+    @admin.action(description="Send a password reset link", permissions=("change",))
     def send_password_reset(self, request, queryset) -> None:
         for user in queryset:
             if account_admin.account_password_reset_send(request=request, user=user, by=request.user):
                 self.message_user(request, f"Sent a password reset link to {user.email}.", messages.SUCCESS)
-            else:
+            elif not user.is_active:
                 self.message_user(request, f"{user.email} is inactive: no link sent.", messages.WARNING)
+            else:
+                self.message_user(
+                    request, f"Could not send a password reset link to {user.email}: the email failed.", messages.ERROR
+                )

@@ -49,7 +49,7 @@ class FactorDeviceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Reset the failed-attempt throttle")
+    @admin.action(description="Reset the failed-attempt throttle", permissions=("change",))
     def reset_throttle(self, request, queryset) -> None:
         count = queryset.update(throttling_failure_count=0, throttling_failure_timestamp=None)
         self.message_user(request, f"Reset the throttle of {count} device(s).", messages.SUCCESS)

@@ -152,7 +152,7 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ("revoke",)
 
-    @admin.action(description="Revoke the selected remembered devices")
+    @admin.action(description="Revoke the selected remembered devices", permissions=("change",))
     def revoke(self, request, queryset) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=clock.now())
         self.message_user(request, f"Revoked {count} remembered device(s).", messages.SUCCESS)

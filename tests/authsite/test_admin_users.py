@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from django.contrib import messages
 from django.core import mail
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
 from authsite.models import User
@@ -14,6 +15,7 @@ from authsite.sessions_models import UserSession
 from authsite.throttle import _account_key
 from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
+from tests.authsite.test_notifications import BROKEN_MAILER
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 from tests.risk.test_admin_and_controls import remembered
 
@@ -86,6 +88,25 @@ class UserChangePageTests(UserAdminTestCase):
         owner.post(form_page.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
         user.refresh_from_db()
         self.assertTrue(user.check_password(new))
+
+    def test_adding_a_user_when_the_link_cannot_be_sent_says_so(self):
+        data = {"email": "new@example.com", "first_name": "", "last_name": "", "_save": "Save"}
+        with (
+            override_settings(MAILERS=BROKEN_MAILER),
+            self.assertLogs("authsite.notifications", "ERROR"),
+            self.assertLogs("authsite.events", "INFO") as logs,
+        ):
+            response = self.client.post(reverse("admin:accounts_user_add"), data, follow=True)
+        # The account exists; the admin is told the link did not go out and how to send it again.
+        self.assertTrue(User.objects.filter(email="new@example.com").exists())
+        errors = [str(m) for m in response.context["messages"] if m.level == messages.ERROR]
+        self.assertEqual(len(errors), 1)
+        self.assertIn("Could not send new@example.com a link to choose a password", errors[0])
+        self.assertIn('Send the link again with the "Send a password reset link" action', errors[0])
+        self.assertNotContains(response, "Sent new@example.com")
+        sent = [r for r in logs.records if r.getMessage() == "authn_password_reset_sent"]
+        self.assertEqual([r.outcome for r in sent], ["failure"])
+        self.assertEqual(mail.outbox, [])
 
     def test_adding_an_existing_address_is_refused(self):
         response = self.client.post(reverse("admin:accounts_user_add"), {"email": "BOB@example.com"})
@@ -164,10 +185,30 @@ class UserActionTests(UserAdminTestCase):
         self.assertIsNone(cache.get(_account_key(self.user.email)))
 
     def test_send_password_reset_link(self):
-        response = self.act("send_password_reset")
+        with self.assertLogs("authsite.events", "INFO") as logs:
+            response = self.act("send_password_reset")
         self.assertContains(response, "Sent a password reset link")
+        sent = [r for r in logs.records if r.getMessage() == "authn_password_reset_sent"]
+        self.assertEqual([r.outcome for r in sent], ["success"])
         self.assertEqual(mail.outbox[-1].to, [self.user.email])
         self.assertIn("/password/reset/", mail.outbox[-1].body)
+
+    def test_a_reset_link_that_cannot_be_sent_is_reported_and_logged_as_a_failure(self):
+        with (
+            override_settings(MAILERS=BROKEN_MAILER),
+            self.assertLogs("authsite.notifications", "ERROR") as failures,
+            self.assertLogs("authsite.events", "INFO") as logs,
+        ):
+            response = self.act("send_password_reset")
+        self.assertContains(response, f"Could not send a password reset link to {self.user.email}")
+        self.assertNotContains(response, "Sent a password reset link")
+        sent = [r for r in logs.records if r.getMessage() == "authn_password_reset_sent"]
+        self.assertEqual(
+            [(r.outcome, r.user_id, r.by_user_id) for r in sent], [("failure", self.user.pk, self.staff.pk)]
+        )
+        # The failure is logged without the message, which holds the link.
+        self.assertNotIn("/password/reset/", "".join(failures.output))
+        self.assertEqual(mail.outbox, [])
 
     def test_no_reset_link_for_an_inactive_user(self):
         User.objects.filter(pk=self.user.pk).update(is_active=False)
