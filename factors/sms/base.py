@@ -15,5 +15,9 @@ class BaseSmsBackend:
     """Send one text message. Subclasses implement ``send_message``."""
 
     def send_message(self, *, to: str, body: str) -> str:
-        """Send ``body`` to ``to`` (E.164); return a message id; raise SmsDeliveryError."""
+        """Send ``body`` to ``to`` (E.164); return a message id.
+
+        Any failure, whatever the provider's client raised, is an SmsDeliveryError: the caller
+        catches nothing else.
+        """
         raise NotImplementedError

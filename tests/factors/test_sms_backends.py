@@ -9,13 +9,17 @@ import socket
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
 
+from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, override_settings
 from twilio.http.http_client import TwilioHttpClient
 
 from factors.sms import SmsDeliveryError, get_backend, send_sms
 from factors.sms.backends import console, locmem, twilio
+from tests.factors.test_views import CHALLENGE, last_code, sms_device, totp_device
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 ACCOUNT_SID = "AC" + "0" * 32
 TWILIO_SETTINGS = {
@@ -59,6 +63,13 @@ class FakeTwilioHandler(BaseHTTPRequestHandler):
         if self.server.mode == "invalid_number":
             self.reply(400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400})
             return
+        if self.server.mode == "html200":
+            # A proxy or captive portal answering in Twilio's place: 200, but not JSON.
+            self.reply_raw(200, b"<html><body>Please sign in to the network</body></html>", "text/html")
+            return
+        if self.server.mode == "no_sid":
+            self.reply(201, {"account_sid": ACCOUNT_SID, "status": "queued"})
+            return
         self.reply(
             201,
             {
@@ -71,9 +82,11 @@ class FakeTwilioHandler(BaseHTTPRequestHandler):
         )
 
     def reply(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
+        self.reply_raw(status, json.dumps(payload).encode(), "application/json")
+
+    def reply_raw(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -94,19 +107,25 @@ class LocalTwilioBackend(twilio.SmsBackend):
     http_client_class = RedirectingHttpClient
 
 
+def start_fake_twilio(test) -> FakeTwilio:
+    """Serve a FakeTwilio for the length of ``test`` and point the SDK's client at it."""
+    fake = FakeTwilio()
+    thread = threading.Thread(target=fake.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    test.addCleanup(thread.join, 5)
+    test.addCleanup(fake.server_close)
+    test.addCleanup(fake.shutdown)
+    test.addCleanup(fake.release.set)
+    RedirectingHttpClient.base_url = f"127.0.0.1:{fake.server_address[1]}"
+    get_backend.cache_clear()
+    test.addCleanup(get_backend.cache_clear)
+    return fake
+
+
 @override_settings(**TWILIO_SETTINGS)
 class TwilioBackendTests(SimpleTestCase):
     def setUp(self):
-        self.fake = FakeTwilio()
-        thread = threading.Thread(target=self.fake.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        self.addCleanup(thread.join, 5)
-        self.addCleanup(self.fake.server_close)
-        self.addCleanup(self.fake.shutdown)
-        self.addCleanup(self.fake.release.set)
-        RedirectingHttpClient.base_url = f"127.0.0.1:{self.fake.server_address[1]}"
-        get_backend.cache_clear()
-        self.addCleanup(get_backend.cache_clear)
+        self.fake = start_fake_twilio(self)
 
     def test_201_returns_the_message_sid_and_posts_the_expected_form(self):
         sid = send_sms(to="+447911123456", body="123456 is your code.")
@@ -144,6 +163,20 @@ class TwilioBackendTests(SimpleTestCase):
             send_sms(to="+447911123456", body="x")
         self.assertIn("code=21211", str(ctx.exception))
 
+    def test_non_json_200_is_a_delivery_error(self):
+        self.fake.mode = "html200"
+        with self.assertRaises(SmsDeliveryError) as ctx:
+            send_sms(to="+447911123456", body="123456 is your code.")
+        self.assertIn("JSONDecodeError", str(ctx.exception))
+        self.assertNotIn("123456", str(ctx.exception))
+        self.assertNotIn("html", str(ctx.exception))
+
+    def test_2xx_without_a_message_sid_is_a_delivery_error(self):
+        self.fake.mode = "no_sid"
+        with self.assertRaises(SmsDeliveryError) as ctx:
+            send_sms(to="+447911123456", body="123456 is your code.")
+        self.assertIn("no message sid", str(ctx.exception))
+
     def test_timeout_is_a_delivery_error(self):
         self.fake.mode = "hang"
         with self.assertRaises(SmsDeliveryError) as ctx:
@@ -169,6 +202,49 @@ class TwilioBackendTests(SimpleTestCase):
     def test_missing_credentials_refuse_to_start(self):
         with self.assertRaises(ImproperlyConfigured):
             get_backend()
+
+
+@override_settings(**TWILIO_SETTINGS, LOGIN_STAGES=["factors.stages.ChallengeStage"])
+class TwilioChallengeTests(CacheClearingTestCase):
+    """The challenge page with the real SDK: a broken reply is "choose another way", never a 500."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake = start_fake_twilio(self)
+        self.user = make_user()
+
+    def test_non_json_200_offers_another_way_and_leaves_nothing_half_written(self):
+        device = sms_device(self.user)
+        totp_device(self.user, name="Backup app")
+        self.client.post("/login/", {"email": self.user.email, "password": PASSWORD})
+        self.fake.mode = "html200"
+        with (
+            mock.patch("factors.seams.random_digits", return_value="424242"),
+            self.assertLogs(level="WARNING") as logs,
+        ):
+            response = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"}, follow=True)
+        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "We couldn&#x27;t send a text right now; choose another way.")
+        self.assertContains(response, "Backup app")
+        self.assertNotIn(SESSION_KEY, self.client.session)
+        self.assertEqual(len(self.fake.requests), 1)
+        output = "\n".join(logs.output)
+        self.assertIn("sms delivery failed", output)
+        self.assertNotIn("424242", output)
+        self.assertNotIn(device.phone_number.lstrip("+"), output)
+        # The undelivered code is void and no cooldown blocks asking again.
+        device.refresh_from_db()
+        self.assertEqual(device.token_hash, "")
+        self.assertIsNone(device.valid_until)
+        self.assertIsNone(device.last_generated_timestamp)
+        self.assertEqual(device.cooldown_seconds_left(), 0)
+        # Once Twilio answers properly, a retry at once sends a code that signs in.
+        self.fake.mode = "created"
+        self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"})
+        self.assertEqual(len(self.fake.requests), 2)
+        code = last_code(self.fake.requests[1]["form"]["Body"][0])
+        ok = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
+        self.assertRedirects(ok, "/", fetch_redirect_response=False)
 
 
 class LoaderAndDevBackendTests(SimpleTestCase):

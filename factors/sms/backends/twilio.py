@@ -1,7 +1,8 @@
 """Send texts through Twilio's Messages API with the official SDK.
 
 The SDK's default HTTP client has no timeout; this backend always passes one
-(``FACTORS_TWILIO_TIMEOUT``), so a slow Twilio cannot hold a worker.
+(``FACTORS_TWILIO_TIMEOUT``), so a slow Twilio cannot hold a worker. Any failure of the SDK
+call, including a success reply that is not a message, is an SmsDeliveryError.
 """
 
 from __future__ import annotations
@@ -64,4 +65,11 @@ class SmsBackend(BaseSmsBackend):
         except requests.RequestException as exc:
             # ReadTimeout, ConnectTimeout, ConnectionError (refused, DNS) and the like.
             raise SmsDeliveryError(f"Twilio unreachable ({type(exc).__name__})") from exc
-        return message.sid
+        except Exception as exc:
+            # Anything else the SDK raises, e.g. the ValueError of json.loads on a 2xx body that is an
+            # HTML page from a proxy or truncated. Only the type: such texts may quote the reply.
+            raise SmsDeliveryError(f"Twilio call failed ({type(exc).__name__})") from exc
+        sid = getattr(message, "sid", None)
+        if not isinstance(sid, str) or not sid:
+            raise SmsDeliveryError("Twilio reply carries no message sid")
+        return sid
