@@ -39,12 +39,16 @@ class AdminUserAddForm(forms.ModelForm):
 
 
 class AdminUserChangeForm(forms.ModelForm):
-    """The change form without Django's password hash field and its "change password" link."""
+    """The change form without Django's password hash field and its "change password" link.
+
+    The email address is not editable: it is what the account proved it reads (activation), where
+    email codes and reset links go, and an admin edit would keep the old address's email-code
+    device and the "verified" date while nobody has confirmed the new one.
+    """
 
     class Meta:
         model = User
         fields = (
-            "email",
             "first_name",
             "last_name",
             "is_active",
@@ -95,6 +99,10 @@ class UserAdmin(DjangoUserAdmin):
     def get_urls(self):
         # Drop UserAdmin's "change password" page: admins never set someone's password.
         return admin.ModelAdmin.get_urls(self)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return fields if obj is None else ("email", *fields)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()

@@ -67,6 +67,41 @@ class UserChangePageTests(UserAdminTestCase):
         self.assertEqual(add.status_code, 200)
         self.assertNotIn('name="password1"', add.content.decode())
 
+    def change_form_data(self, **changes) -> dict:
+        """What the change page would post back unchanged (inline formsets included), plus ``changes``."""
+        page = self.client.get(self.change_url)
+        data = {}
+        for inline in page.context["inline_admin_formsets"]:
+            formset = inline.formset
+            management = formset.management_form
+            data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+            for form in formset.forms:
+                data[form.add_prefix("id")] = form.instance.pk
+                data[form.add_prefix("user")] = self.user.pk
+        form = page.context["adminform"].form
+        for name in form.fields:
+            value = form.initial.get(name)
+            if isinstance(value, bool):
+                if value:
+                    data[name] = "on"
+            elif isinstance(value, list):
+                data[name] = [getattr(v, "pk", v) for v in value]
+            elif value is not None:
+                data[name] = value
+        return {**data, **changes}
+
+    def test_the_email_address_cannot_be_changed_once_the_account_exists(self):
+        page = self.client.get(self.change_url)
+        self.assertNotContains(page, 'name="email"')
+        self.assertContains(page, "bob@example.com")
+        self.assertContains(self.client.get(reverse("admin:accounts_user_add")), 'name="email"')
+        response = self.client.post(
+            self.change_url, self.change_form_data(email="bob@new.example", first_name="Robert")
+        )
+        self.assertRedirects(response, self.changelist, fetch_redirect_response=False)
+        self.user.refresh_from_db()
+        self.assertEqual((self.user.email, self.user.first_name), ("bob@example.com", "Robert"))
+
     def test_adding_a_user_gives_an_unusable_password_and_sends_a_reset_link(self):
         response = self.client.post(
             reverse("admin:accounts_user_add"),
