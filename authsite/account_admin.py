@@ -91,6 +91,43 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
     return MfaResetResult(removed, revoked, ended, emailed)
 
 
+def account_factor_revoke(*, device, by: User | None, request: HttpRequest | None = None) -> int:
+    """Remove one factor for its owner (a phone lost, a key reported stolen); end their sessions.
+
+    As when the owner removes a factor themselves, every browser signed in under the old set of
+    factors is signed out (OWASP ASVS 7.4.3); the owner is emailed. Return the sessions ended.
+    """
+    from factors.registry import factor_type
+    from factors.services import factor_remove
+
+    user = device.user
+    with transaction.atomic():
+        factor_remove(user=user, device_id=device.persistent_id)
+        ended = user_sessions_end(user=user)
+    events.auth_event(
+        request,
+        events.MFA_REMOVED,
+        outcome="success",
+        user_id=user.pk,
+        by_user_id=by.pk if by is not None else None,
+        factor=device.factor_kind,
+        sessions_ended=ended,
+    )
+    from authsite.services import send_templated_email
+
+    send_templated_email(
+        to=user.email,
+        subject="a sign-in method was removed",
+        template="emails/factor_revoked.txt",
+        context={
+            "what": f"{factor_type(device).label} \u201c{device.name}\u201d",
+            "when": clock.now(),
+            "security_url": _absolute(request, reverse("factors:security")),
+        },
+    )
+    return ended
+
+
 def account_mfa_enrol_require(*, user: User, by: User | None, request: HttpRequest | None = None) -> bool:
     """Make ``user``'s next sign-in stop until they set up a new factor; keep everything else.
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from authsite import events
-from authsite.account_admin import factor_locked_until
+from authsite.account_admin import account_factor_revoke, factor_locked_until
 from factors.models import (
     EmailDevice,
     RecoveryCodeDevice,
@@ -17,7 +16,6 @@ from factors.models import (
     TOTPDevice,
     WebAuthnCredential,
 )
-from factors.services import factor_remove
 
 COMMON = (
     "user",
@@ -56,19 +54,18 @@ class FactorDeviceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke (remove) the selected factors", permissions=("delete",))
     def revoke(self, request, queryset) -> None:
-        count = 0
+        count = len(queryset)
+        self.delete_queryset(request, queryset)
+        self.message_user(request, f"Revoked {count} factor(s); their owners were signed out and emailed.")
+
+    # Django's own delete page and "delete selected" go through the same path as "revoke": a
+    # factor never disappears without its owner's sessions ending and an email to them.
+    def delete_model(self, request, obj) -> None:
+        account_factor_revoke(device=obj, by=request.user, request=request)
+
+    def delete_queryset(self, request, queryset) -> None:
         for device in queryset.select_related("user"):
-            factor_remove(user=device.user, device_id=device.persistent_id)
-            events.auth_event(
-                request,
-                events.MFA_REMOVED,
-                outcome="success",
-                user_id=device.user_id,
-                by_user_id=request.user.pk,
-                factor=device.factor_kind,
-            )
-            count += 1
-        self.message_user(request, f"Revoked {count} factor(s).", messages.SUCCESS)
+            self.delete_model(request, device)
 
 
 @admin.register(TOTPDevice)

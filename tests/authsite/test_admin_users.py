@@ -252,14 +252,38 @@ class UserActionTests(UserAdminTestCase):
         self.assertEqual(mail.outbox, [])
 
     def test_revoke_one_factor_from_its_admin_page(self):
-        response = self.client.post(
-            reverse("admin:factors_totpdevice_changelist"),
-            {"action": "revoke", "_selected_action": [self.totp.device.pk]},
-            follow=True,
-        )
-        self.assertContains(response, "Revoked 1 factor(s)")
+        bob = Client()
+        force_login_verified(bob, self.user)
+        with self.assertLogs("authsite.events") as logs:
+            response = self.client.post(
+                reverse("admin:factors_totpdevice_changelist"),
+                {"action": "revoke", "_selected_action": [self.totp.device.pk]},
+                follow=True,
+            )
+        self.assertContains(response, "Revoked 1 factor(s); their owners were signed out and emailed.")
         self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
         self.assertTrue(RecoveryCodeDevice.objects.filter(user=self.user).exists())
+        self.assert_revoked_like_a_removal(bob, logs)
+
+    def test_django_delete_page_revokes_the_same_way(self):
+        bob = Client()
+        force_login_verified(bob, self.user)
+        url = reverse("admin:factors_totpdevice_delete", args=[self.totp.device.pk])
+        with self.assertLogs("authsite.events") as logs:
+            self.client.post(url, {"post": "yes"})
+        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assert_revoked_like_a_removal(bob, logs)
+
+    def assert_revoked_like_a_removal(self, owner: Client, logs) -> None:
+        """The owner is signed out everywhere, emailed, and the removal is logged with who did it."""
+        self.assertFalse(owner.get("/").wsgi_request.user.is_authenticated)
+        self.assertEqual([m.to for m in mail.outbox], [["bob@example.com"]])
+        self.assertIn("An administrator", mail.outbox[0].body)
+        self.assertIn("Authenticator app", mail.outbox[0].body)
+        removed = [r for r in logs.records if r.getMessage() == "authn_mfa_removed"]
+        self.assertEqual(
+            [(r.user_id, r.by_user_id, r.sessions_ended) for r in removed], [(self.user.pk, self.staff.pk, 1)]
+        )
 
 
 class UserAdminPermissionTests(UserAdminTestCase):
