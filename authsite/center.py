@@ -28,6 +28,7 @@ from authsite import clock, events
 from authsite.parsing import parse_id
 from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
+from risk import services as risk_services
 from risk.models import LoginEvent
 from risk.trust import trusted_devices_revoke
 from risk.ua import parse_ua
@@ -183,13 +184,16 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
 
     Whoever signed in knew the password, so: end every session of the account, this one too (the
     attacker's session is indistinguishable from the user's), forget every remembered device, log
-    it, and email the user a password reset link together with what was done. Nobody is signed in
+    it, forget what that sign-in taught the risk engine (its browser, address and device cookie are
+    strangers again, so the second factor is asked there), and email the user a password reset
+    link together with what was done. Nobody is signed in
     afterwards, so the new password is set through the reset link, which proves the mailbox; the
     next sign-in then goes through every stage again, second factor included.
     """
     user = request.user
     sessions = user_sessions_end(user=user)
     devices = trusted_devices_revoke(user=user)
+    forgotten = risk_services.login_disowned(event=event)
     events.auth_event(
         request,
         REPORT_NOT_ME,
@@ -198,6 +202,7 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
         login_event_id=event.pk,
         sessions_ended=sessions,
         devices_revoked=devices,
+        values_forgotten=forgotten,
     )
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)

@@ -28,7 +28,7 @@ from authsite.login.state import PendingLogin
 from authsite.services import send_templated_email
 from factors.registry import Requirement
 from risk import conf, services
-from risk.context import LoginContext, context_from_parts
+from risk.context import LoginContext, context_from_parts, device_digest
 from risk.decision import Decision
 from risk.device import device_cookie_set, device_id_from_request, new_device_id
 from risk.geo import GeoResult
@@ -295,8 +295,12 @@ class RiskLoginListener(LoginListener):
             # Learning is best effort (a cache or database hiccup): the sign-in itself is complete,
             # and its event, notification and remembered device must still be recorded.
             logger.exception("risk profile update failed", extra={"event": "risk_engine_error", "user_id": user.pk})
+        # The device key is the cookie the sign-in ends with (a first visit gets one only now): it is
+        # what was learned, and what "This wasn't me" must forget.
         LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).update(
-            outcome=LoginEvent.Outcome.SUCCESS, factor=str(pending.flags.get("factor_kind", ""))[:16]
+            outcome=LoginEvent.Outcome.SUCCESS,
+            factor=str(pending.flags.get("factor_kind", ""))[:16],
+            device_key=device_digest(data["device_id"]),
         )
         event = LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).first()
         if (

@@ -268,6 +268,15 @@ class DatabaseCountStore(CountStore):
         deleted, _ = UserFeatureCount.objects.filter(last_seen__lt=before).delete()
         return deleted
 
+    @staticmethod
+    def forget(user_id, keys: Iterable[tuple[str, str]]) -> int:
+        """Drop ``user_id``'s counts of these (level, value) keys, so they count as new again."""
+        from risk.models import UserFeatureCount
+
+        hashes = [value_hash(level, value) for level, value in keys]
+        deleted, _ = UserFeatureCount.objects.filter(user_id=user_id, value_hash__in=hashes).delete()
+        return deleted
+
     def learn(self, ctx) -> None:
         """Count a successful sign-in: four upsert statements in one transaction.
 

@@ -256,6 +256,16 @@ class NotMeTests(RiskFlowTestCase):
         form = Client().get(link, follow=True)
         self.assertContains(form, 'name="new_password1"')
 
+        # Whoever it was still has the password and that phone's cookies, but the phone is a
+        # stranger again: the second factor is asked, as the email says.
+        again = self.sign_in(phone)
+        self.assertRedirects(again, "/login/verify/", fetch_redirect_response=False)
+        self.assertNotIn("known_device", [r["code"] for r in self.last_event().reasons])
+        self.assertFalse(signed_in(phone))
+        self.assertIn("a sign-in from there asks for your\nsecond step again", message.body)
+        # The laptop the owner uses is still known.
+        self.assertRedirects(self.sign_in(laptop), "/", fetch_redirect_response=False)
+
     def test_another_users_sign_in_cannot_be_reported(self):
         bob = make_user("bob@example.com")
         bobs_event = make_login_event(bob)
