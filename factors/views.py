@@ -24,6 +24,7 @@ from django_otp import login as otp_login
 from authsite import events
 from authsite.clientip import client_ip
 from authsite.login import flow
+from authsite.login.listeners import notify_factor_failed
 from authsite.login.state import PendingLogin, pending_login_stash
 from authsite.parsing import parse_id
 from authsite.reauth import recent_auth_required
@@ -159,6 +160,9 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
                 )
             if result.status is services.VerifyStatus.REPLAY:
                 events.auth_event(request, events.TOKEN_REUSE, outcome="failure", user_id=user.pk)
+            if result.status is not services.VerifyStatus.THROTTLED:
+                # A locked device refuses without checking: that is not another failed guess.
+                notify_factor_failed(request, user=user)
             events.auth_event(
                 request,
                 events.MFA_THROTTLED if result.status is services.VerifyStatus.THROTTLED else events.MFA_FAIL,
@@ -274,6 +278,7 @@ def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> 
         result = webauthn.authenticate_complete(state=state, response=body, user=user)
     except webauthn.WebAuthnError as exc:
         events.auth_event(request, events.MFA_FAIL, outcome="webauthn_rejected", user_id=user.pk, reason=exc.reason)
+        notify_factor_failed(request, user=user)
         return _json_error("That security key or passkey wasn't accepted. Try again or choose another way.")
     remember = isinstance(body.get("remember"), bool) and body["remember"]
     return _json_redirect(_challenge_passed(request, pending, user, result.credential, remember=remember))

@@ -274,6 +274,10 @@ class RiskLoginListener(LoginListener):
             user_id=user_id if user_id is not None else f"unknown:{username}", ip=client_ip(request), at=clock.now()
         )
 
+    def factor_failed(self, request: HttpRequest, *, user) -> None:
+        # The password was right: a failed second factor is the stronger sign of a leaked one.
+        services.login_failed(user_id=user.pk, ip=client_ip(request), at=clock.now())
+
     def login_succeeded(self, request: HttpRequest, response: HttpResponse, *, user, pending: PendingLogin) -> None:
         from authsite.center import notify_new_sign_in, sign_in_is_new
         from authsite.sessions import session_record_client

@@ -1,4 +1,4 @@
-"""Login listeners: code told about password failures and finished sign-ins.
+"""Login listeners: code told about password failures, second-factor failures and finished sign-ins.
 
 ``LOGIN_LISTENERS`` lists dotted paths of ``LoginListener`` subclasses (like Django's backends).
 The risk engine listens to learn from successful sign-ins and to count failures. A listener must
@@ -29,6 +29,9 @@ class LoginListener:
     def password_failed(self, request: HttpRequest, *, username: str) -> None:
         """A password attempt for ``username`` failed (unknown account or wrong password)."""
 
+    def factor_failed(self, request: HttpRequest, *, user) -> None:
+        """``user`` got the password right but failed the second factor asked of this sign-in."""
+
     def login_succeeded(self, request: HttpRequest, response: HttpResponse, *, user, pending: PendingLogin) -> None:
         """``user`` was just signed in; ``response`` may still be changed (e.g. to set a cookie)."""
 
@@ -54,6 +57,14 @@ def notify_password_failed(request: HttpRequest, *, username: str) -> None:
     for listener in get_login_listeners():
         try:
             listener.password_failed(request, username=username)
+        except Exception:  # any error: see the module docstring
+            logger.exception("login listener %s failed", type(listener).__name__)
+
+
+def notify_factor_failed(request: HttpRequest, *, user) -> None:
+    for listener in get_login_listeners():
+        try:
+            listener.factor_failed(request, user=user)
         except Exception:  # any error: see the module docstring
             logger.exception("login listener %s failed", type(listener).__name__)
 

@@ -22,6 +22,7 @@ from risk.device import device_cookie_set
 from risk.geo import lookup
 from risk.loading import clear_caches
 from risk.models import LoginEvent, TrustedDevice
+from risk.velocity import CacheVelocityStore
 from tests.helpers import PASSWORD, DemoGeoLoginTestCase, make_user
 
 OSLO = "192.0.2.10"
@@ -216,6 +217,26 @@ class AdaptiveDecisionTests(RiskFlowTestCase):
         self.learn_history()
         client = self.client_for(OSLO_2, LAPTOP, DEVICE)
         self.assertRedirects(self.sign_in(client), "/login/verify/", fetch_redirect_response=False)
+
+
+class FactorFailureVelocityTests(RiskFlowTestCase):
+    def failures(self) -> int:
+        return CacheVelocityStore().counts(self.user.pk, OSLO_2, timezone.now()).account_failures
+
+    def test_a_failed_second_factor_counts_as_a_failure_of_the_account(self):
+        self.learn_history()
+        phone = self.client_for(OSLO_2, PHONE)
+        self.assertRedirects(self.sign_in(phone), "/login/verify/", fetch_redirect_response=False)
+        self.assertEqual(self.failures(), 0)
+        wrong = {"device": self.totp.persistent_id, "action": "verify", "code": "000000"}
+        self.assertContains(phone.post("/login/verify/", wrong), "didn&#x27;t work")
+        self.assertEqual(self.failures(), 1)
+        # At once again: the device is backing off and refuses without checking, which is no new guess.
+        self.assertContains(phone.post("/login/verify/", wrong), "Too many")
+        self.assertEqual(self.failures(), 1)
+        # The right code after the back-off signs in and clears the count, as a good password does.
+        self.assertRedirects(self.pass_totp(phone, step=1), "/", fetch_redirect_response=False)
+        self.assertEqual(self.failures(), 0)
 
 
 class TrustedDeviceTests(RiskFlowTestCase):
