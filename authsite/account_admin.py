@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import override
 
 from django.conf import settings
-from django.contrib.auth import forms as auth_forms
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -24,6 +23,7 @@ from django.template import loader
 from django.urls import reverse
 
 from authsite import clock, events
+from authsite.forms import PasswordResetForm
 from authsite.models import User, normalize_email_address
 from authsite.sessions import user_sessions_end
 from authsite.throttle import _account_key
@@ -166,7 +166,7 @@ def account_throttles_clear(*, user: User, by: User | None, request: HttpRequest
     return reset
 
 
-class _AdminPasswordResetForm(auth_forms.PasswordResetForm):
+class _AdminPasswordResetForm(PasswordResetForm):
     """Send the link to one chosen account, even one without a usable password yet.
 
     Django skips accounts with an unusable password (they may sign in elsewhere); here every

@@ -124,6 +124,11 @@ class SetPasswordForm(AccessibleFormMixin, auth_forms.SetPasswordForm):
 class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
     email = email_field()
 
+    def save(self, *args, extra_email_context: dict | None = None, **kwargs) -> None:
+        # Django names the site after the request's host; every email of the site uses SITE_NAME.
+        context = {"site_name": settings.SITE_NAME, **(extra_email_context or {})}
+        super().save(*args, extra_email_context=context, **kwargs)
+
 
 class ReauthenticateForm(AccessibleFormMixin, forms.Form):
     password = password_field("Password", "current-password")

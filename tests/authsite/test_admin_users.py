@@ -227,6 +227,7 @@ class UserActionTests(UserAdminTestCase):
         self.assertEqual([r.outcome for r in sent], ["success"])
         self.assertEqual(mail.outbox[-1].to, [self.user.email])
         self.assertIn("/password/reset/", mail.outbox[-1].body)
+        self.assertEqual(mail.outbox[-1].subject, "Adaptive MFA: reset your password")
 
     def test_a_reset_link_that_cannot_be_sent_is_reported_and_logged_as_a_failure(self):
         with (

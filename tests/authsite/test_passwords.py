@@ -67,6 +67,9 @@ class PasswordResetTests(CacheClearingTestCase):
 
     def test_reset_flow_ends_sessions_and_does_not_sign_in(self):
         self.assertRedirects(self.request_reset(), "/password/reset/done/")
+        # Named like every other email of the site, not after the request's host.
+        self.assertEqual(mail.outbox[-1].subject, "Adaptive MFA: reset your password")
+        self.assertIn("your Adaptive MFA account", mail.outbox[-1].body)
         form_page = self.client.get(self.reset_link(), follow=True)
         self.assertContains(form_page, "Choose a new password")
         set_url = form_page.redirect_chain[-1][0]
