@@ -30,6 +30,7 @@ from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
 from risk import services as risk_services
 from risk.models import LoginEvent
+from risk.policy import reason_raises_risk
 from risk.trust import trusted_devices_revoke
 from risk.ua import parse_ua
 
@@ -147,9 +148,13 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
                 where=", ".join(p for p in (event.city, event.country) if p),
                 device=device,
                 decision=DECISION_TEXTS.get(event.decision, event.decision),
-                # The reasons explain why more than a password was asked for; after an allow they
-                # add nothing the user needs.
-                reasons=[r.get("text", "") for r in event.reasons if isinstance(r, dict) and r.get("text")]
+                # The reasons explain why more than a password was asked for (not what reassured us);
+                # after an allow they add nothing the user needs.
+                reasons=[
+                    r["text"]
+                    for r in event.reasons
+                    if isinstance(r, dict) and r.get("text") and reason_raises_risk(r.get("weight"))
+                ]
                 if event.decision != "allow"
                 else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),

@@ -250,7 +250,8 @@ class RiskStage(LoginStage):
             require_factor=True,
             factor_requirement=str(requirement),
             factor_exclude=exclude,
-            risk_reasons=[r.text for r in assessment.reasons][:3],
+            # What made us ask: trust reasons (a known device) are no reason to ask more.
+            risk_reasons=[r.text for r in assessment.reasons if r.raises_risk][:3],
         )
         if not has_factor:
             # A user without a factor is asked for a code sent to the confirmed account address.

@@ -38,6 +38,12 @@ REASON_TEXTS = {
 }
 
 
+def reason_raises_risk(weight: float | None) -> bool:
+    """Whether a reason of this weight argues for asking more: a positive one, or one whose weight is
+    not known (events stored before weights were, ``strict_mode``, ``engine_error``)."""
+    return weight > 0 if isinstance(weight, int | float) else True
+
+
 class Reason(NamedTuple):
     """A reason code, its plain-language text, and how much it added to the score.
 
@@ -52,6 +58,11 @@ class Reason(NamedTuple):
     code: str
     text: str
     weight: float | None = None
+
+    @property
+    def raises_risk(self) -> bool:
+        """Whether this reason argues for asking more (a trust reason such as ``known_device`` does not)."""
+        return reason_raises_risk(self.weight)
 
     def as_dict(self) -> dict:
         """Return the JSON form stored with a login event: code, text and weight when known."""

@@ -167,6 +167,8 @@ class RecentSignInTests(PasswordOnlyTestCase):
             reasons=[
                 {"code": "new_country", "text": "This sign-in is from a country you have not signed in from"},
                 {"code": "new_device", "text": "We don't recognise this device"},
+                # What reassured the engine is no reason for asking more: not listed.
+                {"code": "known_device", "text": "You have signed in from this device before", "weight": -2.0},
             ],
             outcome=LoginEvent.Outcome.PENDING,
         )
@@ -184,6 +186,7 @@ class RecentSignInTests(PasswordOnlyTestCase):
         self.assertContains(page, "Asked for a strong second step")
         self.assertContains(page, "This sign-in is from a country you have not signed in from")
         self.assertContains(page, "We don&#x27;t recognise this device")
+        self.assertNotContains(page, "You have signed in from this device before")
         self.assertContains(page, "Second step not finished")
         self.assertContains(page, "Password only")
         self.assertContains(page, "Refused")

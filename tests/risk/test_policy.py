@@ -5,7 +5,7 @@ from django.test import SimpleTestCase, override_settings
 
 from risk.decision import Decision
 from risk.loading import get_policy
-from risk.policy import AdaptivePolicy, FreemanPolicy, assess, decision_for, learn
+from risk.policy import AdaptivePolicy, FreemanPolicy, Reason, assess, decision_for, learn
 from risk.signals import Signal, SignalResult
 from risk.store import MemoryCountStore
 from risk.velocity import MemoryVelocityStore
@@ -242,3 +242,12 @@ class ReasonWeightTests(SimpleTestCase):
 
         self.assertEqual(Reason("new_country", "t", 1.5).as_dict(), {"code": "new_country", "text": "t", "weight": 1.5})
         self.assertEqual(Reason("strict_mode", "t").as_dict(), {"code": "strict_mode", "text": "t"})
+
+
+class ReasonTests(SimpleTestCase):
+    def test_only_reasons_that_add_to_the_score_explain_asking_more(self):
+        self.assertFalse(Reason("known_device", "You have signed in from this device before", -2.0).raises_risk)
+        self.assertTrue(Reason("new_device", "We don't recognise this device", 1.3).raises_risk)
+        self.assertFalse(Reason("neutral", "Adds nothing", 0.0).raises_risk)
+        # Without a weight (strict mode, an engine error, events stored before weights): shown.
+        self.assertTrue(Reason("strict_mode", "Every sign-in asks for a second step").raises_risk)
