@@ -180,7 +180,10 @@ class ChallengeStageTests(CacheClearingTestCase):
     def sign_in_with_email_code(self) -> EmailDevice:
         device = email_device(self.user)
         self.password()
-        self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"})
+        self.assertContains(self.client.get(CHALLENGE, {"method": device.persistent_id}), "We'll email a code to")
+        sent = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"}, follow=True)
+        self.assertContains(sent, "Enter the code we emailed to")
+        self.assertNotContains(sent, "We'll email a code to")
         code = last_code(mail.outbox[-1].body)
         ok = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
         self.assertRedirects(ok, "/", fetch_redirect_response=False)
