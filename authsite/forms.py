@@ -110,13 +110,23 @@ class ActivateForm(AccessibleFormMixin, forms.Form):
         return password
 
 
-class PasswordChangeForm(AccessibleFormMixin, auth_forms.PasswordChangeForm):
+class NewPasswordErrorsMixin:
+    """Show what the password rules say about a new password under the field where it was typed.
+
+    Django attaches them to "New password again", which reads as if only the repetition were wrong.
+    """
+
+    def validate_password_for_user(self, user, *args, **kwargs) -> None:
+        super().validate_password_for_user(user, "new_password1")
+
+
+class PasswordChangeForm(NewPasswordErrorsMixin, AccessibleFormMixin, auth_forms.PasswordChangeForm):
     old_password = password_field("Current password", "current-password")
     new_password1 = new_password_field()
     new_password2 = password_field("New password again", "new-password")
 
 
-class SetPasswordForm(AccessibleFormMixin, auth_forms.SetPasswordForm):
+class SetPasswordForm(NewPasswordErrorsMixin, AccessibleFormMixin, auth_forms.SetPasswordForm):
     new_password1 = new_password_field()
     new_password2 = password_field("New password again", "new-password")
 

@@ -90,6 +90,9 @@ class PasswordResetTests(CacheClearingTestCase):
         set_url = self.client.get(self.reset_link(), follow=True).redirect_chain[-1][0]
         response = self.client.post(set_url, {"new_password1": "short1", "new_password2": "short1"})
         self.assertContains(response, "at least 8 characters")
+        # Under "New password", where it was typed, not under the repetition.
+        self.assertIn("at least 8 characters", " ".join(response.context["form"].errors["new_password1"]))
+        self.assertNotIn("new_password2", response.context["form"].errors)
         response = self.client.post(set_url, {"new_password1": "z" * 1_000_000, "new_password2": "z"})
         self.assertContains(response, "This password is too long")
 
