@@ -82,14 +82,6 @@ def _place(ip: str | None) -> str:
     return ", ".join(p for p in (geo.city, geo.country) if p)
 
 
-def _device(user_agent: str) -> str:
-    if not user_agent:
-        return ""
-    ua = parse_ua(user_agent)
-    parts = [ua.browser if ua.parsed else "", ua.os if ua.os_family != "Other" else ""]
-    return " on ".join(p for p in parts if p)
-
-
 @dataclass(frozen=True)
 class SessionRow:
     """One of the user's sessions as the Security page shows it."""
@@ -112,7 +104,7 @@ def session_rows(*, user, current_session_key: str | None) -> list[SessionRow]:
         SessionRow(
             public_id=s.public_id,
             current=s.public_id == current_id,
-            device=_device(s.user_agent),
+            device=parse_ua(s.user_agent).label if s.user_agent else "",
             where=_place(s.ip),
             ip=s.ip,
             created_at=s.created_at,

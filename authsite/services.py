@@ -188,7 +188,7 @@ def notify_password_changed(request: HttpRequest, *, user: User, how: str) -> No
             "how": how,
             "when": clock.now(),
             "ip": client_ip(request),
-            "device": " on ".join(p for p in (ua.browser, ua.os) if p),
+            "device": ua.label,
             "reset_url": request.build_absolute_uri(reverse("password_reset")),
             "security_url": request.build_absolute_uri(reverse("factors:security")),
         },

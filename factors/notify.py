@@ -8,6 +8,7 @@ from django.urls import reverse
 from authsite import clock
 from authsite.clientip import client_ip
 from authsite.services import send_templated_email
+from risk.ua import parse_ua
 
 
 def notify_factor_change(request: HttpRequest, *, user, subject: str, what: str) -> None:
@@ -20,7 +21,7 @@ def notify_factor_change(request: HttpRequest, *, user, subject: str, what: str)
             "what": what,
             "when": clock.now(),
             "ip": client_ip(request),
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+            "device": parse_ua(request.META.get("HTTP_USER_AGENT", "")).label,
             "security_url": request.build_absolute_uri(reverse("factors:security")),
         },
     )

@@ -94,6 +94,12 @@ class ParsedUA:
         """Return whether the parser recognised the browser."""
         return self.browser_family != "Other"
 
+    @property
+    def label(self) -> str:
+        """ "Chrome 156 on Linux", as the site names a device to its user; "" when nothing is known."""
+        parts = (self.browser if self.parsed else "", self.os if self.os_family != "Other" else "")
+        return " on ".join(p for p in parts if p)
+
 
 # The case-insensitive regexes above cost about 35 us a string, as much as ua-parser itself. For
 # the usual string (ASCII, one line) plain substring tests on the lowercased text give the same

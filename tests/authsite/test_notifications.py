@@ -57,3 +57,22 @@ class NotificationTests(CacheClearingTestCase):
         with override_settings(MAILERS=BROKEN_MAILER), self.assertLogs("authsite.notifications", "ERROR"):
             response = self.client.post("/signup/", {"email": "new@example.com", "password": PASSWORD})
         self.assertRedirects(response, "/signup/done/", fetch_redirect_response=False)
+
+
+class DeviceLineTests(CacheClearingTestCase):
+    def test_every_email_names_the_device_the_same_way(self):
+        from django.test import RequestFactory
+
+        from authsite.services import notify_password_changed
+        from factors.notify import notify_factor_change
+        from tests.risk.test_login_flow import LAPTOP
+
+        user = make_user()
+        request = RequestFactory().post("/", HTTP_USER_AGENT=LAPTOP, REMOTE_ADDR="192.0.2.10")
+        notify_factor_change(request, user=user, subject="a sign-in method was added", what="An app was added.")
+        notify_password_changed(request, user=user, how="changed")
+        self.assertEqual(len(mail.outbox), 2)
+        for message in mail.outbox:
+            with self.subTest(subject=message.subject):
+                self.assertIn("From: 192.0.2.10 (Chrome 131 on Mac OS X 10.15)", message.body)
+                self.assertNotIn("Mozilla", message.body)
