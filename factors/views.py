@@ -430,7 +430,7 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
         user=result.user,
         backend=MODEL_BACKEND,
         next_url=safe_redirect_target(request, next_url),
-        flags={"passkey_uv": True},
+        flags={"passkey_uv": True, "factor_kind": result.credential.factor_kind},
         session_data={
             DEVICE_ID_SESSION_KEY: result.credential.persistent_id,
             SESSION_FACTOR: factor_reauth_proof(reauth_level(result.credential)),

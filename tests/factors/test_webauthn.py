@@ -14,7 +14,7 @@ from factors.registry import Requirement, satisfies
 from factors.services import user_factors
 from factors.webauthn import WebAuthnError
 from risk.device import COOKIE_NAME as DEVICE_COOKIE
-from risk.models import TrustedDevice
+from risk.models import LoginEvent, TrustedDevice
 from risk.trust import COOKIE_NAME as TRUSTED_COOKIE
 from tests.factors.base import FactorsTestMixin, make_user
 from tests.factors.softauthn import SoftAuthenticator
@@ -292,3 +292,5 @@ class WebAuthnSignInCookieTests(CacheClearingTestCase):
         self.assertEqual(answer.status_code, 200, answer.content)
         self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
         self.assertIn(DEVICE_COOKIE, answer.cookies)
+        # The activity page can say how the sign-in was confirmed.
+        self.assertEqual(LoginEvent.objects.get(user=self.user).factor, "webauthn")
