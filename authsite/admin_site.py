@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -35,6 +36,9 @@ class MfaAdminSite(admin.AdminSite):
         """Show sign-in decisions, challenge rate, reasons, countries and scores of the last days."""
         from risk.dashboard import dashboard_context, parse_days
 
+        # It summarises every sign-in of every user: for staff who may see login events.
+        if not request.user.has_perm("risk.view_loginevent"):
+            raise PermissionDenied
         context = {
             **self.each_context(request),
             "title": "Risk dashboard",

@@ -124,3 +124,12 @@ class ChangePermissionStaffActionTests(AdminActionPermissionTestCase):
         self.assertIn("revoke", self.offered(TRUSTED_DEVICES))
         self.act(TRUSTED_DEVICES, "revoke", self.remembered.pk)
         self.assertIsNotNone(TrustedDevice.objects.get(pk=self.remembered.pk).revoked_at)
+
+
+class RiskDashboardPermissionTests(AdminActionPermissionTestCase):
+    def test_the_dashboard_needs_permission_to_view_login_events(self):
+        dashboard = reverse("admin:risk_dashboard")
+        self.staff("viewer@example.com", "view_user")
+        self.assertEqual(self.client.get(dashboard).status_code, 403)
+        self.staff("analyst@example.com", "view_loginevent")
+        self.assertEqual(self.client.get(dashboard).status_code, 200)
