@@ -42,7 +42,11 @@ class FactorDeviceAdmin(admin.ModelAdmin):
         return COMMON + self.extra_fields
 
     def get_readonly_fields(self, request, obj=None):
-        return tuple(f for f in self.get_fields(request, obj) if f not in EDITABLE)
+        editable = set(EDITABLE)
+        if obj is not None and not obj.confirmed:
+            # Staff may disable a factor, never confirm one: only its owner proves they hold it.
+            editable.discard("confirmed")
+        return tuple(f for f in self.get_fields(request, obj) if f not in editable)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -304,3 +304,18 @@ class UserAdminPermissionTests(UserAdminTestCase):
                 self.assertEqual(mail.outbox, [])
         anonymous = Client()
         self.assertEqual(anonymous.get(self.change_url).status_code, 302)
+
+
+class FactorChangePageTests(UserAdminTestCase):
+    def test_staff_may_disable_a_factor_but_not_confirm_one(self):
+        confirmed = reverse("admin:factors_totpdevice_change", args=[self.totp.device.pk])
+        self.assertContains(self.client.get(confirmed), 'name="confirmed"')
+        pending = factor_enroll_totp_begin(user=self.user, name="Not finished").device
+        page = self.client.get(reverse("admin:factors_totpdevice_change", args=[pending.pk]))
+        self.assertEqual(page.status_code, 200)
+        self.assertNotContains(page, 'name="confirmed"')
+        self.client.post(
+            reverse("admin:factors_totpdevice_change", args=[pending.pk]), {"name": "Not finished", "confirmed": "on"}
+        )
+        pending.refresh_from_db()
+        self.assertFalse(pending.confirmed)
