@@ -7,6 +7,7 @@ each with a <title> and <desc>, and the page shows the same numbers as tables.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -137,15 +138,47 @@ def _score_histogram(events) -> tuple[list[tuple[float, float, int]], int]:
 # --- SVG ----------------------------------------------------------------------------------------
 
 
-def _nice_max(value: float) -> float:
-    """Round an axis maximum up to 1, 2 or 5 times a power of ten."""
-    if value <= 0:
-        return 1
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return value
+def _nice_step(raw: float) -> tuple[int, int]:
+    """Return the smallest step of 1, 2 or 5 times a power of ten that is at least ``raw``.
+
+    The step is given as (mantissa, exponent), step = mantissa * 10**exponent, so that ticks can
+    be computed and labelled exactly (no 0.30000000000000004).
+    """
+    if raw <= 0:
+        return 1, 0
+    exponent = math.floor(math.log10(raw))
+    for mantissa in (1, 2, 5, 10):
+        if mantissa * 10.0**exponent >= raw * (1 - 1e-9):
+            return (1, exponent + 1) if mantissa == 10 else (mantissa, exponent)
+    return 1, exponent + 1  # pragma: no cover  (the loop always returns)
+
+
+def _count_ticks(vmax: float, most: int = 6) -> list[int]:
+    """Integer ticks from 0 to at least ``vmax``: a 1, 2 or 5 step, at most ``most`` intervals.
+
+    Counts have whole-number ticks only, so no label repeats ("0, 2, 5, 8, 10" was 0, 2.5, ...).
+    """
+    mantissa, exponent = _nice_step(vmax / most)
+    step = mantissa * 10**exponent if exponent >= 0 else 1
+    return list(range(0, step * max(1, math.ceil(vmax / step)) + 1, step))
+
+
+def _range_ticks(lo: float, hi: float, most: int = 8) -> tuple[list[float], int]:
+    """Ticks at round values inside [lo, hi], at most ``most`` intervals apart, and their decimals.
+
+    The labels show as many decimals as the step needs (none for whole steps, one for 0.5 or 0.2),
+    so each label is the exact value at its position and no two are alike.
+    """
+    mantissa, exponent = _nice_step((hi - lo) / most)
+    step, decimals = mantissa * 10.0**exponent, max(0, -exponent)
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    ticks = [round(k * step, decimals) for k in range(first, last + 1)]
+    return ticks, decimals
+
+
+def _tick_label(value: float, decimals: int) -> str:
+    label = f"{value:.{decimals}f}"
+    return label.removeprefix("-") if float(label) == 0 else label  # never "-0"
 
 
 def _svg(width: int, height: int, *, title: str, desc: str, body: list[str], ident: str) -> SafeString:
@@ -169,11 +202,11 @@ def _text(x: float, y: float, content: str, **attrs: str) -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}"{extra}>{escape(content)}</text>'
 
 
-def _y_axis(left: int, top: int, *, plot_w: int, plot_h: int, vmax: float, fmt) -> list[str]:
+def _y_axis(left: int, top: int, *, plot_w: int, plot_h: int, ticks: list[float], fmt) -> list[str]:
+    """Grid lines and labels at ``ticks``; the last tick is the top of the plot."""
     out = []
-    for i in range(5):
-        v = vmax * i / 4
-        y = top + plot_h - plot_h * i / 4
+    for v in ticks:
+        y = top + plot_h - plot_h * v / ticks[-1]
         out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         out.append(_text(left - 6, y + 4, fmt(v), text_anchor="end"))
     return out
@@ -192,9 +225,10 @@ def chart_decisions(data: DashboardData) -> SafeString:
     """Stacked bars: sign-ins per day, one segment per decision."""
     width, height, left, top, right, bottom = 760, 280, 48, 34, 12, 40
     plot_w, plot_h = width - left - right, height - top - bottom
-    vmax = _nice_max(max((data.day_total(d) for d in data.dates), default=0))
+    ticks = _count_ticks(max((data.day_total(d) for d in data.dates), default=0))
+    vmax = ticks[-1]
     step = plot_w / len(data.dates)
-    body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, vmax=vmax, fmt=lambda v: f"{v:.0f}")
+    body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, ticks=ticks, fmt=str)
     for i, day in enumerate(data.dates):
         y = top + plot_h
         for decision in DECISIONS:
@@ -232,7 +266,7 @@ def chart_challenge_rate(data: DashboardData) -> SafeString:
     width, height, left, top, right, bottom = 760, 220, 48, 16, 12, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / len(data.dates)
-    body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, vmax=1.0, fmt=lambda v: f"{v:.0%}")
+    body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, ticks=[0, 0.25, 0.5, 0.75, 1.0], fmt=lambda v: f"{v:.0%}")
     segments: list[list[str]] = [[]]
     for i, day in enumerate(data.dates):
         rate = data.challenge_rate(day)
@@ -295,8 +329,9 @@ def chart_scores(data: DashboardData) -> SafeString:
     bins = data.score_bins
     body: list[str] = []
     if bins:
-        vmax = _nice_max(max(n for _, _, n in bins))
-        body += _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, vmax=vmax, fmt=lambda v: f"{v:.0f}")
+        ticks = _count_ticks(max(n for _, _, n in bins))
+        vmax = ticks[-1]
+        body += _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, ticks=ticks, fmt=str)
         step = plot_w / len(bins)
         for i, (lo, hi, n) in enumerate(bins):
             h = plot_h * n / vmax
@@ -304,8 +339,13 @@ def chart_scores(data: DashboardData) -> SafeString:
                 f'<rect x="{left + step * i + 1:.1f}" y="{top + plot_h - h:.1f}" width="{step - 2:.1f}" '
                 f'height="{h:.1f}" fill="{ACCENT}"><title>{lo:.1f} to {hi:.1f}: {n}</title></rect>'
             )
-            body.append(_text(left + step * i, height - bottom + 16, f"{lo:.1f}", text_anchor="middle"))
-        body.append(_text(left + plot_w, height - bottom + 16, f"{bins[-1][1]:.1f}", text_anchor="middle"))
+        # The score axis has its own round ticks (the bin edges are rarely round numbers).
+        lo, hi = bins[0][0], bins[-1][1]
+        x_ticks, decimals = _range_ticks(lo, hi)
+        for v in x_ticks:
+            x = left + plot_w * (v - lo) / (hi - lo)
+            body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="{INK}"/>')
+            body.append(_text(x, height - bottom + 16, _tick_label(v, decimals), text_anchor="middle"))
         body.append(_text(left + plot_w / 2, height - 6, "score (higher is riskier)", text_anchor="middle"))
         desc = f"{sum(n for _, _, n in bins)} scored sign-ins from {bins[0][0]:.1f} to {bins[-1][1]:.1f}."
     else:

@@ -111,3 +111,37 @@ class BrowserTestCase(StaticLiveServerTestCase):
                 .map(el => el.name || el.id)"""
         )
         self.assertEqual(unlabelled, [], "inputs without a visible label")
+
+    def sign_in_verified(self, user, *, just_now: bool = False) -> None:
+        """Sign ``user`` in with a second factor already passed, through a test client's session cookie.
+
+        ``just_now`` also records a fresh factor check, as sensitive changes ask for.
+        """
+        from urllib.parse import urlparse
+
+        from django.test import Client
+
+        from authsite import clock
+        from authsite.reauth import SESSION_REAUTH_AT
+        from factors.registry import Strength
+        from factors.stepup import factor_reauth_mark
+        from tests.helpers import force_login_verified
+
+        client = Client()
+        force_login_verified(client, user)
+        if just_now:
+            session = client.session
+            session[SESSION_REAUTH_AT] = clock.timestamp()
+            factor_reauth_mark(session, Strength.PHISHING_RESISTANT)
+            session.save()
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        host = urlparse(self.live_server_url).hostname
+        self.context.add_cookies(
+            [{"name": cookie.key, "value": cookie.value, "domain": host, "path": "/", "httpOnly": True}]
+        )
+
+    def assert_no_horizontal_scroll(self) -> None:
+        widths = self.page.evaluate(
+            "() => ({scroll: document.documentElement.scrollWidth, viewport: window.innerWidth})"
+        )
+        self.assertLessEqual(widths["scroll"], widths["viewport"], f"the page scrolls sideways: {widths}")

@@ -158,3 +158,19 @@ class AdminScreensBrowserTests(BrowserTestCase):
         page.get_by_role("button", name="Run").click()
         self.assertIn("cleared the throttles (1 device(s) had failures)", page.text_content(".messagelist"))
         self.assertEqual(SMSDevice.objects.get(user=user).throttling_failure_count, 0)
+
+    def test_index_and_dashboard_fit_a_phone(self):
+        seed_events(self.users, days=7, volume=(5, 10))
+        page = self.page
+        failed: list[str] = []
+        page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(self.url("/admin/"))
+        self.assert_no_horizontal_scroll()
+        link = page.locator("#risk-dashboard-module").get_by_role("link", name="Risk dashboard").bounding_box()
+        self.assertLess(link["height"], 30, "the link fits on one line")
+        page.goto(self.url("/admin/risk/dashboard/"))
+        self.assert_no_horizontal_scroll()
+        page.get_by_text("The numbers as tables").click()
+        self.assert_no_horizontal_scroll()
+        self.assertEqual(failed, [])

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from datetime import timedelta
 
 from django.db import connection
-from django.test import Client, override_settings
+from django.test import Client, SimpleTestCase, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from risk.admin import with_reason
-from risk.dashboard import DEFAULT_DAYS, dashboard_data, parse_days
+from risk.dashboard import (
+    DEFAULT_DAYS,
+    _count_ticks,
+    _range_ticks,
+    _tick_label,
+    chart_decisions,
+    chart_scores,
+    dashboard_data,
+    parse_days,
+)
 from risk.models import LoginEvent
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 from tests.risk.test_admin_and_controls import event
@@ -176,3 +187,70 @@ class RiskSettingsPanelTests(DashboardTestCase):
         self.assertEqual(rows["RISK_UNSEEN_FACTOR"], ("4.0", "default"))
         self.assertIn("'CHALLENGE': -1.0", rows["RISK_THRESHOLDS"][0])
         self.assertContains(page, "<code>RISK_THRESHOLDS</code>", html=True)
+
+
+class ChartTickTests(SimpleTestCase):
+    """Axis labels are distinct and exact: whole numbers for counts, round values for scores."""
+
+    def test_count_ticks_are_whole_distinct_and_cover_the_maximum(self):
+        for vmax in (0, 1, 2, 3, 5, 7, 10, 11, 24, 47, 51, 99, 100, 101, 999, 1234):
+            with self.subTest(vmax=vmax):
+                ticks = _count_ticks(vmax)
+                self.assertEqual(ticks[0], 0)
+                self.assertGreaterEqual(ticks[-1], vmax)
+                self.assertTrue(all(isinstance(t, int) for t in ticks), ticks)
+                steps = {b - a for a, b in itertools.pairwise(ticks)}
+                self.assertEqual(len(steps), 1, ticks)
+                self.assertIn(str(steps.pop()).strip("0") or "0", {"1", "2", "5"})
+                self.assertLessEqual(len(ticks), 7)
+        self.assertEqual(_count_ticks(10), [0, 2, 4, 6, 8, 10])
+        self.assertEqual(_count_ticks(2), [0, 1, 2])
+
+    def test_score_axis_ticks_are_round_and_labelled_exactly(self):
+        for lo, hi in ((-4.4, 9.2), (2.5, 3.5), (-10.0, 20.0), (-0.37, 0.63), (-2.25, 12.0), (0.1, 0.3)):
+            with self.subTest(lo=lo, hi=hi):
+                ticks, decimals = _range_ticks(lo, hi)
+                labels = [_tick_label(t, decimals) for t in ticks]
+                self.assertGreaterEqual(len(labels), 3)
+                self.assertEqual(len(set(labels)), len(labels), labels)
+                self.assertTrue(all(lo - 1e-9 <= t <= hi + 1e-9 for t in ticks), ticks)
+                # Each label reads back as the value drawn at its position.
+                for t, label in zip(ticks, labels, strict=True):
+                    self.assertAlmostEqual(float(label), t, places=9)
+                self.assertFalse([lab for lab in labels if lab.startswith("-") and float(lab) == 0], labels)
+        self.assertEqual([_tick_label(t, 1) for t in _range_ticks(2.5, 3.5)[0]], ["2.6", "2.8", "3.0", "3.2", "3.4"])
+
+
+class ChartLabelTests(DashboardTestCase):
+    def axis_labels(self, svg: str) -> list[str]:
+        """The y axis labels (right-aligned) of a chart's SVG."""
+        return re.findall(r'text-anchor="end">([^<]*)</text>', svg)
+
+    def x_labels(self, svg: str) -> list[str]:
+        return re.findall(r'text-anchor="middle">([^<]*)</text>', svg)
+
+    def test_the_walkthrough_cases_have_distinct_labels(self):
+        # Ten sign-ins on the busiest day (quarter steps were "0 2 5 8 10") and at most two per
+        # score bin (they were "0 0 1 2 2").
+        now = timezone.now()
+        for i in range(10):
+            event(self.user, created_at=now, decision="allow", score=-4.4 + i * 1.5, reasons=[])
+        data = dashboard_data(days=30)
+        for chart in (chart_decisions(data), chart_scores(data)):
+            labels = self.axis_labels(chart)
+            with self.subTest(labels=labels):
+                self.assertGreaterEqual(len(labels), 2)
+                self.assertEqual(len(set(labels)), len(labels), labels)
+                self.assertTrue(all(re.fullmatch(r"\d+", lab) for lab in labels), labels)
+        self.assertEqual(self.axis_labels(chart_decisions(data)), ["0", "2", "4", "6", "8", "10"])
+        score_axis = [lab for lab in self.x_labels(chart_scores(data)) if lab != "score (higher is riskier)"]
+        self.assertEqual(len(set(score_axis)), len(score_axis), score_axis)
+        self.assertEqual(score_axis, ["-4", "-2", "0", "2", "4", "6", "8"])
+
+    def test_a_narrow_score_range_gets_one_decimal(self):
+        for _ in range(3):
+            event(self.user, score=3.0)
+        score_axis = [
+            lab for lab in self.x_labels(chart_scores(dashboard_data(days=1))) if lab != "score (higher is riskier)"
+        ]
+        self.assertEqual(score_axis, ["2.6", "2.8", "3.0", "3.2", "3.4"])
