@@ -131,5 +131,7 @@ class RiskDashboardPermissionTests(AdminActionPermissionTestCase):
         dashboard = reverse("admin:risk_dashboard")
         self.staff("viewer@example.com", "view_user")
         self.assertEqual(self.client.get(dashboard).status_code, 403)
+        self.assertNotContains(self.client.get(reverse("admin:index")), dashboard)
         self.staff("analyst@example.com", "view_loginevent")
         self.assertEqual(self.client.get(dashboard).status_code, 200)
+        self.assertContains(self.client.get(reverse("admin:index")), dashboard)
