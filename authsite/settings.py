@@ -7,10 +7,12 @@ Production is ``DJANGO_DEBUG=false``; it refuses to start without ``DJANGO_SECRE
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -32,8 +34,12 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}.")
 
 
-def env_int(name: str, default: int) -> int:
-    """Read a non-negative integer from the environment."""
+def env_int(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Read a whole number of at least ``minimum`` (and at most ``maximum``) from the environment.
+
+    The bounds keep a value that would quietly switch a protection off (a throttle window of 0
+    seconds expires at once) or lock everyone out (0 allowed failures) from being accepted.
+    """
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -41,8 +47,10 @@ def env_int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
-    if value < 0:
-        raise ImproperlyConfigured(f"{name} must not be negative.")
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {value}.")
     return value
 
 
@@ -52,6 +60,32 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_from_url(name: str, default: str, **options) -> dict:
+    """Parse a database URL from the environment; a bad one is an error naming the variable."""
+    url = os.environ.get(name, "").strip() or default
+    try:
+        return dj_database_url.parse(url, **options)
+    except ValueError as exc:
+        # The URL itself may hold a password: say what is wrong, never echo it.
+        reason = str(exc).split(". ", 1)[0] if isinstance(exc, dj_database_url.UnknownSchemeError) else "unreadable"
+        raise ImproperlyConfigured(
+            f"{name} must be a database URL such as postgres://user:password@host:5432/name or "
+            f"sqlite:///path/to/db.sqlite3 ({reason})."
+        ) from None
+
+
+def redis_url(name: str) -> str:
+    """Read a Redis URL (or comma-separated URLs) without connecting; empty means no Redis."""
+    urls = [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+    for url in urls:
+        scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+        if scheme not in {"redis", "rediss", "unix"}:
+            raise ImproperlyConfigured(
+                f"{name} must start with redis://, rediss:// or unix:// (e.g. redis://host:6379/0)."
+            )
+    return ",".join(urls)
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
@@ -124,14 +158,15 @@ TEMPLATES = [
 
 # --- Attached resources -------------------------------------------------------------------------
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": database_from_url(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = redis_url("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -187,10 +222,10 @@ LOGIN_STAGES: list[str] = env_list(
 # Told about password failures and finished sign-ins (authsite.login.listeners).
 LOGIN_LISTENERS: list[str] = ["risk.login.RiskLoginListener"]
 # A pending login (password checked, later stages not yet passed) expires after this many seconds.
-LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600)
+LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600, minimum=1)
 
 # Sensitive account changes (factors, recovery codes) need a password or factor check this recent.
-REAUTH_WINDOW_SECONDS = env_int("REAUTH_WINDOW_SECONDS", 600)
+REAUTH_WINDOW_SECONDS = env_int("REAUTH_WINDOW_SECONDS", 600, minimum=60)
 # Who has a second factor must also pass one of their strongest factors (NIST SP 800-63B §4.1.2.1).
 REAUTH_STEP_UP = "factors.stepup.step_up_url"
 # Staff must have a second factor, and the admin needs an OTP-verified session.
@@ -199,9 +234,9 @@ MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 # Throttling of the password step (authsite.throttle); counters live in the cache, so they are
 # shared between processes when REDIS_URL is set. No permanent lockout: a window expires.
 LOGIN_THROTTLE = {
-    "ACCOUNT_MAX_FAILURES": env_int("LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES", 100),
-    "IP_MAX_FAILURES": env_int("LOGIN_THROTTLE_IP_MAX_FAILURES", 300),
-    "WINDOW_SECONDS": env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900),
+    "ACCOUNT_MAX_FAILURES": env_int("LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES", 100, minimum=1),
+    "IP_MAX_FAILURES": env_int("LOGIN_THROTTLE_IP_MAX_FAILURES", 300, minimum=1),
+    "WINDOW_SECONDS": env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900, minimum=1),
 }
 
 # --- Second factors (factors/conf.py documents each) ---------------------------------------------
@@ -212,7 +247,7 @@ FACTORS_TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 FACTORS_TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 FACTORS_TWILIO_MESSAGING_SERVICE_SID = os.environ.get("TWILIO_MESSAGING_SERVICE_SID", "")
 FACTORS_TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
-FACTORS_TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 10)
+FACTORS_TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 10, minimum=1)
 if "SMS_ALLOWED_CALLING_CODES" in os.environ:
     FACTORS_SMS_ALLOWED_CALLING_CODES = env_list("SMS_ALLOWED_CALLING_CODES", [])
 FACTORS_WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "localhost")
@@ -223,21 +258,21 @@ RISK_MODE = os.environ.get("RISK_MODE", "adaptive")
 RISK_GEOIP_CITY_DB = os.environ.get("GEOIP_CITY_DB") or None
 RISK_GEOIP_ASN_DB = os.environ.get("GEOIP_ASN_DB") or None
 RISK_IP_REPUTATION_FILES = env_list("RISK_IP_REPUTATION_FILES", [])
-RISK_TRUSTED_DEVICE_DAYS = env_int("RISK_TRUSTED_DEVICE_DAYS", 30)
-RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24)
+RISK_TRUSTED_DEVICE_DAYS = env_int("RISK_TRUSTED_DEVICE_DAYS", 30, minimum=1, maximum=3650)
+RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24, maximum=24 * 365)
 
 # --- Sessions -----------------------------------------------------------------------------------
 # Database sessions that record their user, address and browser, so people can see and end their
 # own sessions on the Security page (authsite.sessions).
 SESSION_ENGINE = "authsite.sessions"
-SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60)
-SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 12 * 60 * 60)
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
+SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 12 * 60 * 60, minimum=60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
-ACCOUNT_ACTIVATION_TIMEOUT = env_int("ACCOUNT_ACTIVATION_TIMEOUT", 3 * 24 * 60 * 60)
+ACCOUNT_ACTIVATION_TIMEOUT = env_int("ACCOUNT_ACTIVATION_TIMEOUT", 3 * 24 * 60 * 60, minimum=3600)
 
 # --- HTTP security ------------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
@@ -286,11 +321,11 @@ MAILERS = {"default": {"BACKEND": _MAIL_BACKENDS[MAIL_BACKEND], "OPTIONS": {}}}
 if MAIL_BACKEND == "smtp":
     MAILERS["default"]["OPTIONS"] = {
         "host": os.environ.get("SMTP_HOST", "localhost"),
-        "port": env_int("SMTP_PORT", 587),
+        "port": env_int("SMTP_PORT", 587, minimum=1, maximum=65535),
         "username": os.environ.get("SMTP_USER", ""),
         "password": os.environ.get("SMTP_PASSWORD", ""),
         "use_tls": env_bool("SMTP_STARTTLS", True),
-        "timeout": env_int("SMTP_TIMEOUT", 10),
+        "timeout": env_int("SMTP_TIMEOUT", 10, minimum=1),
     }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Adaptive MFA <no-reply@localhost>")
 SITE_NAME = os.environ.get("SITE_NAME", "Adaptive MFA")
@@ -307,7 +342,7 @@ if TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"TASKS_BACKEND must be immediate or database, not {TASKS_BACKEND!r}.")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
 # Attempts of one notification email before it is given up (and logged as lost).
-NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5)
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 5, minimum=1)
 
 # --- Static files -------------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -337,7 +372,10 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Logs as an event stream (twelve-factor "XI. Logs") ------------------------------------------
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+if LOG_LEVEL not in logging.getLevelNamesMapping():
+    raise ImproperlyConfigured(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, not {LOG_LEVEL!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

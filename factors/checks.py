@@ -7,6 +7,7 @@ from django.core.checks import Error, Tags, Warning, register
 
 from factors.conf import factors_settings
 from factors.crypto import development_mode
+from factors.sms import backend_class
 
 
 @register(Tags.security)
@@ -36,6 +37,17 @@ def check_factors_settings(app_configs=None, **kwargs) -> list:
                 )
             )
     backend = factors_settings.SMS_BACKEND
+    try:
+        backend_class(backend)
+    except Exception as exc:  # whatever importing it raised would otherwise surface at send time
+        errors.append(
+            Error(
+                f"FACTORS_SMS_BACKEND (environment variable SMS_BACKEND) is {backend!r}, which "
+                f"cannot be used as an SMS backend: {exc}",
+                hint="Use twilio, console, locmem or the dotted path of a BaseSmsBackend subclass.",
+                id="factors.E007",
+            )
+        )
     if backend in {"twilio", "factors.sms.backends.twilio.SmsBackend"}:
         if not (factors_settings.TWILIO_ACCOUNT_SID and factors_settings.TWILIO_AUTH_TOKEN):
             errors.append(Error("Twilio credentials are missing.", id="factors.E003"))

@@ -512,13 +512,24 @@ def user_has_factor(user, *, minimum: Requirement | str = Requirement.ANY) -> bo
 
 
 def factor_reencrypt_secrets() -> int:
-    """Re-encrypt every stored TOTP key with the newest key; return how many changed."""
+    """Re-encrypt every stored TOTP key with the newest key; return how many changed.
+
+    Each device is saved in its own transaction. A secret that no configured key decrypts stops
+    the run with ``crypto.InvalidToken`` naming the device (never the secret); the devices done
+    before it keep their new encryption, and a run after the keys are fixed skips them.
+    """
     changed = 0
-    for pk in TOTPDevice.objects.values_list("pk", flat=True).iterator():
+    for pk in TOTPDevice.objects.order_by("pk").values_list("pk", flat=True).iterator():
         with transaction.atomic():
             device = TOTPDevice.objects.select_for_update().get(pk=pk)
             if crypto.needs_reencrypt(device.encrypted_key):
-                device.encrypted_key = crypto.reencrypt(device.encrypted_key)
+                try:
+                    device.encrypted_key = crypto.reencrypt(device.encrypted_key)
+                except crypto.InvalidToken:
+                    raise crypto.InvalidToken(
+                        f"The secret of TOTPDevice pk={pk} cannot be decrypted with any key of "
+                        f"FACTORS_ENCRYPTION_KEYS ({changed} secret(s) re-encrypted before it are saved)."
+                    ) from None
                 device.save(update_fields=["encrypted_key"])
                 changed += 1
     return changed

@@ -15,7 +15,7 @@ from django.utils.module_loading import import_string
 from factors.conf import factors_settings
 from factors.sms.base import BaseSmsBackend, SmsDeliveryError
 
-__all__ = ["BaseSmsBackend", "SmsDeliveryError", "get_backend", "send_sms"]
+__all__ = ["BaseSmsBackend", "SmsDeliveryError", "backend_class", "get_backend", "send_sms"]
 
 ALIASES = {
     "twilio": "factors.sms.backends.twilio.SmsBackend",
@@ -24,14 +24,22 @@ ALIASES = {
 }
 
 
-@functools.cache
-def get_backend() -> BaseSmsBackend:
-    """Return the configured backend instance (cached)."""
-    path = factors_settings.SMS_BACKEND
+def backend_class(path: str | None = None) -> type[BaseSmsBackend]:
+    """Import the backend class named by ``path`` (default: the setting) or an alias.
+
+    Raises ImportError if it cannot be imported, TypeError if it is not a BaseSmsBackend subclass.
+    """
+    path = factors_settings.SMS_BACKEND if path is None else path
     cls = import_string(ALIASES.get(path, path))
     if not (isinstance(cls, type) and issubclass(cls, BaseSmsBackend)):
         raise TypeError(f"{path} is not a BaseSmsBackend subclass.")
-    return cls()
+    return cls
+
+
+@functools.cache
+def get_backend() -> BaseSmsBackend:
+    """Return the configured backend instance (cached)."""
+    return backend_class()()
 
 
 @receiver(setting_changed)

@@ -98,6 +98,19 @@ class MfaCommandTests(CacheClearingTestCase):
             self.assertIn("Reset MFA", run("mfa_reset", "bob@example.com"))
         self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
 
+    def test_end_of_input_or_interrupt_at_the_prompt_cancels(self):
+        for interruption in (EOFError, KeyboardInterrupt):
+            with self.subTest(interruption=interruption.__name__):
+                with (
+                    mock.patch("sys.stdin.isatty", return_value=True),
+                    mock.patch("builtins.input", side_effect=interruption),
+                    self.assertRaisesMessage(CommandError, "Cancelled: nothing was reset"),
+                ):
+                    run("mfa_reset", "bob@example.com")
+                self.assertEqual(TOTPDevice.objects.filter(user=self.user).count(), 1)
+                self.assertTrue(RecoveryCodeDevice.objects.filter(user=self.user).exists())
+                self.assertEqual(len(mail.outbox), 0)
+
     def test_help(self):
         for command in ("mfa_status", "mfa_reset", "geoip_status"):
             with self.subTest(command=command):

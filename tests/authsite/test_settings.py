@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import runpy
 import secrets
 import socket
 import subprocess
@@ -13,9 +14,11 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from unittest import mock
 
 from cryptography.fernet import Fernet
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.test import SimpleTestCase, TestCase
 
 ROOT = Path(settings.BASE_DIR)
@@ -80,6 +83,108 @@ class ProductionSettingsTests(SimpleTestCase):
         self.assertIn("TRUSTED_PROXY_COUNT must be a whole number", result.stderr)
         result = run_manage("check", env=production_env(MAIL_BACKEND="pigeon"))
         self.assertIn("MAIL_BACKEND must be one of", result.stderr)
+
+
+def development_env(**extra: str) -> dict[str, str]:
+    """The environment of a developer's shell: no deployment variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(PYTHONDONTWRITEBYTECODE="1", **extra)
+    return env
+
+
+def load_settings(**env: str) -> dict:
+    """Evaluate authsite/settings.py under a development environment plus ``env``."""
+    with mock.patch.dict(os.environ, development_env(**env), clear=True):
+        return runpy.run_path(str(ROOT / "authsite" / "settings.py"))
+
+
+class EnvironmentValidationTests(SimpleTestCase):
+    """A mistyped variable stops the process at start, naming the variable, instead of failing later."""
+
+    def assertRefused(self, name: str, value: str, **extra: str) -> ImproperlyConfigured:
+        with self.subTest(name=name, value=value), self.assertRaises(ImproperlyConfigured) as caught:
+            load_settings(**{name: value}, **extra)
+        self.assertIn(name, str(caught.exception))
+        return caught.exception
+
+    def test_defaults_load(self):
+        values = load_settings()
+        self.assertEqual(
+            values["LOGIN_THROTTLE"], {"ACCOUNT_MAX_FAILURES": 100, "IP_MAX_FAILURES": 300, "WINDOW_SECONDS": 900}
+        )
+        self.assertEqual(values["CACHES"]["default"]["BACKEND"], "django.core.cache.backends.locmem.LocMemCache")
+        self.assertEqual(values["LOG_LEVEL"], "INFO")
+
+    def test_throttle_values_of_zero_are_refused(self):
+        # A window of 0 seconds expires every counter at once (no throttle); 0 failures throttles everyone.
+        for name in (
+            "LOGIN_THROTTLE_WINDOW_SECONDS",
+            "LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES",
+            "LOGIN_THROTTLE_IP_MAX_FAILURES",
+        ):
+            self.assertIn("at least 1", str(self.assertRefused(name, "0")))
+        values = load_settings(LOGIN_THROTTLE_WINDOW_SECONDS="1", LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES="1")
+        self.assertEqual(values["LOGIN_THROTTLE"]["WINDOW_SECONDS"], 1)
+        self.assertEqual(values["LOGIN_THROTTLE"]["ACCOUNT_MAX_FAILURES"], 1)
+
+    def test_other_timeouts_caps_and_windows_have_bounds(self):
+        for name, value in (
+            ("LOGIN_PENDING_TIMEOUT", "0"),
+            ("REAUTH_WINDOW_SECONDS", "0"),
+            ("SESSION_IDLE_TIMEOUT", "0"),
+            ("SESSION_ABSOLUTE_TIMEOUT", "0"),
+            ("ACCOUNT_ACTIVATION_TIMEOUT", "0"),
+            ("ACCOUNT_ACTIVATION_TIMEOUT", "600"),  # the email counts whole hours
+            ("TWILIO_TIMEOUT", "0"),
+            ("NOTIFICATION_MAX_ATTEMPTS", "0"),
+            ("RISK_TRUSTED_DEVICE_DAYS", "0"),
+            ("RISK_TRUSTED_DEVICE_DAYS", "100000000"),
+            ("RISK_FIRST_LOGIN_GRACE_HOURS", "100000000"),
+            ("TRUSTED_PROXY_COUNT", "-1"),
+        ):
+            self.assertRefused(name, value)
+        self.assertRefused("SMTP_TIMEOUT", "0", MAIL_BACKEND="smtp")
+        self.assertRefused("SMTP_PORT", "0", MAIL_BACKEND="smtp")
+        self.assertRefused("SMTP_PORT", "70000", MAIL_BACKEND="smtp")
+        # Zero still means something sensible for these.
+        values = load_settings(TRUSTED_PROXY_COUNT="0", DATABASE_CONN_MAX_AGE="0", RISK_FIRST_LOGIN_GRACE_HOURS="0")
+        self.assertEqual(values["TRUSTED_PROXY_COUNT"], 0)
+        self.assertEqual(values["DATABASES"]["default"]["CONN_MAX_AGE"], 0)
+        self.assertEqual(values["RISK_FIRST_LOGIN_GRACE_HOURS"], 0)
+
+    def test_redis_url_must_be_a_redis_url(self):
+        for value in ("garbage", "localhost:6379", "http://cache:6379/0", "redis://cache:6379/0,memcached://x"):
+            self.assertRefused("REDIS_URL", value)
+        error = self.assertRefused("REDIS_URL", "https://:hunter2@cache:6379/0")
+        self.assertNotIn("hunter2", str(error))
+        for value in ("redis://cache:6379/0", "rediss://:pw@cache:6380/1", "unix:///run/redis.sock"):
+            with self.subTest(value=value):
+                cache = load_settings(REDIS_URL=value)["CACHES"]["default"]
+                self.assertEqual(cache["BACKEND"], "django.core.cache.backends.redis.RedisCache")
+                self.assertEqual(cache["LOCATION"], value)
+        self.assertEqual(
+            load_settings(REDIS_URL="")["CACHES"]["default"]["BACKEND"], "django.core.cache.backends.locmem.LocMemCache"
+        )
+
+    def test_database_url_errors_name_the_variable(self):
+        self.assertRefused("DATABASE_URL", "garbage")
+        error = self.assertRefused("DATABASE_URL", "postgress://app:hunter2@db:5432/app")
+        self.assertNotIn("hunter2", str(error))
+        self.assertIn("postgress", str(error))
+        database = load_settings(DATABASE_URL="postgres://app:pw@db:5432/app")["DATABASES"]["default"]
+        self.assertEqual((database["ENGINE"], database["NAME"]), ("django.db.backends.postgresql", "app"))
+
+    def test_log_level_must_be_a_logging_level(self):
+        error = self.assertRefused("LOG_LEVEL", "LOUD")
+        self.assertIn("DEBUG, INFO, WARNING, ERROR, CRITICAL", str(error))
+        self.assertEqual(load_settings(LOG_LEVEL="debug")["LOGGING"]["loggers"]["authsite"]["level"], "DEBUG")
+
+    def test_manage_py_check_fails_on_a_mistyped_variable(self):
+        for name, value in (("SMS_BACKEND", "nonsense"), ("REDIS_URL", "garbage"), ("LOG_LEVEL", "LOUD")):
+            with self.subTest(name=name):
+                result = run_manage("check", env=development_env(**{name: value}))
+                self.assertNotEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertIn(name, result.stdout + result.stderr)
 
 
 class SecurityHeaderTests(TestCase):

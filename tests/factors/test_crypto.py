@@ -86,6 +86,23 @@ class CryptoTests(SimpleTestCase):
         ):
             self.assertEqual(check_factors_settings() + check_factors_deploy(), [])
 
+    def test_sms_backend_that_cannot_be_loaded_is_a_check_error(self):
+        for backend in (
+            "nonsense",
+            "twillio",
+            "factors.sms.backends.nosuch.SmsBackend",
+            "factors.sms.backends.console.NoSuchClass",
+            "factors.sms.base.SmsDeliveryError",  # importable, but not a backend
+        ):
+            with self.subTest(backend=backend), override_settings(FACTORS_SMS_BACKEND=backend):
+                errors = [e for e in check_factors_settings() if e.id == "factors.E007"]
+                self.assertEqual(len(errors), 1)
+                self.assertIn("SMS_BACKEND", errors[0].msg)
+                self.assertIn(repr(backend), errors[0].msg)
+        for backend in ("console", "locmem", "factors.sms.backends.locmem.SmsBackend"):
+            with self.subTest(backend=backend), override_settings(FACTORS_SMS_BACKEND=backend):
+                self.assertNotIn("factors.E007", [e.id for e in check_factors_settings()])
+
 
 class ReencryptServiceTests(FactorsTestMixin, TestCase):
     def test_reencrypt_all_totp_secrets_with_the_newest_key(self):
@@ -108,3 +125,51 @@ class ReencryptServiceTests(FactorsTestMixin, TestCase):
         with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY, TEST_KEY]):
             call_command("factors_reencrypt", stdout=out)
         self.assertIn("Re-encrypted 1 secret(s).", out.getvalue())
+
+    def test_secret_no_key_decrypts_is_a_command_error_and_a_rerun_after_fixing_the_keys_works(self):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        lost_key = Fernet.generate_key().decode()
+        first = factor_enroll_totp_begin(user=make_user("first@example.com")).device
+        with override_settings(FACTORS_ENCRYPTION_KEYS=[lost_key]):
+            second = factor_enroll_totp_begin(user=make_user("second@example.com")).device
+            second_key = second.bin_key
+        first_key = first.bin_key
+        stored = {d.pk: d.encrypted_key for d in TOTPDevice.objects.all()}
+
+        # The old key of the second device is missing: the first is done, the second is named.
+        with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY, TEST_KEY]):
+            with self.assertRaises(CommandError) as caught:
+                call_command("factors_reencrypt", stdout=StringIO())
+        message = str(caught.exception)
+        self.assertIn(f"TOTPDevice pk={second.pk}", message)
+        self.assertIn("FACTORS_ENCRYPTION_KEYS", message)
+        self.assertIn("keep the old key after it", message)
+        self.assertIn("1 secret(s) re-encrypted before it are saved", message)
+        for secret in (stored[second.pk], second_key.hex(), stored[first.pk], first_key.hex()):
+            self.assertNotIn(secret, message)
+        self.assertNotEqual(TOTPDevice.objects.get(pk=first.pk).encrypted_key, stored[first.pk])
+        self.assertEqual(TOTPDevice.objects.get(pk=second.pk).encrypted_key, stored[second.pk])
+
+        # With the missing key put back after the new one, a second run finishes the job.
+        out = StringIO()
+        with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY, TEST_KEY, lost_key]):
+            call_command("factors_reencrypt", stdout=out)
+        self.assertIn("Re-encrypted 1 secret(s).", out.getvalue())
+        with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY]):
+            self.assertEqual(TOTPDevice.objects.get(pk=first.pk).bin_key, first_key)
+            self.assertEqual(TOTPDevice.objects.get(pk=second.pk).bin_key, second_key)
+
+    def test_replacing_the_key_instead_of_adding_it_changes_nothing(self):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        device = factor_enroll_totp_begin(user=make_user()).device
+        stored = TOTPDevice.objects.get(pk=device.pk).encrypted_key
+        with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY]):
+            with self.assertRaisesMessage(CommandError, f"TOTPDevice pk={device.pk}"):
+                call_command("factors_reencrypt", stdout=StringIO())
+        self.assertEqual(TOTPDevice.objects.get(pk=device.pk).encrypted_key, stored)

@@ -247,3 +247,12 @@ class DemoCommandTests(SimpleTestCase):
             provider = MaxMindGeoProvider(str(Path(tmp) / "demo-city.mmdb"), str(Path(tmp) / "demo-asn.mmdb"))
             self.assertEqual(provider.lookup("198.51.100.1").asn, 64501)
             provider.close()
+
+    def test_a_file_where_the_directory_should_be_is_a_clear_error(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            existing = Path(tmp) / "a-file"
+            existing.write_text("not a directory")
+            for outdir in (existing, existing / "below"):
+                with self.subTest(outdir=outdir), self.assertRaisesMessage(CommandError, "is not a directory"):
+                    call_command("geoip_demo_db", str(outdir), "--force", stdout=StringIO())
+            self.assertEqual(existing.read_text(), "not a directory")

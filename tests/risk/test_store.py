@@ -169,3 +169,15 @@ class PruneTests(TestCase):
         self.assertNotIn(value_hash("ip", "192.0.2.1"), remaining)
         self.assertIn(value_hash("ip", "192.0.2.2"), remaining)
         self.assertIn(value_hash("cc", "NO"), remaining)
+
+    def test_days_out_of_range_is_a_clear_error(self):
+        from io import StringIO
+
+        from django.core.management import CommandError, call_command
+
+        for days in ("0", "-5", "36501", "100000000"):
+            with self.subTest(days=days), self.assertRaisesMessage(CommandError, "--days must be between 1 and 36500"):
+                call_command("risk_prune", "--days", days, stdout=StringIO())
+        out = StringIO()
+        call_command("risk_prune", "--days", "36500", stdout=out)
+        self.assertIn("Dropped 0 ", out.getvalue())

@@ -24,9 +24,14 @@ class Command(BaseCommand):
         if not options["yes"]:
             if not self.stdin_is_interactive():
                 raise CommandError("Refusing to reset MFA without confirmation: pass --yes.")
-            answer = input(f"Remove every factor of {user.email} and sign them out everywhere? Type 'yes': ")
+            try:
+                answer = input(f"Remove every factor of {user.email} and sign them out everywhere? Type 'yes': ")
+            except (EOFError, KeyboardInterrupt):
+                # Ctrl-D or Ctrl-C at the prompt is a "no".
+                self.stdout.write("")
+                answer = ""
             if answer.strip().lower() != "yes":
-                raise CommandError("Cancelled.")
+                raise CommandError("Cancelled: nothing was reset.")
         result = account_mfa_reset(user=user, by=None)
         self.stdout.write(
             f"Reset MFA of {user.email}: removed {result.factors_removed} factor(s), forgot "
