@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from risk.replay import _LO, _WIDTH, ReplayFormatError, ScoreHistogram, _is_true
+from risk.replay import (
+    _LO,
+    _WIDTH,
+    ReplayEncodingError,
+    ReplayFormatError,
+    ScoreHistogram,
+    csv_error,
+    parse_flag,
+)
 
 
 @dataclass(frozen=True)
@@ -23,39 +32,84 @@ class Calibration:
     n_legit: int
 
 
+def _rows(stream: TextIO, what: str) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(line, row)`` for the non-blank rows of a CSV stream; undecodable bytes and CSV
+    errors become ReplayFormatError naming ``what`` ("scores" or "input")."""
+    reader = csv.reader(stream)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise ReplayEncodingError(reader.line_num, what=what) from exc
+        except csv.Error as exc:
+            raise csv_error(reader.line_num, exc, what) from exc
+        if row:
+            yield reader.line_num, row
+
+
+def _next_score(out: Iterator[tuple[int, list[str]]], index: str, line: int) -> float:
+    """Return the score of the next scores row, which must be for input row ``index`` (at ``line``)."""
+    scored = next(out, None)
+    if scored is None:
+        raise ReplayFormatError(f"scores end before input row {index} (input line {line})")
+    s_line, scored = scored
+    if len(scored) < 2:
+        raise ReplayFormatError(f"scores line {s_line}: too few fields (expected index,score,...)")
+    if scored[0] != index:
+        raise ReplayFormatError(
+            f"scores line {s_line}: row {scored[0]} does not match input row {index} (input line {line})"
+        )
+    try:
+        return float(scored[1])
+    except ValueError:
+        raise ReplayFormatError(f"scores line {s_line}: score {scored[1]!r} is not a number") from None
+
+
 def read_scores(scores: TextIO, trace: TextIO) -> tuple[list[float], ScoreHistogram]:
     """Join a replay output with its input; return takeover scores and a histogram of the rest.
 
-    The output has one row per successful input row, in the same order; the indexes must match.
+    The output has one row per successful input row, in the same order; the indexes must match,
+    and neither file may have rows the other lacks.
     """
-    out = csv.reader(scores)
-    inp = csv.reader(trace)
+    out = _rows(scores, "scores")
+    inp = _rows(trace, "input")
     out_header = next(out, None)
     in_header = next(inp, None)
     if out_header is None or in_header is None:
         raise ReplayFormatError("empty input")
-    if out_header[:2] != ["index", "score"]:
+    if [h.strip() for h in out_header[1][:2]] != ["index", "score"]:
         raise ReplayFormatError("the scores file must start with index,score")
-    col = {name.strip(): i for i, name in reversed(list(enumerate(in_header)))}
+    col = {name.strip(): i for i, name in reversed(list(enumerate(in_header[1])))}
     for needed in ("index", "Login Successful", "Is Account Takeover"):
         if needed not in col:
             raise ReplayFormatError(f"missing column: {needed}")
     i_idx, i_ok, i_ato = col["index"], col["Login Successful"], col["Is Account Takeover"]
+    width = max(i_idx, i_ok, i_ato) + 1
     ato: list[float] = []
     legit = ScoreHistogram()
-    for row in inp:
-        if not row or not _is_true(row[i_ok]):
-            continue
-        scored = next(out, None)
-        if scored is None:
-            raise ReplayFormatError(f"scores end before input row {row[i_idx]}")
-        if scored[0] != row[i_idx]:
-            raise ReplayFormatError(f"scores row {scored[0]} does not match input row {row[i_idx]}")
-        score = float(scored[1])
-        if _is_true(row[i_ato]):
+    for line, row in inp:
+        if len(row) < width:
+            raise ReplayFormatError(f"input line {line}: {len(row)} fields, too few for the header")
+        try:
+            if not parse_flag(row[i_ok], "Login Successful"):
+                continue
+            is_ato = parse_flag(row[i_ato], "Is Account Takeover")
+        except ValueError as exc:
+            raise ReplayFormatError(f"input line {line}: {exc}") from exc
+        score = _next_score(out, row[i_idx], line)
+        if is_ato:
             ato.append(score)
         else:
             legit.add(score)
+    extra = next(out, None)
+    if extra is not None:
+        s_line, scored = extra
+        raise ReplayFormatError(
+            f"scores line {s_line}: row {scored[0]} has no successful login left in the input to match "
+            "(the scores must come from replaying this input)"
+        )
     return ato, legit
 
 
@@ -67,6 +121,8 @@ def calibrate(ato: list[float], legit: ScoreHistogram, *, target: float, max_den
         raise ValueError("no account takeovers in the input: nothing to calibrate against")
     if not 0 < target <= 1:
         raise ValueError("target must be in (0, 1]")
+    if not 0 <= max_deny_rate <= 1:
+        raise ValueError("max_deny_rate must be in [0, 1]")
     ordered = sorted(ato, reverse=True)
     k = max(1, math.ceil(target * len(ordered)))
     challenge = ordered[k - 1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,6 +36,62 @@ _BINS = int((_HI - _LO) / _WIDTH) + 1
 
 class ReplayFormatError(ValueError):
     """The input is not in the RBA data set format."""
+
+
+class ReplayEncodingError(ReplayFormatError):
+    """The input is not UTF-8 text.
+
+    A text stream decodes ahead of the csv reader in blocks, so the reader only knows that the bad
+    byte comes after the ``after_line`` lines it has read; ``line`` is the exact line when known
+    (see ``undecodable_line``).
+    """
+
+    def __init__(self, after_line: int = 0, line: int | None = None, *, what: str = "") -> None:
+        self.after_line = after_line
+        self.line = line
+        self.what = what  # which of several inputs, for messages ("scores", "input")
+        if line is not None:
+            message = f"line {line}: not UTF-8 text (save the file as UTF-8)"
+        elif after_line:
+            message = f"not UTF-8 text somewhere after line {after_line} (save the file as UTF-8)"
+        else:
+            message = "not UTF-8 text (save the file as UTF-8)"
+        super().__init__(f"{what} {message}" if what else message)
+
+    def located(self, path: str | os.PathLike) -> ReplayEncodingError:
+        """Return this error with the exact line of the first bad byte of the file at ``path``."""
+        try:
+            line = undecodable_line(path)
+        except OSError:
+            line = None
+        return self if line is None else ReplayEncodingError(self.after_line, line, what=self.what)
+
+
+def undecodable_line(path: str | os.PathLike) -> int | None:
+    """Return the line (1-based, lines ended by LF, CRLF or CR as the csv reader counts them) of the
+    first byte of ``path`` that is not UTF-8, or None if the whole file decodes.
+
+    Only for error messages: reads the file again. No UTF-8 sequence contains a CR or LF byte, so
+    each LF-ended chunk decodes on its own.
+    """
+    line = 1
+    with open(path, "rb") as fh:
+        for raw in fh:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return line + raw.count(b"\r", 0, exc.start)
+            line += raw.count(b"\n") + raw.count(b"\r") - raw.count(b"\r\n")
+    return None
+
+
+def csv_error(line: int, exc: csv.Error, what: str = "") -> ReplayFormatError:
+    """Return the ReplayFormatError for a csv.Error raised at ``line``."""
+    message = f"{what} line {line}" if what else f"line {line}"
+    message += f": not valid CSV ({exc})"
+    if "field limit" in str(exc):
+        message += ": a field is too long, or a quote is never closed and its field swallows the lines after it"
+    return ReplayFormatError(message)
 
 
 class ScoreHistogram:
@@ -119,11 +176,21 @@ class ReplayStats:
 
 
 _TRUTH = {"True": True, "False": False, "true": True, "false": False}
+_FLAG_WORDS = {"true": True, "false": False}
 _EMPTY = frozenset({"", "-"})
 
 
-def _is_true(value: str) -> bool:
-    return value.strip().lower() == "true"
+def parse_flag(value: str, column: str) -> bool:
+    """Return the True/False flag ``value`` of ``column`` (any case, surrounding spaces allowed).
+
+    Anything else raises ValueError: guessing False for 'yes' or '1' would silently mislabel rows.
+    The replay looks the common spellings up in ``_TRUTH`` first and calls this only on a miss.
+    """
+    flag = _FLAG_WORDS.get(value.strip().lower())
+    if flag is None:
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ValueError(f"{column} must be True or False, not {shown!r}")
+    return flag
 
 
 def _none_if_dash(value: str) -> str | None:
@@ -222,6 +289,10 @@ class Replayer:
             header = next(reader)
         except StopIteration:
             raise ReplayFormatError("empty input") from None
+        except UnicodeDecodeError as exc:
+            raise ReplayEncodingError(reader.line_num) from exc
+        except csv.Error as exc:
+            raise csv_error(reader.line_num, exc) from exc
         header = [h.strip() for h in header]
         missing = [c for c in COLUMNS if c not in header]
         if missing:
@@ -232,6 +303,11 @@ class Replayer:
             writer.writerow(OUTPUT_HEADER)
         try:
             self._process(reader, col, writer)
+        except UnicodeDecodeError as exc:
+            # Decoding runs ahead of the reader: the bad byte is after line_num, not on it.
+            raise ReplayEncodingError(reader.line_num) from exc
+        except csv.Error as exc:
+            raise csv_error(reader.line_num, exc) from exc
         except (ValueError, IndexError) as exc:
             raise ReplayFormatError(f"line {reader.line_num}: {exc}") from exc
         return self.stats
@@ -266,9 +342,14 @@ class Replayer:
             ip = row[i_ip].strip()
             ok = truth(row[i_ok])
             if ok is None:
-                ok = _is_true(row[i_ok])
+                ok = parse_flag(row[i_ok], "Login Successful")
             if not ok:
-                # A failed password attempt: velocity only, never scored or learned.
+                # A failed password attempt: velocity only, never scored or learned. Its flags
+                # are still checked, so a bad value is refused wherever it is.
+                if truth(row[i_att]) is None:
+                    parse_flag(row[i_att], "Is Attack IP")
+                if truth(row[i_ato]) is None:
+                    parse_flag(row[i_ato], "Is Account Takeover")
                 stats.failed_rows += 1
                 velocity.record_failure(uid, ip, ts)
                 continue
@@ -284,7 +365,7 @@ class Replayer:
             )
             attack_ip = truth(row[i_att])
             if attack_ip is None:
-                attack_ip = _is_true(row[i_att])
+                attack_ip = parse_flag(row[i_att], "Is Attack IP")
             ctx = context_from_parts(
                 user_id=uid,
                 ip=ip,
@@ -317,7 +398,7 @@ class Replayer:
             # Only now may the label be read (contract step 4).
             is_ato = truth(row[i_ato])
             if is_ato is None:
-                is_ato = _is_true(row[i_ato])
+                is_ato = parse_flag(row[i_ato], "Is Account Takeover")
             if is_ato:
                 stats.ato += 1
                 pos_add(result.score)

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from risk.calibrate import calibrate, read_scores
-from risk.replay import ReplayFormatError
+from risk.replay import ReplayEncodingError, ReplayFormatError
 
 
 class Command(BaseCommand):
@@ -24,12 +24,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         targets = options["target"] or [0.9, 0.95, 0.99, 0.995]
+        for target in targets:
+            if not 0 < target <= 1:  # also refuses nan
+                raise CommandError(f"--target {target}: must be a share of takeovers in (0, 1], e.g. 0.99")
+        if not 0 <= options["max_deny_rate"] <= 1:
+            raise CommandError(f"--max-deny-rate {options['max_deny_rate']}: must be a share in [0, 1], e.g. 0.002")
         try:
             with (
                 open(options["scores"], newline="", encoding="utf-8") as s,
                 open(options["input"], newline="", encoding="utf-8") as i,
             ):
                 ato, legit = read_scores(s, i)
+        except ReplayEncodingError as exc:
+            path = options["scores"] if exc.what == "scores" else options["input"]
+            raise CommandError(str(exc.located(path))) from exc
         except (OSError, ReplayFormatError) as exc:
             raise CommandError(str(exc)) from exc
         if not ato:
