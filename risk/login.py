@@ -98,7 +98,9 @@ def _first_login_rule(assessment: Assessment, *, user, has_factor: bool) -> Asse
 
     - the user has a factor: ask for it (CHALLENGE), it costs little;
     - no factor and the address was confirmed within ``RISK_FIRST_LOGIN_GRACE_HOURS`` (24): allow,
-      because whoever signs in just proved they read the account's mailbox;
+      because whoever signs in just proved they read the account's mailbox, unless another signal
+      fired (automation, spraying, a listed address...): the grace lifts only the first-login
+      challenge, never what the rules found;
     - otherwise: the policy's ``RISK_FIRST_LOGIN`` decision (default CHALLENGE, an email code).
     """
     if "first_login" not in assessment.reason_codes or assessment.decision is Decision.DENY:
@@ -107,7 +109,8 @@ def _first_login_rule(assessment: Assessment, *, user, has_factor: bool) -> Asse
         return assessment
     grace = timedelta(hours=getattr(settings, "RISK_FIRST_LOGIN_GRACE_HOURS", 24))
     verified = user.email_verified_at
-    if not has_factor and verified is not None and clock.now() - verified <= grace:
+    others = [r for r in assessment.reasons if r.code != "first_login" and r.raises_risk]
+    if not has_factor and not others and verified is not None and clock.now() - verified <= grace:
         return Assessment(assessment.score, Decision.ALLOW, assessment.reasons, assessment.breakdown)
     if has_factor:
         return Assessment(

@@ -201,6 +201,15 @@ class AdaptiveDecisionTests(RiskFlowTestCase):
         self.assertRedirects(response, "/", fetch_redirect_response=False)
         self.assertIn("first_login", [r["code"] for r in self.last_event().reasons])
 
+    def test_the_first_sign_in_grace_does_not_override_other_signals(self):
+        self.totp.delete()
+        response = self.sign_in(self.client_for(OSLO, SCRIPT))
+        self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
+        codes = [r["code"] for r in self.last_event().reasons]
+        self.assertIn("first_login", codes)
+        self.assertIn("automation", codes)
+        self.assertNotEqual(self.last_event().decision, "allow")
+
     def test_first_sign_in_with_a_factor_asks_for_it(self):
         response = self.sign_in(self.client_for(OSLO, LAPTOP))
         self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
