@@ -13,8 +13,10 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 
 from authsite import clock
+from authsite.redirects import for_scripts
 
 SESSION_REAUTH_AT = "_reauth_at"
+CONFIRM_MESSAGE = "Confirm it's you first: taking you there."
 
 
 @functools.cache
@@ -46,13 +48,15 @@ def recent_auth_required(view: Callable) -> Callable:
     @functools.wraps(view)
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
-            return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+            login = redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': request.get_full_path()})}")
+            return for_scripts(request, login, why="Please sign in first.")
         target = request.get_full_path() if request.method == "GET" else reverse("factors:security")
         if not reauth_is_recent(request):
-            return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': target})}")
+            again = redirect(f"{reverse('reauthenticate')}?{urlencode({'next': target})}")
+            return for_scripts(request, again, why=CONFIRM_MESSAGE)
         step_up = _step_up()
         if step_up is not None and (url := step_up(request)):
-            return redirect(f"{url}?{urlencode({'next': target})}")
+            return for_scripts(request, redirect(f"{url}?{urlencode({'next': target})}"), why=CONFIRM_MESSAGE)
         return view(request, *args, **kwargs)
 
     return wrapped

@@ -28,6 +28,7 @@ from authsite.login.listeners import notify_factor_failed
 from authsite.login.state import PendingLogin, pending_login_stash
 from authsite.parsing import parse_id
 from authsite.reauth import recent_auth_required
+from authsite.redirects import json_redirect
 from authsite.sessions import user_sessions_end
 from authsite.views import safe_redirect_target
 from factors import services, webauthn
@@ -281,7 +282,7 @@ def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> 
         notify_factor_failed(request, user=user)
         return _json_error("That security key or passkey wasn't accepted. Try again or choose another way.")
     remember = isinstance(body.get("remember"), bool) and body["remember"]
-    return _json_redirect(_challenge_passed(request, pending, user, result.credential, remember=remember))
+    return json_redirect(_challenge_passed(request, pending, user, result.credential, remember=remember))
 
 
 # --- Enrolment required at sign-in -------------------------------------------------------------
@@ -346,7 +347,7 @@ def enrol_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> Json
     credential = _webauthn_register(request, user, state)
     if isinstance(credential, JsonResponse):
         return credential
-    return _json_redirect(_enrol_passed(request, pending, user, credential, _webauthn_added(credential)))
+    return json_redirect(_enrol_passed(request, pending, user, credential, _webauthn_added(credential)))
 
 
 def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, what: str) -> HttpResponse:
@@ -366,17 +367,6 @@ def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, wha
     else:
         messages.success(request, "Your new sign-in method is ready.")
     return flow.login_stage_passed(request, pending, ENROL_KEY)
-
-
-def _json_redirect(response: HttpResponse) -> JsonResponse:
-    """Turn a login step's redirect into the JSON answer a WebAuthn page expects.
-
-    The cookies the step set go along: finishing a login sets the device cookie and, when asked,
-    the remembered-device cookie.
-    """
-    reply = JsonResponse({"redirect": response["Location"]})
-    reply.cookies = response.cookies
-    return reply
 
 
 def _webauthn_state_keep(
@@ -436,7 +426,7 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
             SESSION_FACTOR: factor_reauth_proof(reauth_level(result.credential)),
         },
     )
-    return _json_redirect(response)
+    return json_redirect(response)
 
 
 # --- The Security page ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from authsite.login.state import (
 )
 from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from authsite.reauth import reauth_mark
+from authsite.redirects import for_scripts
 
 EXPIRED_MESSAGE = "Your sign-in took too long and has expired. Please enter your password again."
 MISSING_MESSAGE = "Please sign in first."
@@ -126,14 +127,14 @@ def pending_login_required(stage_key: str) -> Callable:
             pending = pending_login_load(request)
             if pending is None:
                 messages.info(request, MISSING_MESSAGE)
-                return redirect(settings.LOGIN_URL)
+                return for_scripts(request, redirect(settings.LOGIN_URL), why=MISSING_MESSAGE)
             if pending.is_expired():
                 events.auth_event(request, events.LOGIN_EXPIRED, outcome="expired", user_id=pending.user_id)
-                return login_abort(request, EXPIRED_MESSAGE)
+                return for_scripts(request, login_abort(request, EXPIRED_MESSAGE), why=EXPIRED_MESSAGE)
             stages = get_login_stages()
             if pending.stage_index >= len(stages) or stages[pending.stage_index].key != stage_key:
                 # Not this stage's turn: resume wherever the login really is.
-                return login_continue(request, pending)
+                return for_scripts(request, login_continue(request, pending), why="Continue your sign-in there.")
             return view(request, *args, pending=pending, **kwargs)
 
         return wrapped

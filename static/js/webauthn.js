@@ -87,6 +87,8 @@
     let data = {};
     try { data = await reply.json(); } catch (e) { data = {}; }
     if (!reply.ok) {
+      // The sign-in expired or the change needs the password again: the server says where to go.
+      if (data.redirect) window.location.assign(data.redirect);
       const error = new Error(data.error || "Something went wrong. Please try again.");
       error.fromServer = true;
       throw error;

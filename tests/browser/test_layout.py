@@ -109,3 +109,15 @@ class AccountLayoutBrowserTests(BrowserTestCase):
             button = page.get_by_role("button", name="Add a passkey").bounding_box()
             self.assertGreaterEqual(button["y"] - (field["y"] + field["height"]), 12, viewport)
             self.assert_no_horizontal_scroll()
+
+
+class LapsedCheckBrowserTests(BrowserTestCase):
+    def test_adding_a_passkey_after_the_password_check_lapsed_goes_to_confirm_it(self):
+        user = make_user("omar@example.com")
+        self.sign_in_verified(user)  # signed in, but no recent password or factor check
+        page = self.page
+        page.goto(self.url("/account/security/"))
+        page.get_by_role("button", name="Add a passkey").click()
+        page.wait_for_url("**/account/reauthenticate/**")
+        self.assertIn("Confirm it", page.text_content("h1"))
+        self.assert_every_input_has_a_visible_label()
