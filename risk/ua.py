@@ -44,6 +44,13 @@ _AUTOMATION_TOKENS = (
     "postmanruntime",
     "insomnia",
     "powershell",
+    "java-http-client",
+    "undici",
+    "httpie",
+    "deno/",
+    "dart/",
+    "ruby",
+    "masscan",
 )
 _AUTOMATION_RE = re.compile("|".join(_AUTOMATION_TOKENS), re.IGNORECASE)
 _AUTOMATION_FAMILIES = frozenset(
@@ -154,13 +161,15 @@ def _parse(ua: str) -> ParsedUA:
     os_version = ""
     if os_ is not None and os_.major:
         os_version = os_.major + (f".{os_.minor}" if os_.minor else "")
+    device_type = _device_type(ua, result, automation, low)
     return ParsedUA(
         browser_family=family,
         browser_major=(agent.major or "") if agent else "",
         os_family=os_.family if os_ else "Other",
         os_version=os_version,
-        device_type=_device_type(ua, result, automation, low),
-        is_automation=automation,
+        device_type=device_type,
+        # A crawler the parser knows (Googlebot, masscan...) is no person at a browser either.
+        is_automation=automation or device_type == BOT,
     )
 
 

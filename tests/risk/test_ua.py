@@ -40,6 +40,13 @@ class ParseTests(SimpleTestCase):
             HEADLESS,
             ("Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) PhantomJS/2.1.1 Safari/538.1"),
             "Mozilla/5.0 selenium",
+            "Java-http-client/17.0.2",
+            "undici",
+            "HTTPie/3.2.2",
+            "Deno/1.40.0",
+            "Dart/3.2 (dart:io)",
+            "Ruby",
+            "masscan/1.3",
             "",
             None,
             "   ",
@@ -51,6 +58,7 @@ class ParseTests(SimpleTestCase):
     def test_crawler_is_a_bot(self):
         p = parse_ua("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")
         self.assertEqual(p.device_type, "bot")
+        self.assertTrue(p.is_automation, "a crawler signing in is automation too")
 
     def test_results_are_cached(self):
         ua_module.clear_cache()
@@ -116,7 +124,7 @@ def _reference_parse(agent: str) -> ua_module.ParsedUA:
         os_family=os_.family if os_ else "Other",
         os_version=os_version,
         device_type=device_type,
-        is_automation=automation,
+        is_automation=automation or device_type == "bot",
     )
 
 
