@@ -157,6 +157,7 @@
     } catch (error) {
       say(button, explain(error), true);
       button.disabled = false;
+      button.focus();  // disabling it moved focus to the page: give it back where the user was
     }
   }
 

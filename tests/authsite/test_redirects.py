@@ -42,3 +42,12 @@ class ScriptRedirectTests(CacheClearingTestCase):
         self.assertEqual(reply.status_code, 401)
         self.assertEqual(reply.json()["redirect"], "/login/")
         self.assertContains(client.get("/login/"), "Your sign-in took too long and has expired")
+
+
+class NoScriptTests(CacheClearingTestCase):
+    def test_pages_with_passkey_buttons_say_they_need_javascript(self):
+        note = '<noscript><p class="webauthn-status error">Passkeys and security keys need JavaScript'
+        self.assertContains(Client().get("/login/"), note, count=1)
+        client = Client()
+        force_login_verified(client, make_user())
+        self.assertContains(client.get("/account/security/"), note, count=1)

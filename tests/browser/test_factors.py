@@ -84,6 +84,12 @@ class FactorBrowserTests(BrowserTestCase):
         credentials = self.cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
         self.assertEqual(len(credentials), 1)
         self.assertTrue(credentials[0]["isResidentCredential"])
+        # The same authenticator again: refused, said in the status line, and the keyboard focus
+        # is back on the button (disabling it while waiting had moved focus to the page).
+        page.get_by_role("button", name="Add a passkey").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[data-webauthn-status].error")
+        self.assertEqual(page.evaluate("document.activeElement.textContent.trim()"), "Add a passkey")
 
         self.sign_out()
         self.screenshot("login-passkey")
