@@ -16,11 +16,11 @@ class FailureVelocitySignal(Signal):
     code = "failure_velocity"
 
     def evaluate(self, ctx, snap, velocity):
-        if velocity is None or not (velocity.account_failures or velocity.ip_failures):
+        if velocity is None or not (velocity.account_failures or velocity.ip_failures or velocity.account_consecutive):
             return None
         limits = conf.current().velocity
         weight, floor, codes = 0.0, None, []
-        if velocity.account_failures >= limits["ACCOUNT_MAX_FAILURES"]:
+        if velocity.account_consecutive >= limits["ACCOUNT_MAX_FAILURES"]:
             # NIST SP 800-63B: at most 100 consecutive failed attempts on one account.
             return SignalResult(
                 "account_failure_limit", 10.0, "Too many failed sign-ins to this account", floor=Decision.DENY

@@ -20,6 +20,7 @@ from risk.signals.travel import ImpossibleTravelSignal, haversine_km
 from risk.signals.velocity import FailureVelocitySignal
 from risk.store import MemoryCountStore
 from risk.velocity import CacheVelocityStore, MemoryVelocityStore, VelocityCounts
+from risk.velocity import _digest as velocity_digest
 
 from .factories import SYDNEY, T0, ctx, history
 
@@ -189,8 +190,13 @@ class VelocitySignalTests(SimpleTestCase):
         self.assertEqual(result.floor, Decision.CHALLENGE)
 
     def test_nist_limit_denies(self):
-        result = self.evaluate(account_failures=100, ip_failures=100, ip_accounts=1)
+        result = self.evaluate(account_failures=100, ip_failures=100, ip_accounts=1, account_consecutive=100)
         self.assertEqual(result.floor, Decision.DENY)
+
+    def test_nist_limit_counts_consecutive_failures_in_any_window(self):
+        # Guesses spread out: only 3 in the current window, but 100 since the last success.
+        result = self.evaluate(account_failures=3, account_consecutive=100)
+        self.assertEqual((result.code, result.floor), ("account_failure_limit", Decision.DENY))
 
 
 class VelocityStoreTests(SimpleTestCase):
@@ -200,10 +206,10 @@ class VelocityStoreTests(SimpleTestCase):
         for user in ("bob", "carol"):
             store.record_failure(user, "192.0.2.1", T0 + timedelta(seconds=5))
         counts = store.counts("alice", "192.0.2.1", T0 + timedelta(seconds=10))
-        self.assertEqual(counts, VelocityCounts(3, 5, 3))
+        self.assertEqual(counts, VelocityCounts(3, 5, 3, 3))
         store.record_success("alice", "192.0.2.1", T0 + timedelta(seconds=11))
         counts = store.counts("alice", "192.0.2.1", T0 + timedelta(seconds=12))
-        self.assertEqual(counts.account_failures, 0)
+        self.assertEqual((counts.account_failures, counts.account_consecutive), (0, 0))
         self.assertEqual(counts.ip_accounts, 3)
         self.assertEqual(store.counts("dave", "198.51.100.1", T0), VelocityCounts())
 
@@ -211,7 +217,26 @@ class VelocityStoreTests(SimpleTestCase):
         store = MemoryVelocityStore(window_seconds=900)
         self.exercise(store)
         later = store.counts("bob", "192.0.2.1", T0 + timedelta(seconds=2000))
-        self.assertEqual(later, VelocityCounts())  # the window has passed
+        # The window has passed; bob's failure since his last success still counts toward the limit.
+        self.assertEqual(later, VelocityCounts(account_consecutive=1))
+
+    def test_slow_guessing_reaches_the_consecutive_limit(self):
+        store = MemoryVelocityStore(window_seconds=900)
+        # 150 guesses, one every 10 s: never more than 90 in one 15-minute window.
+        for i in range(150):
+            store.record_failure("erin", "192.0.2.9", T0 + timedelta(seconds=10 * i))
+        counts = store.counts("erin", "192.0.2.9", T0 + timedelta(seconds=1500))
+        self.assertLess(counts.account_failures, 100)
+        self.assertEqual(counts.account_consecutive, 150)
+
+    def test_cache_store_keeps_consecutive_failures_past_the_window(self):
+        caches["default"].clear()
+        store = CacheVelocityStore(window_seconds=900)
+        for _ in range(3):
+            store.record_failure("erin", "192.0.2.9", T0)
+        store.cache.delete(f"{store.prefix}:a:{velocity_digest('erin')}")  # as when the window expires
+        counts = store.counts("erin", "192.0.2.9", T0)
+        self.assertEqual((counts.account_failures, counts.account_consecutive), (0, 3))
 
     def test_cache_store(self):
         caches["default"].clear()
