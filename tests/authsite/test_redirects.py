@@ -46,7 +46,7 @@ class ScriptRedirectTests(CacheClearingTestCase):
 
 class NoScriptTests(CacheClearingTestCase):
     def test_pages_with_passkey_buttons_say_they_need_javascript(self):
-        note = '<noscript><p class="webauthn-status error">Passkeys and security keys need JavaScript'
+        note = '<noscript><p class="webauthn-status error">This needs JavaScript'
         self.assertContains(Client().get("/login/"), note, count=1)
         client = Client()
         force_login_verified(client, make_user())
