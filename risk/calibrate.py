@@ -15,6 +15,7 @@ from risk.replay import (
     ReplayFormatError,
     ScoreHistogram,
     csv_error,
+    header_names,
     parse_flag,
 )
 
@@ -79,9 +80,9 @@ def read_scores(scores: TextIO, trace: TextIO) -> tuple[list[float], ScoreHistog
     in_header = next(inp, None)
     if out_header is None or in_header is None:
         raise ReplayFormatError("empty input")
-    if [h.strip() for h in out_header[1][:2]] != ["index", "score"]:
+    if header_names(out_header[1][:2]) != ["index", "score"]:
         raise ReplayFormatError("the scores file must start with index,score")
-    col = {name.strip(): i for i, name in reversed(list(enumerate(in_header[1])))}
+    col = {name: i for i, name in reversed(list(enumerate(header_names(in_header[1]))))}
     for needed in ("index", "Login Successful", "Is Account Takeover"):
         if needed not in col:
             raise ReplayFormatError(f"missing column: {needed}")

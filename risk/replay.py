@@ -94,6 +94,14 @@ def csv_error(line: int, exc: csv.Error, what: str = "") -> ReplayFormatError:
     return ReplayFormatError(message)
 
 
+def header_names(header: list[str]) -> list[str]:
+    """The column names of a header row, trimmed, without the byte-order mark spreadsheets write."""
+    names = [h.strip() for h in header]
+    if names:
+        names[0] = names[0].removeprefix("\ufeff").strip()
+    return names
+
+
 class ScoreHistogram:
     """Counts of scores in fixed bins: constant memory, AUC exact up to ties within a bin."""
 
@@ -293,7 +301,7 @@ class Replayer:
             raise ReplayEncodingError(reader.line_num) from exc
         except csv.Error as exc:
             raise csv_error(reader.line_num, exc) from exc
-        header = [h.strip() for h in header]
+        header = header_names(header)
         missing = [c for c in COLUMNS if c not in header]
         if missing:
             raise ReplayFormatError(f"missing columns: {', '.join(missing)}")
@@ -308,7 +316,10 @@ class Replayer:
             raise ReplayEncodingError(reader.line_num) from exc
         except csv.Error as exc:
             raise csv_error(reader.line_num, exc) from exc
-        except (ValueError, IndexError) as exc:
+        except IndexError:
+            # A row shorter than the header (the hot loop indexes columns without checking).
+            raise ReplayFormatError(f"line {reader.line_num}: fewer fields than the header's {len(header)}") from None
+        except ValueError as exc:
             raise ReplayFormatError(f"line {reader.line_num}: {exc}") from exc
         return self.stats
 

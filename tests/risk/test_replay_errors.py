@@ -179,3 +179,17 @@ class FlagTests(SimpleTestCase):
                         ),
                     ):
                         replay_text(trace([{}, {}, row, {}]))
+
+
+@override_settings(RISK_THRESHOLDS=THRESHOLDS)
+class SpreadsheetInputTests(SimpleTestCase):
+    def test_a_byte_order_mark_before_the_header_is_ignored(self):
+        text = trace([*others(), {}, {}])
+        self.assertEqual(replay_text("\ufeff" + text), replay_text(text))
+
+    def test_a_short_row_says_so_with_its_line(self):
+        text = trace([*others(), {}, {}])
+        lines = text.splitlines()
+        lines[3] = ",".join(lines[3].split(",")[:5])
+        with self.assertRaisesRegex(ReplayFormatError, "^line 4: fewer fields than the header's 16$"):
+            replay_text("\n".join(lines) + "\n")
