@@ -38,10 +38,12 @@ def new_password_field() -> forms.CharField:
 
 
 class AccessibleFormMixin:
-    """Tie each field's error list to its input (aria-describedby) for screen readers."""
+    """Tie each field's error list to its input (aria-describedby) for screen readers, and put the
+    keyboard focus in the first field that has an error when the page comes back."""
 
     def full_clean(self) -> None:
         super().full_clean()
+        self._focus_first_error()
         for name, errors in self.errors.items():
             if name in self.fields and errors:
                 widget = self.fields[name].widget
@@ -50,6 +52,20 @@ class AccessibleFormMixin:
                 if error_id not in described.split():
                     widget.attrs["aria-describedby"] = f"{error_id} {described}".strip()
                 widget.attrs["aria-invalid"] = "true"
+
+    def add_error(self, field, error) -> None:
+        super().add_error(field, error)
+        self._focus_first_error()
+
+    def _focus_first_error(self) -> None:
+        invalid = [name for name in self.fields if name in (self._errors or {})]
+        if not invalid:
+            return
+        for name, field in self.fields.items():
+            if name == invalid[0]:
+                field.widget.attrs["autofocus"] = True
+            else:
+                field.widget.attrs.pop("autofocus", None)
 
 
 class LoginForm(AccessibleFormMixin, forms.Form):

@@ -156,6 +156,12 @@ class SignupTests(CacheClearingTestCase):
         self.assertContains(response, 'aria-invalid="true"')
         self.assertContains(response, 'id="id_email_error"')
 
+    def test_the_first_field_with_an_error_gets_the_focus(self):
+        body = self.signup("new@example.com", "short").content.decode()
+        self.assertRegex(body, r'<input[^>]*name="password"[^>]*autofocus')
+        self.assertNotRegex(body, r'<input[^>]*name="email"[^>]*autofocus')
+        self.assertEqual(body.count("autofocus"), 1)
+
     def test_signed_in_user_is_sent_home(self):
         user = make_user()
         self.client.force_login(user)

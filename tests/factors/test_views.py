@@ -105,6 +105,8 @@ class ChallengeStageTests(CacheClearingTestCase):
         response = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": "000000"})
         self.assertContains(response, "That code didn&#x27;t work")
         self.assertContains(response, 'aria-invalid="true"')
+        # The keyboard focus is back in the code field, where the error is.
+        self.assertRegex(response.content.decode(), r'<input[^>]*name="code"[^>]*autofocus')
         self.assertNotIn(SESSION_KEY, self.client.session)
 
     def test_failures_throttle_the_device_across_pending_logins(self):
