@@ -201,11 +201,6 @@ def parse_flag(value: str, column: str) -> bool:
     return flag
 
 
-def _none_if_dash(value: str) -> str | None:
-    value = value.strip()
-    return None if value in ("", "-") else value
-
-
 def _float(value: str | None) -> float | None:
     if not value or value == "-":
         return None
