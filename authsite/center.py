@@ -237,8 +237,9 @@ def sign_in_facts(attempt, *, when) -> dict:
 # --- New sign-in notification (sent by risk.login.RiskLoginListener.login_succeeded) -------------
 
 # Reasons that say the device or the place is new to this account (new_device and new_network come
-# from risk.policy.model_reasons, new_country and unknown_device from the rule signals).
-NEW_DEVICE_REASONS = frozenset({"new_device", "unknown_device"})
+# from risk.policy.model_reasons, new_country, unknown_device and trusted_device_mismatch, a
+# remembered-device cookie from another browser, from the rule signals).
+NEW_DEVICE_REASONS = frozenset({"new_device", "unknown_device", "trusted_device_mismatch"})
 NEW_PLACE_REASONS = frozenset({"new_network", "new_country"})
 
 
