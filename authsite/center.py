@@ -30,7 +30,7 @@ from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
 from risk import services as risk_services
 from risk.models import LoginEvent
-from risk.policy import reason_raises_risk
+from risk.policy import reason_texts
 from risk.trust import trusted_devices_revoke
 from risk.ua import parse_ua
 
@@ -52,6 +52,8 @@ OUTCOME_TEXTS = {
     LoginEvent.Outcome.PENDING: "Second step not finished",
     LoginEvent.Outcome.ABANDONED: "Not finished",
 }
+# A passkey with user verification is both factors at once: no password was entered.
+PASSKEY_TEXT = "Passkey instead of a password"
 FACTOR_TEXTS = {
     "webauthn": "passkey or security key",
     "totp": "authenticator app",
@@ -130,27 +132,28 @@ class SignInRow:
 
 
 def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
-    """Return the user's latest sign-in attempts with plain-language decisions and reasons."""
+    """Return the user's latest sign-in attempts with plain-language decisions and reasons.
+
+    A sign-in with a passkey (no password) says so: the passkey is both steps, so neither "Password
+    only" nor "confirmed with a passkey" would be true, and nothing more was asked of it (a refused
+    one still says "Refused" and why).
+    """
     rows = []
     for event in LoginEvent.objects.filter(user=user).order_by("-created_at")[:limit]:
         device = " on ".join(p for p in (event.browser, event.os) if p)
+        passkey = event.method == LoginEvent.Method.PASSKEY and event.decision != "deny"
+        asked = event.decision != "allow" and not passkey
         rows.append(
             SignInRow(
                 event=event,
                 where=", ".join(p for p in (event.city, event.country) if p),
                 device=device,
-                decision=DECISION_TEXTS.get(event.decision, event.decision),
+                decision=PASSKEY_TEXT if passkey else DECISION_TEXTS.get(event.decision, event.decision),
                 # The reasons explain why more than a password was asked for (not what reassured us);
-                # after an allow they add nothing the user needs.
-                reasons=[
-                    r["text"]
-                    for r in event.reasons
-                    if isinstance(r, dict) and r.get("text") and reason_raises_risk(r.get("weight"))
-                ]
-                if event.decision != "allow"
-                else [],
+                # when nothing more was asked they add nothing the user needs.
+                reasons=reason_texts(event.reasons) if asked else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),
-                factor=FACTOR_TEXTS.get(event.factor, event.factor),
+                factor="" if passkey else FACTOR_TEXTS.get(event.factor, event.factor),
             )
         )
     return rows
@@ -234,8 +237,9 @@ def sign_in_facts(attempt, *, when) -> dict:
 # --- New sign-in notification (sent by risk.login.RiskLoginListener.login_succeeded) -------------
 
 # Reasons that say the device or the place is new to this account (new_device and new_network come
-# from risk.policy.model_reasons, new_country and unknown_device from the rule signals).
-NEW_DEVICE_REASONS = frozenset({"new_device", "unknown_device"})
+# from risk.policy.model_reasons, new_country, unknown_device and trusted_device_mismatch, a
+# remembered-device cookie from another browser, from the rule signals).
+NEW_DEVICE_REASONS = frozenset({"new_device", "unknown_device", "trusted_device_mismatch"})
 NEW_PLACE_REASONS = frozenset({"new_network", "new_country"})
 
 

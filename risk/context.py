@@ -38,6 +38,8 @@ class LoginContext:
     accuracy_radius_km: float | None = None
     device_id: str | None = None  # opaque device-cookie value, never stored in the clear
     trusted_device: bool = False
+    # A remembered-device cookie of this user was presented from another browser or device cookie.
+    trusted_device_mismatch: bool = False
     ip_reputation_hit: bool = False
     round_trip_ms: float | None = None
     # A digest of device_id, the form in which it is counted and stored (set from device_id).
@@ -88,6 +90,7 @@ def context_from_parts(
     geo: GeoResult | None = None,
     device_id: str | None = None,
     trusted_device: bool = False,
+    trusted_device_mismatch: bool = False,
     ip_reputation_hit: bool = False,
     round_trip_ms: float | None = None,
     parsed_ua: ParsedUA | None = None,
@@ -128,6 +131,7 @@ def context_from_parts(
         accuracy_radius_km=geo.accuracy_radius_km,
         device_id=device_id,
         trusted_device=trusted_device,
+        trusted_device_mismatch=trusted_device_mismatch,
         ip_reputation_hit=ip_reputation_hit,
         round_trip_ms=round_trip_ms,
     )

@@ -21,6 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from authsite import clock
 from authsite.parsing import parse_id
 from risk.models import LoginEvent
+from risk.policy import reason_raises_risk
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 365
@@ -56,11 +57,30 @@ class DashboardData:
     dates: list[date]
     per_day: dict[date, dict[str, int]]
     total: int
-    reasons: list[tuple[str, int]]
+    reasons: list[tuple[str, int]]  # (code, sign-ins) of the reasons that raised the risk
     countries: list[tuple[str, int]]
     score_bins: list[tuple[float, float, int]]
     engine_errors: int
     by_decision: dict[str, int] = field(default_factory=dict)
+    lowered: list[tuple[str, int]] = field(default_factory=list)  # the same for reasons that lowered it
+    reason_texts: dict[str, str] = field(default_factory=dict)  # code -> the plain words users were shown
+
+    def reason_label(self, code: str) -> str:
+        """Return the words of a reason code; with the code too when another code has the same words."""
+        text = self.reason_texts.get(code) or code
+        if text != code and sum(1 for t in self.reason_texts.values() if t == text) > 1:
+            return f"{text} ({code})"
+        return text
+
+    @property
+    def reason_rows(self) -> list[tuple[str, str, int]]:
+        """Return (label, code, sign-ins) of the reasons that raised the risk."""
+        return [(self.reason_label(code), code, n) for code, n in self.reasons]
+
+    @property
+    def lowered_rows(self) -> list[tuple[str, str, int]]:
+        """Return (label, code, sign-ins) of the reasons that lowered the risk."""
+        return [(self.reason_label(code), code, n) for code, n in self.lowered]
 
     def day_total(self, day: date) -> int:
         return sum(self.per_day[day].values())
@@ -77,7 +97,8 @@ def dashboard_data(*, days: int = DEFAULT_DAYS) -> DashboardData:
 
     Five queries: per day and decision, per country, the score range, the score bins, and the
     reasons lists of the events that have reasons (counted here: JSON array expansion differs
-    between PostgreSQL and SQLite, and only challenged sign-ins carry reasons).
+    between PostgreSQL and SQLite, and only challenged sign-ins carry reasons). Reasons that raised
+    the risk and reasons that lowered it (a known or remembered device) are counted apart.
     """
     now = timezone.localtime(clock.now())
     start = now.date() - timedelta(days=days - 1)
@@ -97,8 +118,21 @@ def dashboard_data(*, days: int = DEFAULT_DAYS) -> DashboardData:
     ]
     score_bins, engine_errors = _score_histogram(events)
     reasons: Counter[str] = Counter()
+    lowered: Counter[str] = Counter()
+    texts: dict[str, str] = {}
     for rs in events.exclude(reasons=[]).values_list("reasons", flat=True):
-        reasons.update({r.get("code") for r in rs or () if isinstance(r, dict) and r.get("code")})
+        raised_here, lowered_here = set(), set()
+        for r in rs or ():
+            if not isinstance(r, dict) or not isinstance(r.get("code"), str) or not r["code"]:
+                continue
+            if isinstance(r.get("text"), str) and r["text"]:
+                texts.setdefault(r["code"], r["text"])
+            if reason_raises_risk(r.get("weight"), r.get("floor")):
+                raised_here.add(r["code"])
+            else:
+                lowered_here.add(r["code"])
+        reasons.update(raised_here)
+        lowered.update(lowered_here)
     return DashboardData(
         days=days,
         start=start,
@@ -106,6 +140,8 @@ def dashboard_data(*, days: int = DEFAULT_DAYS) -> DashboardData:
         per_day=per_day,
         total=sum(by_decision.values()),
         reasons=reasons.most_common(TOP_REASONS),
+        lowered=lowered.most_common(TOP_REASONS),
+        reason_texts=texts,
         countries=countries,
         score_bins=score_bins,
         engine_errors=engine_errors,
@@ -292,8 +328,10 @@ def chart_challenge_rate(data: DashboardData) -> SafeString:
     return _svg(width, height, title="Challenge rate per day", desc=desc, body=body, ident="chart-rate")
 
 
-def _hbars(rows: list[tuple[str, int]], title: str, desc: str, ident: str, colour: str = ACCENT) -> SafeString:
-    width, label_w, bar_h, gap, top = 760, 170, 20, 8, 8
+def _hbars(
+    rows: list[tuple[str, int]], title: str, desc: str, ident: str, colour: str = ACCENT, *, label_w: int = 170
+) -> SafeString:
+    width, bar_h, gap, top = 760, 20, 8, 8
     height = max(top * 2 + len(rows) * (bar_h + gap), 40)
     vmax = max((n for _, n in rows), default=0) or 1
     plot_w = width - label_w - 60
@@ -313,8 +351,10 @@ def _hbars(rows: list[tuple[str, int]], title: str, desc: str, ident: str, colou
 
 
 def chart_reasons(data: DashboardData) -> SafeString:
-    desc = "; ".join(f"{code}: {n}" for code, n in data.reasons) or "No reasons recorded in this period."
-    return _hbars(data.reasons, "Most frequent reasons", desc, "chart-reasons", "#CC79A7")
+    """Bars: the reasons that raised the risk, in the words the users saw (the table has the codes)."""
+    rows = [(label, n) for label, _, n in data.reason_rows]
+    desc = "; ".join(f"{label}: {n}" for label, n in rows) or "No reasons recorded in this period."
+    return _hbars(rows, "Most frequent reasons for asking more", desc, "chart-reasons", "#CC79A7", label_w=420)
 
 
 def chart_countries(data: DashboardData) -> SafeString:

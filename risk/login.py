@@ -33,8 +33,8 @@ from risk.decision import Decision
 from risk.device import device_cookie_set, device_id_from_request, new_device_id
 from risk.geo import GeoResult
 from risk.models import LoginEvent
-from risk.policy import Assessment, Reason
-from risk.trust import trusted_device_for, trusted_device_remember, trusted_device_touch
+from risk.policy import Assessment, Reason, reason_texts
+from risk.trust import trusted_device_check, trusted_device_remember, trusted_device_touch
 
 logger = logging.getLogger("risk.login")
 
@@ -52,9 +52,21 @@ def login_context_build(request: HttpRequest, *, user) -> LoginContext:
     from risk.blocklist import site_reputation_hit
     from risk.geo import lookup
 
-    trusted = trusted_device_for(request, user)
+    check = trusted_device_check(request, user)
+    trusted = check.device
     if trusted is not None:
         trusted_device_touch(trusted)
+    elif check.mismatch is not None:
+        # A live remembered-device cookie of this user from another browser: most likely a copy.
+        # It counts for nothing, and admins see it in the event's reasons and in this log line.
+        events.auth_event(
+            request,
+            "risk_trusted_device_mismatch",
+            outcome="ignored",
+            user_id=user.pk,
+            level=logging.WARNING,
+            trusted_device_id=check.mismatch.pk,
+        )
     return context_from_parts(
         user_id=user.pk,
         ip=ip,
@@ -63,6 +75,7 @@ def login_context_build(request: HttpRequest, *, user) -> LoginContext:
         geo=lookup(ip),
         device_id=device_id_from_request(request),
         trusted_device=trusted is not None,
+        trusted_device_mismatch=check.mismatch is not None,
         ip_reputation_hit=site_reputation_hit(ip),
     )
 
@@ -89,6 +102,7 @@ def _context_from_flags(data: dict) -> LoginContext:
         geo=geo,
         device_id=data.get("device_id"),
         trusted_device=bool(data.get("trusted_device")),
+        trusted_device_mismatch=bool(data.get("trusted_device_mismatch")),
         ip_reputation_hit=bool(data.get("ip_reputation_hit")),
     )
 
@@ -134,7 +148,7 @@ def _requirement_for(decision: Decision, kinds: set[str]) -> tuple[Requirement, 
     return Requirement.ANY, ["sms", "recovery"]
 
 
-def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment, *, user) -> LoginEvent:
+def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment, *, user, method: str) -> LoginEvent:
     score = assessment.score if math.isfinite(assessment.score) else None
     breakdown = {k: v for k, v in (assessment.breakdown or {}).items() if k != "error"}
     return LoginEvent.objects.create(
@@ -155,6 +169,7 @@ def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment
         device_type=ctx.device_type[:16],
         device_key=ctx.device_key or "",
         trusted_device=ctx.trusted_device,
+        method=method,
         mode=str(conf.get("RISK_MODE")),
         score=score,
         decision=assessment.decision.value,
@@ -226,7 +241,9 @@ class RiskStage(LoginStage):
                 assessment.reasons,
                 assessment.breakdown,
             )
-        event = _store_event(request, ctx, assessment, user=user)
+        # A passkey with user verification began this sign-in instead of a password.
+        method = LoginEvent.Method.PASSKEY if pending.flags.get("passkey_uv") else LoginEvent.Method.PASSWORD
+        event = _store_event(request, ctx, assessment, user=user, method=method)
         events.auth_event(
             request,
             "authn_risk_assessed",
@@ -254,7 +271,7 @@ class RiskStage(LoginStage):
             factor_requirement=str(requirement),
             factor_exclude=exclude,
             # What made us ask: trust reasons (a known device) are no reason to ask more.
-            risk_reasons=[r.text for r in assessment.reasons if r.raises_risk][:3],
+            risk_reasons=reason_texts(assessment.reasons)[:3],
         )
         if not has_factor:
             # A user without a factor is asked for a code sent to the confirmed account address.
@@ -320,4 +337,10 @@ class RiskLoginListener(LoginListener):
         if pending.flags.get("remember_device") and pending.flags.get("require_factor"):
             label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"
             where = ", ".join(p for p in (data.get("city"), data.get("country")) if p)
-            trusted_device_remember(response, user=user, label=f"{label} ({where})" if where else label)
+            trusted_device_remember(
+                response,
+                user=user,
+                label=f"{label} ({where})" if where else label,
+                user_agent=data.get("user_agent") or "",
+                device_id=data["device_id"],
+            )

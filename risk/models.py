@@ -74,6 +74,10 @@ class UserLoginStats(models.Model):
 class LoginEvent(models.Model):
     """One assessed sign-in attempt: its context, the engine's decision and reasons, the outcome."""
 
+    class Method(models.TextChoices):
+        PASSWORD = "password", "Password"
+        PASSKEY = "passkey", "Passkey"
+
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending (second step not finished)"
         SUCCESS = "success", "Signed in"
@@ -105,6 +109,9 @@ class LoginEvent(models.Model):
     )
     breakdown = models.JSONField(default=dict, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    method = models.CharField(
+        max_length=16, choices=Method.choices, default=Method.PASSWORD, help_text="How the sign-in began"
+    )
     factor = models.CharField(max_length=16, blank=True, help_text="Kind of second factor used, if any")
     request_id = models.CharField(max_length=64, blank=True)
 
@@ -122,11 +129,17 @@ class TrustedDevice(models.Model):
     The cookie holds a random token (256 bits); only its SHA-256 is stored. ``binding`` is a
     digest of the user's password hash and factor list when the device was remembered: a password
     or factor change alters it, which revokes every remembered device without extra bookkeeping.
+    ``client_binding`` is a digest of the browser it was issued to (browser and OS family, device
+    cookie): the cookie counts only in that browser. Empty for devices remembered before the
+    binding existed; those count for nothing (``risk.trust.trusted_device_check``).
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices")
     token_hash = models.CharField(max_length=64, unique=True)
     binding = models.CharField(max_length=64)
+    client_binding = models.CharField(
+        max_length=64, blank=True, help_text="Digest of the browser family, OS family and device cookie"
+    )
     label = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField(db_index=True)

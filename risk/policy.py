@@ -38,10 +38,33 @@ REASON_TEXTS = {
 }
 
 
-def reason_raises_risk(weight: float | None) -> bool:
-    """Whether a reason of this weight argues for asking more: a positive one, or one whose weight is
-    not known (events stored before weights were, ``strict_mode``, ``engine_error``)."""
+def reason_raises_risk(weight: float | None, floor: str | None = None) -> bool:
+    """Whether a reason of this weight argues for asking more: a positive one, one that set a floor
+    under the decision (whatever it added to the score), or one whose weight is not known (events
+    stored before weights were, ``strict_mode``, ``engine_error``)."""
+    if floor:
+        return True
     return weight > 0 if isinstance(weight, int | float) else True
+
+
+def reason_texts(reasons) -> list[str]:
+    """Return the distinct texts of the reasons that argued for asking more, in order.
+
+    ``reasons`` are :class:`Reason` objects or their stored dicts. Two codes can share one text
+    (``new_device`` from the model and ``unknown_device`` from the device cookie both read "We
+    don't recognise this device"): a person is told each thing once.
+    """
+    texts: list[str] = []
+    for r in reasons:
+        if isinstance(r, Reason):
+            text, raises = r.text, r.raises_risk
+        elif isinstance(r, dict):
+            text, raises = r.get("text"), reason_raises_risk(r.get("weight"), r.get("floor"))
+        else:
+            continue
+        if raises and isinstance(text, str) and text and text not in texts:
+            texts.append(text)
+    return texts
 
 
 class Reason(NamedTuple):
@@ -52,23 +75,27 @@ class Reason(NamedTuple):
     the log-likelihood ratio of the model's feature for ``new_device`` (user agent) and
     ``new_network`` (IP address), the score given to a sign-in without history for
     ``first_login``, and the whole model score for ``unusual_context``. None when the reason adds
-    nothing of its own (``strict_mode``, ``engine_error``).
+    nothing of its own (``strict_mode``, ``engine_error``). ``floor`` is the weakest decision the
+    reason allowed (a rule signal's floor), if it set one.
     """
 
     code: str
     text: str
     weight: float | None = None
+    floor: str | None = None
 
     @property
     def raises_risk(self) -> bool:
         """Whether this reason argues for asking more (a trust reason such as ``known_device`` does not)."""
-        return reason_raises_risk(self.weight)
+        return reason_raises_risk(self.weight, self.floor)
 
     def as_dict(self) -> dict:
-        """Return the JSON form stored with a login event: code, text and weight when known."""
+        """Return the JSON form stored with a login event: code, text, weight and floor when known."""
         data = {"code": self.code, "text": self.text}
         if self.weight is not None:
             data["weight"] = self.weight
+        if self.floor is not None:
+            data["floor"] = self.floor
         return data
 
 
@@ -187,7 +214,11 @@ class AdaptivePolicy(Policy):
 
     @staticmethod
     def _reasons(ctx, snap, model, signals, decision, strict, base_score) -> list[Reason]:  # noqa: PLR0917
-        reasons = [Reason(r.code, r.text, r.weight) for r in signals if r.weight > 0 or r.floor is not None]
+        reasons = [
+            Reason(r.code, r.text, r.weight, r.floor.value if r.floor is not None else None)
+            for r in signals
+            if r.weight > 0 or r.floor is not None
+        ]
         if model is None:
             reasons.insert(0, Reason("first_login", REASON_TEXTS["first_login"], base_score))
         elif decision is not _ALLOW:

@@ -19,7 +19,7 @@ from factors import services
 from factors.models import TOTPDevice
 from risk import services as risk_services
 from risk.context import context_from_parts
-from risk.device import COOKIE_NAME, device_cookie_set
+from risk.device import COOKIE_NAME, cookie_name, device_cookie_set
 from risk.geo import lookup
 
 PASSWORD = "load test passphrase 2026"
@@ -58,9 +58,9 @@ for i, user in enumerate(users):
             "ip": ip,
             "key": device.bin_key.hex(),
             "device": device.persistent_id,
-            "cookie": response.cookies[COOKIE_NAME].value,
+            "cookie": response.cookies[cookie_name(COOKIE_NAME)].value,
         }
     )
 with open(os.environ["LOAD_FIXTURES"], "w") as fh:
-    json.dump({"password": PASSWORD, "laptop": LAPTOP, "cookie_name": COOKIE_NAME, "users": out}, fh)
+    json.dump({"password": PASSWORD, "laptop": LAPTOP, "cookie_name": cookie_name(COOKIE_NAME), "users": out}, fh)
 print(f"created {len(out)} users with an authenticator app and 8 learned sign-ins each")

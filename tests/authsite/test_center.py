@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -12,8 +13,11 @@ from django.utils import timezone
 
 from authsite.sessions import session_public_id
 from authsite.sessions_models import UserSession
+from factors import webauthn
 from risk.models import LoginEvent, TrustedDevice
-from tests.helpers import PASSWORD, SHIPPED_STAGES, make_login_event, make_user
+from tests.factors.softauthn import SoftAuthenticator
+from tests.factors.test_webauthn import session_round_trip
+from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_login_event, make_user
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, PHONE, SAO_PAULO, RiskFlowTestCase
 
 SECURITY = "/account/security/"
@@ -215,9 +219,51 @@ class RecentSignInTests(PasswordOnlyTestCase):
         self.pass_totp(phone, step=1)
         page = phone.get(ACTIVITY)
         self.assertContains(page, "Asked for a second step")
-        self.assertContains(page, "We don&#x27;t recognise this device")
+        # Two reason codes (a new browser to the model, an unknown device cookie) share this text: once.
+        codes = {r["code"] for r in LoginEvent.objects.filter(user=self.user).latest("created_at").reasons}
+        self.assertLessEqual({"new_device", "unknown_device"}, codes)
+        self.assertContains(page, "We don&#x27;t recognise this device", count=1)
         self.assertContains(page, "Oslo, NO · Mobile Safari 17 on iOS 17.5")
         self.assertContains(page, "(confirmed with authenticator app)")
+
+
+@override_settings(
+    LOGIN_STAGES=SHIPPED_STAGES,
+    FACTORS_WEBAUTHN_RP_ID="localhost",
+    FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
+)
+class PasskeySignInRowTests(CacheClearingTestCase):
+    """A passkey sign-in involved no password: the activity page must not say it did."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_user("kim@example.com")
+        self.authenticator = SoftAuthenticator()
+        options, state = webauthn.register_begin(user=self.user, passkey=True)
+        response = self.authenticator.register(session_round_trip(options))
+        webauthn.register_complete(user=self.user, state=session_round_trip(state), response=response, name="Key")
+
+    def test_a_passkey_sign_in_is_labelled_as_one(self):
+        options = self.client.post("/login/passkey/begin/").json()
+        answer = self.client.post(
+            "/login/passkey/complete/",
+            json.dumps({"credential": self.authenticator.assertion(options)}),
+            content_type="application/json",
+        )
+        self.assertEqual(answer.status_code, 200, answer.content)
+        event = LoginEvent.objects.get(user=self.user)
+        self.assertEqual((event.method, event.factor), ("passkey", "webauthn"))
+        # An earlier sign-in with the password and the same passkey as the second step, for contrast.
+        make_login_event(self.user, minutes_ago=60, decision="challenge", factor="webauthn")
+        page = self.client.get(ACTIVITY)
+        rows = re.findall(r'<p class="sign-in-decision">(.*?)</p>', page.content.decode(), re.S)
+        self.assertEqual(
+            [" ".join(re.sub(r"<[^>]+>", "", row).split()) for row in rows],
+            ["Passkey instead of a password", "Asked for a second step (confirmed with passkey or security key)"],
+        )
+        self.assertNotContains(page, "Password only")
+        self.assertNotContains(page, "entered your password")
+        self.assertContains(page, "with your password or a passkey")
 
 
 class NotMeTests(RiskFlowTestCase):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from factors import otp, services
-from tests.browser.base import BrowserTestCase
+from tests.browser.base import DESKTOP_UA, BrowserTestCase
 from tests.helpers import PASSWORD, make_user
 
 
@@ -51,3 +51,27 @@ class DemoBrowserTests(BrowserTestCase):
         self.assertIn("too far from your last one", reasons)
         self.assertIn("new country", reasons)
         self.screenshot("challenge-risk")
+
+    def test_a_new_browser_on_a_young_account_is_asked_for_the_factor(self):
+        page = self.page
+        self.sign_in()
+        page.wait_for_url("**/login/verify/")  # the first sign-in of an account with a factor
+        page.get_by_label("6-digit code from your authenticator app").fill(otp.totp(self.key, timezone.now()))
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_url(self.url("/"))
+        page.locator("header").get_by_role("button", name="Sign out").click()
+        self.sign_in()
+        page.wait_for_url(self.url("/"))  # the same browser again: the password is enough
+        page.locator("header").get_by_role("button", name="Sign out").click()
+
+        # Another browser on the same computer: same address and user agent, none of our cookies.
+        other = self.browser.new_context(viewport={"width": 1100, "height": 800}, user_agent=DESKTOP_UA)
+        self.addCleanup(other.close)
+        self.page = other.new_page()
+        self.sign_in()
+        self.page.wait_for_url("**/login/verify/")
+        reasons = self.page.locator("[data-testid=challenge-reason] li").all_text_contents()
+        self.assertEqual(reasons.count("We don't recognise this device"), 1, reasons)
+        self.assertEqual(len(reasons), len(set(reasons)), reasons)
+        self.page.goto(self.url("/account/security/"))
+        self.assertTrue(self.page.url.startswith(self.url("/login/")), "the new browser is not signed in")

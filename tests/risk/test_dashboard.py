@@ -19,6 +19,7 @@ from risk.dashboard import (
     _range_ticks,
     _tick_label,
     chart_decisions,
+    chart_reasons,
     chart_scores,
     dashboard_data,
     parse_days,
@@ -115,6 +116,39 @@ class DashboardPageTests(DashboardTestCase):
         self.assertNotIn("<script", body.split("<svg", 1)[1])
         self.assertNotIn("style=", body)
         self.assertNotIn("https://", body.replace("http://www.w3.org/2000/svg", ""))
+
+    def test_reasons_are_in_words_and_only_those_that_raised_the_risk(self):
+        known = {"code": "known_device", "text": "You have signed in from this device before", "weight": -2.0}
+        unknown = {"code": "unknown_device", "text": NEW_DEVICE["text"], "weight": 0.0, "floor": "challenge"}
+        for _ in range(3):
+            event(self.user, decision="allow", score=-4.0, reasons=[known])
+        event(self.user, decision="challenge", score=1.0, reasons=[{**NEW_DEVICE, "weight": 1.4}, unknown, known])
+        event(self.user, decision="deny", score=12.0, reasons=[TRAVEL])
+        data = dashboard_data(days=1)
+        self.assertEqual(dict(data.reasons), {"new_device": 1, "unknown_device": 1, "impossible_travel": 1})
+        self.assertEqual(dict(data.lowered), {"known_device": 4})
+        chart = str(chart_reasons(data))
+        labels = re.findall(r'text-anchor="end">([^<]*)</text>', chart)
+        self.assertCountEqual(
+            labels,
+            [
+                "This sign-in is too far from your last one",
+                # Two codes with the same words are told apart by their codes.
+                "We don&#x27;t recognise this device (new_device)",
+                "We don&#x27;t recognise this device (unknown_device)",
+            ],
+        )
+        self.assertNotIn("signed in from this device before", chart)
+        body = self.client.get(self.url, {"days": "1"}).content.decode()
+        raised, lowered = (
+            re.search(rf"<caption>{caption}</caption>(.*?)</table>", body, re.S).group(1)
+            for caption in ("Reasons that raised the risk", "Reasons that lowered the risk")
+        )
+        self.assertIn("This sign-in is too far from your last one", raised)
+        self.assertIn("<code>impossible_travel</code>", raised)
+        self.assertNotIn("<code>known_device</code>", raised)
+        self.assertIn("You have signed in from this device before", lowered)
+        self.assertIn("<code>known_device</code>", lowered)
 
     def test_renders_without_data(self):
         response = self.client.get(self.url)

@@ -84,19 +84,19 @@ class RiskFlowTestCase(DemoGeoLoginTestCase):
     def client_for(self, ip: str, ua: str, device: str | None = None, **extra) -> Client:
         return client_for(ip, ua, device, **extra)
 
-    def sign_in(self, client: Client):
-        return client.post("/login/", {"email": self.user.email, "password": PASSWORD})
+    def sign_in(self, client: Client, **extra):
+        return client.post("/login/", {"email": self.user.email, "password": PASSWORD}, **extra)
 
     def last_event(self) -> LoginEvent:
         return LoginEvent.objects.filter(user=self.user).latest("created_at")
 
-    def pass_totp(self, client: Client, *, step: int, remember: bool = False):
+    def pass_totp(self, client: Client, *, step: int, remember: bool = False, **extra):
         code = otp.totp(self.key, timezone.now() + timedelta(seconds=30 * step))
         data = {"device": self.totp.persistent_id, "action": "verify", "code": code}
         if remember:
             data["remember"] = "on"
         with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=30 * step)):
-            return client.post("/login/verify/", data)
+            return client.post("/login/verify/", data, **extra)
 
 
 class AdaptiveDecisionTests(RiskFlowTestCase):
@@ -117,8 +117,10 @@ class AdaptiveDecisionTests(RiskFlowTestCase):
         event = self.last_event()
         self.assertEqual(event.decision, "challenge")
         self.assertEqual(event.outcome, "pending")
+        # Two reasons say so (the browser is new to the model, the device cookie is unknown): one line.
+        self.assertLessEqual({"new_device", "unknown_device"}, {r["code"] for r in event.reasons})
         page = client.get("/login/verify/")
-        self.assertContains(page, "We don&#x27;t recognise this device")
+        self.assertContains(page, "We don&#x27;t recognise this device", count=1)
         self.assertContains(page, "Remember this device for 30 days")
         self.assertRedirects(self.pass_totp(client, step=1), "/", fetch_redirect_response=False)
         event.refresh_from_db()
@@ -228,6 +230,34 @@ class AdaptiveDecisionTests(RiskFlowTestCase):
         self.assertRedirects(self.sign_in(client), "/login/verify/", fetch_redirect_response=False)
 
 
+class NewBrowserOnAYoungAccountTests(RiskFlowTestCase):
+    """A new site, a new account: two sign-ins in one browser, then one from a browser without its cookie."""
+
+    def sign_in_with_totp(self, client: Client, *, step: int) -> None:
+        self.assertRedirects(self.sign_in(client), "/login/verify/", fetch_redirect_response=False)
+        self.assertRedirects(self.pass_totp(client, step=step), "/", fetch_redirect_response=False)
+        client.post("/logout/")
+
+    def test_a_new_browser_is_asked_for_the_factor_even_on_the_same_network(self):
+        usual = self.client_for(OSLO, LAPTOP)
+        self.sign_in_with_totp(usual, step=1)  # the first sign-in: asked, as for every account with a factor
+        self.assertRedirects(self.sign_in(usual), "/", fetch_redirect_response=False)  # the same browser: not
+        self.assertEqual(self.last_event().decision, "allow")
+        usual.post("/logout/")
+        # Another browser on the same computer: same address, same user agent, no device cookie.
+        fresh = self.client_for(OSLO, LAPTOP)
+        self.assertRedirects(self.sign_in(fresh), "/login/verify/", fetch_redirect_response=False)
+        event = self.last_event()
+        self.assertEqual(event.decision, "challenge")
+        self.assertIn("unknown_device", [r["code"] for r in event.reasons])
+        self.assertContains(fresh.get("/login/verify/"), "We don&#x27;t recognise this device", count=1)
+        self.assertNotIn(SESSION_KEY, fresh.session)
+        # Once it has passed the factor it is a known device, and the password is enough there.
+        self.assertRedirects(self.pass_totp(fresh, step=2), "/", fetch_redirect_response=False)
+        fresh.post("/logout/")
+        self.assertRedirects(self.sign_in(fresh), "/", fetch_redirect_response=False)
+
+
 class FactorFailureVelocityTests(RiskFlowTestCase):
     def failures(self) -> int:
         return CacheVelocityStore().counts(self.user.pk, OSLO_2, timezone.now()).account_failures
@@ -296,6 +326,52 @@ class TrustedDeviceTests(RiskFlowTestCase):
         self.assertNotEqual(self.last_event().decision, "allow")
         self.assertNotIn(SESSION_KEY, thief.session)
 
+    def test_copied_cookie_in_another_browser_on_the_owners_network_counts_for_nothing(self):
+        client = self.remembered_client()  # remembered on the phone, at home
+        # The thief copies the remembered-device cookie (and the device cookie) into another browser,
+        # at the owner's home network, with the owner's password.
+        for cookies in (("trusted_device",), ("trusted_device", "device_id")):
+            thief = self.client_for(OSLO_2, LAPTOP)
+            for name in cookies:
+                thief.cookies[name] = client.cookies[name].value
+            with self.assertLogs("authsite.events") as logs:
+                response = self.sign_in(thief)
+            self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
+            event = self.last_event()
+            self.assertFalse(event.trusted_device)
+            self.assertNotEqual(event.decision, "allow")
+            self.assertIn("trusted_device_mismatch", [r["code"] for r in event.reasons])
+            # The thief learns nothing about why: the words are those of any unknown device.
+            self.assertContains(thief.get("/login/verify/"), "We don&#x27;t recognise this device", count=1)
+            self.assertNotIn(SESSION_KEY, thief.session)
+            device = TrustedDevice.objects.get(user=self.user)
+            mismatch = [r for r in logs.records if getattr(r, "event", "") == "risk_trusted_device_mismatch"]
+            self.assertEqual(len(mismatch), 1, logs.output)
+            self.assertEqual((mismatch[0].trusted_device_id, mismatch[0].user_id), (device.pk, self.user.pk))
+
+    def test_remembered_cookie_without_its_device_cookie_counts_for_nothing(self):
+        client = self.remembered_client()
+        copy = self.client_for(OSLO_2, PHONE)
+        copy.cookies["trusted_device"] = client.cookies["trusted_device"].value
+        self.assertRedirects(self.sign_in(copy), "/login/verify/", fetch_redirect_response=False)
+        self.assertIn("trusted_device_mismatch", [r["code"] for r in self.last_event().reasons])
+
+    def test_a_browser_update_keeps_the_device_remembered(self):
+        client = self.remembered_client()
+        client.defaults["HTTP_USER_AGENT"] = PHONE.replace("17_5", "18_1").replace("Version/17.5", "Version/18.1")
+        self.sign_in(client)  # the model may still ask (a new browser version), but the device counts
+        event = self.last_event()
+        self.assertTrue(event.trusted_device)
+        self.assertIn("trusted_device", [r["code"] for r in event.reasons])
+
+    def test_a_device_remembered_before_the_browser_binding_counts_for_nothing(self):
+        client = self.remembered_client()
+        TrustedDevice.objects.filter(user=self.user).update(client_binding="")
+        self.sign_in(client)
+        event = self.last_event()
+        self.assertFalse(event.trusted_device)
+        self.assertNotIn("trusted_device_mismatch", [r["code"] for r in event.reasons])
+
     def test_strict_mode_remembered_device_never_replaces_the_factor(self):
         client = self.remembered_client()
         with override_settings(RISK_MODE="strict"):
@@ -307,6 +383,58 @@ class TrustedDeviceTests(RiskFlowTestCase):
         client.post("/login/", {"email": other.email, "password": PASSWORD})
         event = LoginEvent.objects.filter(user=other).latest("created_at")
         self.assertFalse(event.trusted_device)
+
+
+@override_settings(SESSION_COOKIE_SECURE=True)
+class HostPrefixedCookieTests(RiskFlowTestCase):
+    """With Secure cookies (production) the device cookies are __Host- cookies, and only those count."""
+
+    def sign_in(self, client: Client, **extra):
+        return super().sign_in(client, secure=True, **extra)
+
+    def pass_totp(self, client: Client, *, step: int, remember: bool = True, **extra):
+        return super().pass_totp(client, step=step, remember=remember, secure=True, **extra)
+
+    def test_cookies_are_set_with_the_host_prefix(self):
+        self.learn_history()
+        client = self.client_for(OSLO_2, PHONE)
+        self.sign_in(client)
+        response = self.pass_totp(client, step=1)
+        for name in ("__Host-device_id", "__Host-trusted_device"):
+            cookie = response.cookies[name]
+            self.assertTrue(cookie["secure"], name)
+            self.assertEqual(cookie["path"], "/", name)
+            self.assertEqual(cookie["domain"], "", name)
+        self.assertNotIn("device_id", response.cookies)
+        self.assertNotIn("trusted_device", response.cookies)
+        client.post("/logout/", secure=True)
+        self.assertRedirects(self.sign_in(client), "/", fetch_redirect_response=False)
+        self.assertTrue(self.last_event().trusted_device)
+
+    def test_plain_named_cookies_count_for_nothing(self):
+        self.learn_history()
+        owner = self.client_for(OSLO_2, PHONE)
+        self.sign_in(owner)
+        self.pass_totp(owner, step=1)
+        plain = self.client_for(OSLO_2, PHONE)
+        plain.cookies["device_id"] = owner.cookies["__Host-device_id"].value
+        plain.cookies["trusted_device"] = owner.cookies["__Host-trusted_device"].value
+        self.assertRedirects(self.sign_in(plain), "/login/verify/", fetch_redirect_response=False)
+        event = self.last_event()
+        self.assertFalse(event.trusted_device)
+        self.assertEqual(event.device_key, "")
+
+
+class PlainCookieNamesOverHttpTests(RiskFlowTestCase):
+    def test_development_over_http_uses_the_plain_names(self):
+        self.learn_history()
+        client = self.client_for(OSLO_2, PHONE)
+        self.sign_in(client)
+        response = self.pass_totp(client, step=1, remember=True)
+        self.assertIn("device_id", response.cookies)
+        self.assertIn("trusted_device", response.cookies)
+        self.assertFalse(response.cookies["trusted_device"]["secure"])
+        self.assertNotIn("__Host-device_id", response.cookies)
 
 
 class FailClosedTests(RiskFlowTestCase):

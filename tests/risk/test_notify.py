@@ -86,6 +86,8 @@ class SignInIsNewTests(RiskFlowTestCase):
             self.assertTrue(sign_in_is_new(self.event(*codes), cookie_was_missing=False), codes)
         self.assertFalse(sign_in_is_new(self.event(), cookie_was_missing=False))
         self.assertFalse(sign_in_is_new(self.event("known_device"), cookie_was_missing=False))
+        # A remembered-device cookie copied into another browser, which then got through: tell the owner.
+        self.assertTrue(sign_in_is_new(self.event("trusted_device_mismatch"), cookie_was_missing=False))
         # No device cookie: a browser we have not seen, unless the account has no history at all.
         self.assertTrue(sign_in_is_new(self.event("known_device"), cookie_was_missing=True))
         self.assertFalse(sign_in_is_new(self.event("first_login"), cookie_was_missing=True))

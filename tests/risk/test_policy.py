@@ -251,3 +251,20 @@ class ReasonTests(SimpleTestCase):
         self.assertFalse(Reason("neutral", "Adds nothing", 0.0).raises_risk)
         # Without a weight (strict mode, an engine error, events stored before weights): shown.
         self.assertTrue(Reason("strict_mode", "Every sign-in asks for a second step").raises_risk)
+        # A reason that set a floor under the decision asked for more, whatever it added to the score.
+        self.assertTrue(Reason("unknown_device", "We don't recognise this device", 0.0, "challenge").raises_risk)
+
+    def test_each_text_is_told_once(self):
+        from risk.policy import reason_texts
+
+        same = "We don't recognise this device"
+        reasons = [
+            Reason("new_device", same, 1.4),
+            {"code": "unknown_device", "text": same, "weight": 2.0},
+            {"code": "new_network", "text": "A new network", "weight": 0.8},
+            Reason("known_device", "Seen before", -2.0),
+            {"code": "unknown_device", "text": "Young", "weight": 0.0, "floor": "challenge"},
+            {"code": "neutral", "text": "Adds nothing", "weight": 0.0},
+            "not a reason",
+        ]
+        self.assertEqual(reason_texts(reasons), [same, "A new network", "Young"])

@@ -5,7 +5,9 @@ from pathlib import Path
 from django.core.cache import caches
 from django.test import SimpleTestCase, override_settings
 
+from risk.context import context_from_parts
 from risk.decision import Decision
+from risk.policy import assess
 from risk.signals.automation import AutomationSignal
 from risk.signals.device import KnownDeviceSignal
 from risk.signals.network import DEFAULT_HOSTING_ASNS, HostingNetworkSignal
@@ -22,7 +24,7 @@ from risk.store import MemoryCountStore
 from risk.velocity import CacheVelocityStore, MemoryVelocityStore, VelocityCounts
 from risk.velocity import _digest as velocity_digest
 
-from .factories import SYDNEY, T0, ctx, history
+from .factories import IPHONE, SYDNEY, T0, ctx, history
 
 
 def settled_store(**kwargs):
@@ -291,6 +293,41 @@ class KnownDeviceTests(SimpleTestCase):
         known = KnownDeviceSignal().evaluate(ctx(1, device_id="cookie-1"), store.snapshot(1), None)
         trusted = KnownDeviceSignal().evaluate(ctx(1, device_id="cookie-1", trusted=True), store.snapshot(1), None)
         self.assertLess(trusted.weight, known.weight)
+
+    def test_an_unknown_device_on_a_young_account_is_at_least_a_challenge(self):
+        signal = KnownDeviceSignal()
+        for n, weight in ((1, 0.0), (2, 0.0), (3, signal.unknown_weight), (9, signal.unknown_weight)):
+            store = MemoryCountStore()
+            history(store, user_id=1, n=n, device_id="cookie-1")
+            for probe in (ctx(1, at=T0 + timedelta(days=n)), ctx(1, at=T0 + timedelta(days=n), device_id="other")):
+                result = signal.evaluate(probe, store.snapshot(1), None)
+                self.assertEqual(
+                    (result.code, result.weight, result.floor), ("unknown_device", weight, Decision.CHALLENGE)
+                )
+                # The usual network and browser build do not talk the engine out of it.
+                decision = assess(probe, store, signals=[signal]).decision
+                self.assertEqual(decision, Decision.CHALLENGE, (n, probe.device_id))
+
+    def test_no_cookie_history_no_device_signal(self):
+        store = MemoryCountStore()
+        history(store, user_id=1, n=2)
+        self.assertIsNone(KnownDeviceSignal().evaluate(ctx(1), store.snapshot(1), None))
+
+    def test_a_remembered_device_cookie_from_another_browser_is_a_reason_to_ask(self):
+        store = settled_store(device_id="cookie-1")
+        probe = context_from_parts(
+            user_id=1,
+            ip="192.0.2.10",
+            user_agent=IPHONE,
+            timestamp=T0,
+            device_id="cookie-1",
+            trusted_device_mismatch=True,
+        )
+        result = KnownDeviceSignal().evaluate(probe, store.snapshot(1), None)
+        self.assertEqual(
+            (result.code, result.floor, result.trust), ("trusted_device_mismatch", Decision.CHALLENGE, False)
+        )
+        self.assertGreater(result.weight, 0)
 
     def test_unknown_device_for_a_user_who_has_cookies(self):
         store = settled_store(device_id="cookie-1")

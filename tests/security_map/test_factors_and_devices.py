@@ -26,12 +26,17 @@ from factors.services import (
     factor_sms_send_code,
     factor_verify,
 )
+from risk.device import COOKIE_NAME as DEVICE_COOKIE
+from risk.device import device_cookie_set
 from risk.models import TrustedDevice
 from risk.trust import COOKIE_NAME, trusted_device_for, trusted_device_remember, trusted_devices_revoke
 from tests.factors.base import FactorsTestMixin
 from tests.factors.base import make_user as make_factor_user
 from tests.factors.test_codes import LOGIN_A, LOGIN_B, last_sms_code
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+DEVICE_ID = "firefox-on-linux-0001"
 
 
 class SmsCodeTests(FactorsTestMixin, TestCase):
@@ -103,12 +108,16 @@ class TrustedDeviceTokenTests(TestCase):
         self.user = make_user()
         self.other = make_user("bob@example.com")
         self.response = HttpResponse()
-        self.device = trusted_device_remember(self.response, user=self.user, label="Firefox on Linux")
+        self.device = trusted_device_remember(
+            self.response, user=self.user, label="Firefox on Linux", user_agent=FIREFOX, device_id=DEVICE_ID
+        )
+        device_cookie_set(self.response, DEVICE_ID)
         self.cookie = self.response.cookies[COOKIE_NAME]
 
     def request(self):
-        request = RequestFactory().get("/")
+        request = RequestFactory().get("/", HTTP_USER_AGENT=FIREFOX)
         request.COOKIES[COOKIE_NAME] = self.cookie.value
+        request.COOKIES[DEVICE_COOKIE] = self.response.cookies[DEVICE_COOKIE].value
         return request
 
     def test_token_is_at_least_128_random_bits_and_only_its_hash_is_stored(self):
@@ -119,7 +128,9 @@ class TrustedDeviceTokenTests(TestCase):
         self.assertEqual(stored.token_hash, hashlib.sha256(token.encode()).hexdigest())
         for field in ("token_hash", "binding", "label"):
             self.assertNotIn(token, getattr(stored, field))
-        second = trusted_device_remember(HttpResponse(), user=self.user, label="x")
+        second = trusted_device_remember(
+            HttpResponse(), user=self.user, label="x", user_agent=FIREFOX, device_id="x" * 16
+        )
         self.assertNotEqual(second.token_hash, stored.token_hash)
 
     def test_cookie_is_httponly_samesite_and_secure_like_the_session_cookie(self):
