@@ -148,12 +148,9 @@ class SetPasswordForm(NewPasswordErrorsMixin, AccessibleFormMixin, auth_forms.Se
 
 
 class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
-    email = email_field()
+    """Only the address; ``services.account_password_reset_request`` does the work."""
 
-    def save(self, *args, extra_email_context: dict | None = None, **kwargs) -> None:
-        # Django names the site after the request's host; every email of the site uses SITE_NAME.
-        context = {"site_name": settings.SITE_NAME, **(extra_email_context or {})}
-        super().save(*args, extra_email_context=context, **kwargs)
+    email = email_field()
 
 
 class ReauthenticateForm(AccessibleFormMixin, forms.Form):
