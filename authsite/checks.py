@@ -10,13 +10,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from authsite.caps import caps_problems
 
-# Mail backends that deliver nothing: console prints every message (activation and reset links
-# included) into the log stream, locmem keeps them in memory.
-UNDELIVERED_MAIL_BACKENDS = {
-    "django.core.mail.backends.console.EmailBackend",
-    "django.core.mail.backends.locmem.EmailBackend",
-}
-
 
 @register()
 def check_login_settings(app_configs=None, **kwargs) -> list:
@@ -79,14 +72,4 @@ def check_accounts_deploy(app_configs=None, **kwargs) -> list:
     problems = []
     if urlsplit(getattr(settings, "SITE_URL", "") or "").scheme != "https":
         problems.append(Error("SITE_URL must start with https:// in production.", id="accounts.E007"))
-    backend = getattr(settings, "MAILERS", {}).get("default", {}).get("BACKEND", "")
-    if backend in UNDELIVERED_MAIL_BACKENDS:
-        problems.append(
-            Error(
-                f"The mail backend is {backend.rsplit('.', 2)[-2]}: emails are not delivered, and the console "
-                "one writes activation and password reset links into the log stream.",
-                hint="Set MAIL_BACKEND=smtp and the SMTP_* variables.",
-                id="accounts.E008",
-            )
-        )
     return problems
