@@ -26,6 +26,16 @@ def email_fold(email: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email.strip()).casefold())
 
 
+def normalize_password(raw: str) -> str:
+    """Return ``raw`` in Unicode NFKC, the form every password is hashed and checked in.
+
+    NIST SP 800-63B §3.1.1.2: verifiers SHOULD apply NFKC before hashing, so the same password
+    typed on another keyboard or system (a composed "é" or "e" plus a combining accent, a
+    full-width digit) matches. ASCII is unchanged by it.
+    """
+    return unicodedata.normalize("NFKC", raw)
+
+
 class UserManager(DjangoUserManager):
     """Create users identified by email address (no username field)."""
 
@@ -109,6 +119,24 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(None if raw_password is None else normalize_password(raw_password))
+
+    def check_password(self, raw_password: str) -> bool:
+        """Check ``raw_password`` in NFKC; then, once, as typed, for a hash made before passwords
+        were normalised, which is replaced by the normalised hash when it matches."""
+        from django.contrib.auth.hashers import check_password
+
+        normalized = normalize_password(raw_password)
+        if super().check_password(normalized):
+            return True
+        if normalized == raw_password or not check_password(raw_password, self.password):
+            return False
+        self.set_password(raw_password)
+        if self.pk is not None:
+            self.save(update_fields=["password"])
+        return True
 
 
 from authsite.sessions_models import UserSession  # noqa: E402, F401  (the session table, see that module)

@@ -20,7 +20,7 @@ from authsite.caps import cap_take
 from authsite.clientip import client_ip, ip_rate_key
 from authsite.links import absolute_url
 from authsite.login.listeners import notify_password_failed
-from authsite.models import User, email_fold, normalize_email_address
+from authsite.models import User, email_fold, normalize_email_address, normalize_password
 from authsite.reauth import reauth_mark
 from authsite.throttle import (
     ThrottleState,
@@ -196,6 +196,10 @@ def login_check_password(request: HttpRequest, *, email: str, password: str) -> 
         events.auth_event(request, events.THROTTLE_UNAVAILABLE, outcome="degraded")
     username = resolved.email if resolved else email_fold(email)
     user = authenticate(request, username=username, password=password)
+    if resolved is None and normalize_password(password) != password:
+        # An account checks such a password twice (normalised, then as typed for a hash made
+        # before normalisation, User.check_password); an unknown address costs the same.
+        make_password(password)
     if user is None:
         login_throttle_record_failure(account=account, ip=ip)
         notify_password_failed(request, username=username)

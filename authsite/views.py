@@ -9,8 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from authsite import events, forms, services
@@ -41,6 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -66,6 +69,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/login.html", {"form": form, "next": next_url}, status=status)
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signup_view(request: HttpRequest) -> HttpResponse:
@@ -82,6 +86,7 @@ def signup_done_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup_done.html")
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def activate_view(request: HttpRequest, token: str) -> HttpResponse:
@@ -108,6 +113,9 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+# Django's view keeps the passwords out of error reports but lets the page be cached: a page that
+# takes a password must never be stored by a browser or a proxy.
+@method_decorator(never_cache, name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = forms.PasswordChangeForm
     success_url = reverse_lazy("password_change_done")
@@ -148,6 +156,7 @@ def password_change_done_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/password_change_done.html")
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
