@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import urlsafe_base64_decode
 
 from authsite import clock, events
 from authsite.caps import cap_take
@@ -70,18 +74,51 @@ def account_activation_token(user: User) -> str:
     return signing.dumps({"u": user.pk, "s": _activation_state(user)}, salt=_ACTIVATION_SALT)
 
 
-def account_activation_user(token: str) -> User | None:
-    """Return the inactive user a valid ``token`` activates, or None."""
+class LinkProblem(enum.Enum):
+    """Why an emailed link does not work, in the words the page uses."""
+
+    MALFORMED = "malformed"  # cut short or altered: not a link we sent
+    EXPIRED = "expired"
+    USED = "used"  # already used, or replaced by a newer one
+
+
+@dataclass(frozen=True)
+class ActivationLink:
+    user: User | None
+    problem: LinkProblem | None = None
+
+
+def account_activation_check(token: str) -> ActivationLink:
+    """Return the inactive user a valid activation ``token`` activates, or why it does not."""
     try:
         data = signing.loads(token, salt=_ACTIVATION_SALT, max_age=settings.ACCOUNT_ACTIVATION_TIMEOUT)
+    except signing.SignatureExpired:
+        return ActivationLink(None, LinkProblem.EXPIRED)
     except signing.BadSignature:
-        return None
+        return ActivationLink(None, LinkProblem.MALFORMED)
     if not isinstance(data, dict):
-        return None
+        return ActivationLink(None, LinkProblem.MALFORMED)
     user = User.objects.filter(pk=data.get("u"), is_active=False, email_verified_at__isnull=True).first()
     if user is None or not signing.constant_time_compare(data.get("s", ""), _activation_state(user)):
-        return None
-    return user
+        return ActivationLink(None, LinkProblem.USED)
+    return ActivationLink(user)
+
+
+# Django's reset token: a base-36 timestamp, "-", then 32 hex digits (PasswordResetTokenGenerator).
+_RESET_TOKEN_RE = re.compile(r"[0-9a-z]{1,13}-[0-9a-f]{32}")
+
+
+def password_reset_link_is_well_formed(*, uidb64: str, token: str) -> bool:
+    """Say whether a reset link's parts have the shape of one we send (not whether it is valid).
+
+    A link cut short, typically where a mail program wrapped it, is told apart from one that
+    expired or was used.
+    """
+    try:
+        int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return False
+    return token == PasswordResetConfirmView.reset_url_token or bool(_RESET_TOKEN_RE.fullmatch(token))
 
 
 def account_activate(request: HttpRequest, *, user: User) -> None:

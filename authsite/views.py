@@ -90,9 +90,10 @@ def signup_done_view(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def activate_view(request: HttpRequest, token: str) -> HttpResponse:
-    user = services.account_activation_user(token)
-    if user is None:
-        return render(request, "registration/activate_invalid.html", status=400)
+    link = services.account_activation_check(token)
+    if link.user is None:
+        return render(request, "registration/activate_invalid.html", {"problem": link.problem.value}, status=400)
+    user = link.user
     form = forms.ActivateForm(request.POST if request.method == "POST" else None, user=user)
     if form.is_valid():
         services.account_activate(request, user=user)
@@ -143,6 +144,14 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = forms.SetPasswordForm
     # No sign-in after a reset: signing in again goes through every stage, second factor included.
     post_reset_login = False
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not context.get("validlink"):
+            context["link_malformed"] = not services.password_reset_link_is_well_formed(
+                uidb64=self.kwargs.get("uidb64", ""), token=self.kwargs.get("token", "")
+            )
+        return context
 
     def form_valid(self, form):
         response = super().form_valid(form)
