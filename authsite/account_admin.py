@@ -9,24 +9,19 @@ same thing and log the same events.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import override
 
-from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.http import HttpRequest
-from django.template import loader
 from django.urls import reverse
 
 from authsite import clock, events
-from authsite.forms import PasswordResetForm
-from authsite.models import User, normalize_email_address
+from authsite.links import absolute_url
+from authsite.models import User
 from authsite.sessions import user_sessions_end
-from authsite.throttle import _account_key
+from authsite.throttle import account_key
 
 MFA_RESET = "authn_mfa_reset"
 MFA_ENROL_REQUIRE = "authn_mfa_enrol_require"
@@ -46,7 +41,7 @@ class MfaResetResult:
 
 def user_by_email(email: str) -> User | None:
     """Return the user with this email address (case-insensitive), or None."""
-    return User.objects.filter(email__iexact=normalize_email_address(email)).first()
+    return User.objects.get_by_email(email)
 
 
 def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | None = None) -> MfaResetResult:
@@ -86,7 +81,7 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
         to=user.email,
         subject="your sign-in methods were reset",
         template="emails/mfa_reset.txt",
-        context={"when": clock.now(), "login_url": _absolute(request, reverse("login"))},
+        context={"when": clock.now(), "login_url": absolute_url(reverse("login"))},
     )
     return MfaResetResult(removed, revoked, ended, emailed)
 
@@ -122,7 +117,7 @@ def account_factor_revoke(*, device, by: User | None, request: HttpRequest | Non
         context={
             "what": f"{factor_type(device).label} \u201c{device.name}\u201d",
             "when": clock.now(),
-            "security_url": _absolute(request, reverse("factors:security")),
+            "security_url": absolute_url(reverse("factors:security")),
         },
     )
     return ended
@@ -161,49 +156,9 @@ def account_throttles_clear(*, user: User, by: User | None, request: HttpRequest
             .exclude(throttling_failure_count=0, throttling_failure_timestamp__isnull=True)
             .update(throttling_failure_count=0, throttling_failure_timestamp=None)
         )
-    cache.delete(_account_key(user.email))
+    cache.delete(account_key(user_id=user.pk))
     events.auth_event(request, THROTTLES_CLEARED, outcome="success", user_id=user.pk, by_user_id=by.pk if by else None)
     return reset
-
-
-class _AdminPasswordResetForm(PasswordResetForm):
-    """Send the link to one chosen account, even one without a usable password yet.
-
-    Django skips accounts with an unusable password (they may sign in elsewhere); here every
-    account signs in with a password, and an admin-created one has none until it uses this link.
-
-    Django's ``send_mail`` logs a failed send and carries on, which is right for the public reset
-    page (it must not tell who has an account) but not here: the admin must know whether the link
-    went out, so ``sent`` records it.
-    """
-
-    def __init__(self, *args, user: User, **kwargs) -> None:
-        super().__init__(*args, data={"email": user.email}, **kwargs)
-        self.target = user
-        self.sent = False
-
-    def get_users(self, email: str) -> Iterable[User]:
-        return [self.target] if self.target.is_active else []
-
-    @override
-    def send_mail(
-        self, subject_template_name, email_template_name, context, from_email, to_email, html_email_template_name=None
-    ) -> None:
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
-        message = EmailMultiAlternatives(subject, body, from_email, [to_email])
-        if html_email_template_name is not None:
-            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
-        try:
-            message.send()
-        except Exception as exc:
-            # Without the message: it holds the link.
-            logger.error(
-                "password reset link not sent",
-                extra={"event": "notification_failed", "user_id": self.target.pk, "error": type(exc).__name__},
-            )
-            return
-        self.sent = True
 
 
 def account_password_reset_send(*, request: HttpRequest, user: User, by: User | None) -> bool:
@@ -214,35 +169,29 @@ def account_password_reset_send(*, request: HttpRequest, user: User, by: User | 
     """
     if not user.is_active:
         return False
-    form = _AdminPasswordResetForm(user=user)
-    form.is_valid()
-    form.save(
-        request=request,
-        use_https=request.is_secure(),
-        email_template_name="emails/password_reset.txt",
-        subject_template_name="emails/password_reset_subject.txt",
-    )
+    from authsite.tasks import password_reset_message
+
+    # Sent here rather than queued: the admin must know whether the link went out. Unlike the
+    # public reset page, an account without a usable password yet (made by an admin) gets one.
+    try:
+        password_reset_message(user).send()
+        sent = True
+    except Exception as exc:
+        # Without the message: it holds the link.
+        logger.error(
+            "password reset link not sent",
+            extra={"event": "notification_failed", "user_id": user.pk, "error": type(exc).__name__},
+        )
+        sent = False
     events.auth_event(
         request,
         PASSWORD_RESET_SENT,
-        outcome="success" if form.sent else "failure",
+        outcome="success" if sent else "failure",
         user_id=user.pk,
         by_user_id=by.pk if by else None,
-        level=logging.INFO if form.sent else logging.WARNING,
+        level=logging.INFO if sent else logging.WARNING,
     )
-    return form.sent
-
-
-def _absolute(request: HttpRequest | None, path: str) -> str:
-    """Return an absolute URL for an email, or "" when there is no request to take the host from.
-
-    From the command line the host is unknown (ALLOWED_HOSTS may list several): a bare path in an
-    email would be useless, so the template leaves the link out.
-    """
-    if request is not None:
-        return request.build_absolute_uri(path)
-    base = getattr(settings, "SITE_URL", "") or ""
-    return base.rstrip("/") + path if base else ""
+    return sent
 
 
 # --- Selectors ----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ class AdminUserAddForm(forms.ModelForm):
 
     def clean_email(self) -> str:
         email = normalize_email_address(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.get_by_email(email) is not None:
             raise forms.ValidationError("An account with this email address already exists.")
         return email
 

@@ -25,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from authsite import clock, events
+from authsite.links import absolute_url
 from authsite.parsing import parse_id
 from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
@@ -213,8 +214,8 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
         template="emails/not_me.txt",
         context={
             **sign_in_facts(event, when=event.created_at),
-            "reset_url": request.build_absolute_uri(reset_path),
-            "security_url": request.build_absolute_uri(reverse("factors:security")),
+            "reset_url": absolute_url(reset_path),
+            "security_url": absolute_url(reverse("factors:security")),
         },
     )
     # The session row is gone already; logout() also clears the cookie and the request's user.
@@ -263,8 +264,8 @@ def notify_new_sign_in(request: HttpRequest, event: LoginEvent, *, user) -> None
         template="emails/new_sign_in.txt",
         context={
             **sign_in_facts(event, when=event.created_at),
-            "security_url": request.build_absolute_uri(reverse("factors:security")),
-            "activity_url": request.build_absolute_uri(reverse("center:activity")),
+            "security_url": absolute_url(reverse("factors:security")),
+            "activity_url": absolute_url(reverse("center:activity")),
         },
     )
 

@@ -48,3 +48,22 @@ def client_ip(request: HttpRequest) -> str:
         # Fewer hops than proxies: the request did not come through the whole proxy chain.
         return remote
     return normalize_ip(forwarded[-count]) or remote
+
+
+# An IPv6 /64 is one subnet, routinely one customer's: a client holds every address in it.
+IPV6_CLIENT_PREFIX = 64
+
+
+def ip_rate_key(ip: str) -> str:
+    """Return what per-IP throttles and send caps count: an IPv4 address, or an IPv6 address's /64.
+
+    One host given a /64 can use a fresh address for every request (RFC 4941 privacy addresses
+    make that the default), so counting single IPv6 addresses would give it 2**64 budgets.
+    """
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)

@@ -28,6 +28,8 @@ LOGOUT = "authn_logout"
 PASSWORD_CHANGE = "authn_password_change"
 PASSWORD_RESET_REQUEST = "authn_password_reset_request"
 PASSWORD_RESET = "authn_password_reset"
+# An account email (sign-up, activation, reset) not sent: its address or client IP is over the cap.
+EMAIL_CAPPED = "authn_email_capped"
 SESSION_EXPIRED = "session_expired"
 THROTTLE_UNAVAILABLE = "authn_throttle_unavailable"
 MALFORMED_REQUEST = "input_validation_fail"

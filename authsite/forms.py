@@ -31,10 +31,16 @@ def email_field(field_class: type[forms.CharField] = forms.EmailField, autocompl
     )
 
 
-def new_password_field() -> forms.CharField:
-    return password_field(
-        "New password", "new-password", help_text=password_validation.password_validators_help_text_html()
+def password_rules() -> str:
+    """The password rules in the site's words: the one text under every new-password field."""
+    return (
+        f"At least {settings.PASSWORD_MIN_LENGTH} characters. Long passphrases, spaces and any characters "
+        "are welcome; common passwords and your email address are refused."
     )
+
+
+def new_password_field() -> forms.CharField:
+    return password_field("New password", "new-password", help_text=password_rules())
 
 
 class AccessibleFormMixin:
@@ -76,14 +82,7 @@ class LoginForm(AccessibleFormMixin, forms.Form):
 
 class SignupForm(AccessibleFormMixin, forms.Form):
     email = email_field()
-    password = password_field(
-        "Password",
-        "new-password",
-        help_text=(
-            f"At least {settings.PASSWORD_MIN_LENGTH} characters. Long passphrases, spaces and "
-            "any characters are welcome; common passwords and your email address are refused."
-        ),
-    )
+    password = password_field("Password", "new-password", help_text=password_rules())
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -148,12 +147,9 @@ class SetPasswordForm(NewPasswordErrorsMixin, AccessibleFormMixin, auth_forms.Se
 
 
 class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
-    email = email_field()
+    """Only the address; ``services.account_password_reset_request`` does the work."""
 
-    def save(self, *args, extra_email_context: dict | None = None, **kwargs) -> None:
-        # Django names the site after the request's host; every email of the site uses SITE_NAME.
-        context = {"site_name": settings.SITE_NAME, **(extra_email_context or {})}
-        super().save(*args, extra_email_context=context, **kwargs)
+    email = email_field()
 
 
 class ReauthenticateForm(AccessibleFormMixin, forms.Form):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.db import models
@@ -9,8 +11,29 @@ from django.db.models.functions import Lower
 
 
 def normalize_email_address(email: str) -> str:
-    """Return the canonical form used for lookups: trimmed and lower-cased."""
+    """Return the form an address is stored in: trimmed and lower-cased (mail still goes to it)."""
     return email.strip().lower()
+
+
+def email_fold(email: str) -> str:
+    """Return the one form that says whether two spellings name the same account.
+
+    NFKC, case folding, NFKC again (Unicode's NFKC_Casefold in spirit), so compatibility
+    characters such as U+017F LONG S match their plain letter whatever the database does:
+    SQLite's case-insensitive match folds ASCII only, PostgreSQL's ``UPPER()`` also turns U+0131
+    DOTLESS I into "I". Account lookups, throttle counters and send caps all use this function.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email.strip()).casefold())
+
+
+def normalize_password(raw: str) -> str:
+    """Return ``raw`` in Unicode NFKC, the form every password is hashed and checked in.
+
+    NIST SP 800-63B §3.1.1.2: verifiers SHOULD apply NFKC before hashing, so the same password
+    typed on another keyboard or system (a composed "é" or "e" plus a combining accent, a
+    full-width digit) matches. ASCII is unchanged by it.
+    """
+    return unicodedata.normalize("NFKC", raw)
 
 
 class UserManager(DjangoUserManager):
@@ -45,8 +68,27 @@ class UserManager(DjangoUserManager):
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(None, email, password, **extra_fields)
 
+    def get_by_email(self, email: str) -> User | None:
+        """Return the account whose address folds (``email_fold``) to the same form, or None.
+
+        The database narrows the candidates; the fold decides, so SQLite and PostgreSQL agree on
+        which spellings name an account.
+        """
+        folded = email_fold(email or "")
+        if not folded:
+            return None
+        # The stored, lower-cased spelling too: lower() and the fold differ for a few letters (ß).
+        lookup = models.Q(email__iexact=folded) | models.Q(email__iexact=normalize_email_address(email))
+        for user in self.filter(lookup).order_by("pk"):
+            if email_fold(user.email) == folded:
+                return user
+        return None
+
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=normalize_email_address(username or ""))
+        user = self.get_by_email(username or "")
+        if user is None:
+            raise self.model.DoesNotExist("No account has that email address.")
+        return user
 
 
 class User(AbstractUser):
@@ -77,6 +119,24 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    def set_password(self, raw_password: str | None) -> None:
+        super().set_password(None if raw_password is None else normalize_password(raw_password))
+
+    def check_password(self, raw_password: str) -> bool:
+        """Check ``raw_password`` in NFKC; then, once, as typed, for a hash made before passwords
+        were normalised, which is replaced by the normalised hash when it matches."""
+        from django.contrib.auth.hashers import check_password
+
+        normalized = normalize_password(raw_password)
+        if super().check_password(normalized):
+            return True
+        if normalized == raw_password or not check_password(raw_password, self.password):
+            return False
+        self.set_password(raw_password)
+        if self.pk is not None:
+            self.save(update_fields=["password"])
+        return True
 
 
 from authsite.sessions_models import UserSession  # noqa: E402, F401  (the session table, see that module)

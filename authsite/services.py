@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.http import urlsafe_base64_decode
 
 from authsite import clock, events
-from authsite.clientip import client_ip
+from authsite.caps import cap_take
+from authsite.clientip import client_ip, ip_rate_key
+from authsite.links import absolute_url
 from authsite.login.listeners import notify_password_failed
-from authsite.models import User, normalize_email_address
+from authsite.models import User, email_fold, normalize_email_address, normalize_password
 from authsite.reauth import reauth_mark
 from authsite.throttle import (
     ThrottleState,
     ThrottleVerdict,
+    account_key,
     login_throttle_check,
     login_throttle_record_failure,
     login_throttle_record_success,
@@ -67,18 +74,51 @@ def account_activation_token(user: User) -> str:
     return signing.dumps({"u": user.pk, "s": _activation_state(user)}, salt=_ACTIVATION_SALT)
 
 
-def account_activation_user(token: str) -> User | None:
-    """Return the inactive user a valid ``token`` activates, or None."""
+class LinkProblem(enum.Enum):
+    """Why an emailed link does not work, in the words the page uses."""
+
+    MALFORMED = "malformed"  # cut short or altered: not a link we sent
+    EXPIRED = "expired"
+    USED = "used"  # already used, or replaced by a newer one
+
+
+@dataclass(frozen=True)
+class ActivationLink:
+    user: User | None
+    problem: LinkProblem | None = None
+
+
+def account_activation_check(token: str) -> ActivationLink:
+    """Return the inactive user a valid activation ``token`` activates, or why it does not."""
     try:
         data = signing.loads(token, salt=_ACTIVATION_SALT, max_age=settings.ACCOUNT_ACTIVATION_TIMEOUT)
+    except signing.SignatureExpired:
+        return ActivationLink(None, LinkProblem.EXPIRED)
     except signing.BadSignature:
-        return None
+        return ActivationLink(None, LinkProblem.MALFORMED)
     if not isinstance(data, dict):
-        return None
+        return ActivationLink(None, LinkProblem.MALFORMED)
     user = User.objects.filter(pk=data.get("u"), is_active=False, email_verified_at__isnull=True).first()
     if user is None or not signing.constant_time_compare(data.get("s", ""), _activation_state(user)):
-        return None
-    return user
+        return ActivationLink(None, LinkProblem.USED)
+    return ActivationLink(user)
+
+
+# Django's reset token: a base-36 timestamp, "-", then 32 hex digits (PasswordResetTokenGenerator).
+_RESET_TOKEN_RE = re.compile(r"[0-9a-z]{1,13}-[0-9a-f]{32}")
+
+
+def password_reset_link_is_well_formed(*, uidb64: str, token: str) -> bool:
+    """Say whether a reset link's parts have the shape of one we send (not whether it is valid).
+
+    A link cut short, typically where a mail program wrapped it, is told apart from one that
+    expired or was used.
+    """
+    try:
+        int(urlsafe_base64_decode(uidb64).decode())
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return False
+    return token == PasswordResetConfirmView.reset_url_token or bool(_RESET_TOKEN_RE.fullmatch(token))
 
 
 def account_activate(request: HttpRequest, *, user: User) -> None:
@@ -89,23 +129,43 @@ def account_activate(request: HttpRequest, *, user: User) -> None:
     events.auth_event(request, events.ACTIVATED, outcome="success", user_id=user.pk)
 
 
+def account_email_allowed(request: HttpRequest, *, address: str, kind: str) -> bool:
+    """Count one account email to ``address`` against ``ACCOUNT_EMAIL_CAPS``; False when capped.
+
+    Counted whether or not the address has an account, so the caps reveal nothing; a capped
+    request is logged and answered like any other. Fails closed: without the cache, no email.
+    """
+    scopes = {"address": email_fold(address), "ip": ip_rate_key(client_ip(request))}
+    if cap_take(scopes, caps=settings.ACCOUNT_EMAIL_CAPS, channel="account-email", now=clock.now()):
+        return True
+    events.auth_event(request, events.EMAIL_CAPPED, outcome="capped", kind=kind, level=logging.WARNING)
+    return False
+
+
 def account_signup(request: HttpRequest, *, email: str, password: str) -> None:
     """Register ``email``, or tell its owner by mail that the account already exists.
 
-    Both branches hash a password and send one email, and the caller answers both the same way,
-    so sign-up does not reveal which addresses have accounts (OWASP ASVS 6.3.8).
+    Both branches hash a password and queue one email, and the caller answers both the same way,
+    so sign-up does not reveal which addresses have accounts (OWASP ASVS 6.3.8). Over the email
+    caps nothing is written or sent, and the answer is the same too.
     """
     email = normalize_email_address(email)
-    base = request.build_absolute_uri("/")[:-1]
+    if not account_email_allowed(request, address=email, kind="signup"):
+        make_password(password)  # same work as the other branches
+        return
     with transaction.atomic():
-        user = User.objects.select_for_update().filter(email__iexact=email).first()
+        found = User.objects.get_by_email(email)
+        user = User.objects.select_for_update().filter(pk=found.pk).first() if found is not None else None
         if user is not None and (user.is_active or user.email_verified_at is not None):
             make_password(password)  # same work as the other branch
             send_templated_email(
                 to=user.email,
                 subject="you already have an account",
                 template="emails/signup_exists.txt",
-                context={"login_url": base + reverse("login"), "reset_url": base + reverse("password_reset")},
+                context={
+                    "login_url": absolute_url(reverse("login")),
+                    "reset_url": absolute_url(reverse("password_reset")),
+                },
             )
             events.auth_event(request, events.SIGNUP_ATTEMPT, outcome="exists", user_id=user.pk)
             return
@@ -120,7 +180,7 @@ def account_signup(request: HttpRequest, *, email: str, password: str) -> None:
             # Never activated: whoever holds the mailbox decides, with the newest password.
             user.set_password(password)
             user.save(update_fields=["password"])
-        link = base + reverse("activate", args=[account_activation_token(user)])
+        link = absolute_url(reverse("activate", args=[account_activation_token(user)]))
         send_templated_email(
             to=user.email,
             subject="confirm your email address",
@@ -128,6 +188,25 @@ def account_signup(request: HttpRequest, *, email: str, password: str) -> None:
             context={"activate_url": link, "hours": settings.ACCOUNT_ACTIVATION_TIMEOUT // 3600},
         )
         events.auth_event(request, events.SIGNUP, outcome="pending_activation", user_id=user.pk)
+
+
+def account_password_reset_request(request: HttpRequest, *, email: str) -> None:
+    """Queue a password reset email for ``email``, whether or not it names an account.
+
+    The request's work is the same for every address (count the caps, queue one task); the task
+    looks the account up and sends the link (``authsite.tasks.send_password_reset``). With the
+    database task backend nothing here depends on the account existing; with the immediate one
+    the task runs in the request, and sending the email takes the time it takes.
+    """
+    events.auth_event(request, events.PASSWORD_RESET_REQUEST, outcome="requested")
+    if not account_email_allowed(request, address=email, kind="password_reset"):
+        return
+    from authsite.tasks import send_password_reset
+
+    try:
+        send_password_reset.enqueue(address=normalize_email_address(email))
+    except Exception:
+        logger.exception("password reset could not be queued", extra={"event": "notification_failed"})
 
 
 @dataclass(frozen=True)
@@ -139,35 +218,44 @@ class PasswordCheck:
 def login_check_password(request: HttpRequest, *, email: str, password: str) -> PasswordCheck:
     """Check a password attempt, counting failures; the caller starts the staged login on success.
 
-    Unknown and known accounts take the same path: ModelBackend hashes the password once even
-    for an unknown user (Django #20760), and throttle counters are keyed by the submitted name.
+    Unknown and known accounts take the same path: one lookup, and ModelBackend hashes the
+    password once even for an unknown user (Django #20760). The account counter is keyed by what
+    the address resolves to, so every spelling of one account shares one counter.
     """
     ip = client_ip(request)
-    verdict = login_throttle_check(username=email, ip=ip)
+    resolved = User.objects.get_by_email(email)
+    account = account_key(user_id=resolved.pk if resolved else None, email=email)
+    verdict = login_throttle_check(account=account, ip=ip)
     if verdict.state is ThrottleState.THROTTLED:
         events.auth_event(request, events.LOGIN_FAIL_MAX, outcome="throttled", scope=verdict.scope)
         return PasswordCheck(None, verdict)
     if verdict.state is ThrottleState.UNAVAILABLE:
         events.auth_event(request, events.THROTTLE_UNAVAILABLE, outcome="degraded")
-    user = authenticate(request, username=normalize_email_address(email), password=password)
+    username = resolved.email if resolved else email_fold(email)
+    user = authenticate(request, username=username, password=password)
+    if resolved is None and normalize_password(password) != password:
+        # An account checks such a password twice (normalised, then as typed for a hash made
+        # before normalisation, User.check_password); an unknown address costs the same.
+        make_password(password)
     if user is None:
-        login_throttle_record_failure(username=email, ip=ip)
-        notify_password_failed(request, username=normalize_email_address(email))
+        login_throttle_record_failure(account=account, ip=ip)
+        notify_password_failed(request, username=username)
         events.auth_event(request, events.LOGIN_FAIL, outcome="failure")
         return PasswordCheck(None, verdict)
-    login_throttle_record_success(username=email)
+    login_throttle_record_success(account=account)
     return PasswordCheck(user, verdict)
 
 
 def account_reauthenticate(request: HttpRequest, *, password: str) -> PasswordCheck:
     """Check the signed-in user's password again before a sensitive change, with throttling."""
     user = request.user
-    verdict = login_throttle_check(username=user.email, ip=client_ip(request))
+    account = account_key(user_id=user.pk)
+    verdict = login_throttle_check(account=account, ip=client_ip(request))
     if verdict.state is ThrottleState.THROTTLED:
         events.auth_event(request, events.LOGIN_FAIL_MAX, outcome="throttled", scope=verdict.scope)
         return PasswordCheck(None, verdict)
     if not user.check_password(password):
-        login_throttle_record_failure(username=user.email, ip=client_ip(request))
+        login_throttle_record_failure(account=account, ip=client_ip(request))
         events.auth_event(request, events.REAUTH, outcome="failure")
         return PasswordCheck(None, verdict)
     reauth_mark(request)
@@ -189,7 +277,7 @@ def notify_password_changed(request: HttpRequest, *, user: User, how: str) -> No
             "when": clock.now(),
             "ip": client_ip(request),
             "device": ua.label,
-            "reset_url": request.build_absolute_uri(reverse("password_reset")),
-            "security_url": request.build_absolute_uri(reverse("factors:security")),
+            "reset_url": absolute_url(reverse("password_reset")),
+            "security_url": absolute_url(reverse("factors:security")),
         },
     )

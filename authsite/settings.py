@@ -330,6 +330,26 @@ if MAIL_BACKEND == "smtp":
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Adaptive MFA <no-reply@localhost>")
 SITE_NAME = os.environ.get("SITE_NAME", "Adaptive MFA")
 
+
+def _development_site_url() -> str:
+    """The address of ``manage.py runserver [addr:]port`` (default port 8000) on localhost."""
+    port = "8000"
+    if len(sys.argv) > 2 and sys.argv[1] == "runserver" and not sys.argv[2].startswith("-"):
+        port = sys.argv[2].rsplit(":", 1)[-1] or port
+    return f"http://localhost:{port}"
+
+
+# The site's public address (scheme://host[:port]): every link in an email starts with it, never
+# with the request's Host header, which the client chooses. Required in production (system check).
+SITE_URL = os.environ.get("SITE_URL", "").strip() or (_development_site_url() if DEBUG else "")
+
+# Caps on account emails (sign-up, activation, "you already have an account", password reset)
+# per destination address and per client IP (an IPv6 client by its /64), per hour (authsite.caps).
+ACCOUNT_EMAIL_CAPS = {
+    "address": {"hour": env_int("ACCOUNT_EMAIL_CAP_PER_ADDRESS", 5, minimum=1)},
+    "ip": {"hour": env_int("ACCOUNT_EMAIL_CAP_PER_IP", 20, minimum=1)},
+}
+
 # --- Background tasks (django.tasks) ------------------------------------------------------------
 # "immediate" runs a task inside the request (development, tests); "database" queues it in the
 # database for `python manage.py db_worker` (production: failed sends are retried there).

@@ -35,6 +35,8 @@ class TestRunner(DiscoverRunner):
     def setup_test_environment(self, **kwargs) -> None:
         super().setup_test_environment(**kwargs)
         RequestFactory._base_environ = _browser_environ
+        # Emailed links are built on SITE_URL; the test client's host is "testserver".
+        settings.SITE_URL = "http://testserver"
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_PASSWORD_HASHERS]
         get_hashers.cache_clear()
         get_hashers_by_algorithm.cache_clear()

@@ -6,11 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from authsite import events, forms, services
@@ -41,6 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "home.html")
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -66,6 +69,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/login.html", {"form": form, "next": next_url}, status=status)
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def signup_view(request: HttpRequest) -> HttpResponse:
@@ -82,12 +86,14 @@ def signup_done_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup_done.html")
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
 def activate_view(request: HttpRequest, token: str) -> HttpResponse:
-    user = services.account_activation_user(token)
-    if user is None:
-        return render(request, "registration/activate_invalid.html", status=400)
+    link = services.account_activation_check(token)
+    if link.user is None:
+        return render(request, "registration/activate_invalid.html", {"problem": link.problem.value}, status=400)
+    user = link.user
     form = forms.ActivateForm(request.POST if request.method == "POST" else None, user=user)
     if form.is_valid():
         services.account_activate(request, user=user)
@@ -108,6 +114,9 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
+# Django's view keeps the passwords out of error reports but lets the page be cached: a page that
+# takes a password must never be stored by a browser or a proxy.
+@method_decorator(never_cache, name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = forms.PasswordChangeForm
     success_url = reverse_lazy("password_change_done")
@@ -123,18 +132,26 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 class PasswordResetView(auth_views.PasswordResetView):
     form_class = forms.PasswordResetForm
-    email_template_name = "emails/password_reset.txt"
-    subject_template_name = "emails/password_reset_subject.txt"
 
     def form_valid(self, form):
-        events.auth_event(self.request, events.PASSWORD_RESET_REQUEST, outcome="requested")
-        return super().form_valid(form)
+        # Not Django's form.save(), which sends the email inside the request and only for an
+        # existing account: the time that takes would tell who has one.
+        services.account_password_reset_request(self.request, email=form.cleaned_data["email"])
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = forms.SetPasswordForm
     # No sign-in after a reset: signing in again goes through every stage, second factor included.
     post_reset_login = False
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if not context.get("validlink"):
+            context["link_malformed"] = not services.password_reset_link_is_well_formed(
+                uidb64=self.kwargs.get("uidb64", ""), token=self.kwargs.get("token", "")
+            )
+        return context
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -148,6 +165,7 @@ def password_change_done_view(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/password_change_done.html")
 
 
+@sensitive_post_parameters("password")
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from authsite import clock
 from authsite.clientip import client_ip
+from authsite.links import absolute_url
 from authsite.services import send_templated_email
 from risk.ua import parse_ua
 
@@ -22,6 +23,6 @@ def notify_factor_change(request: HttpRequest, *, user, subject: str, what: str)
             "when": clock.now(),
             "ip": client_ip(request),
             "device": parse_ua(request.META.get("HTTP_USER_AGENT", "")).label,
-            "security_url": request.build_absolute_uri(reverse("factors:security")),
+            "security_url": absolute_url(reverse("factors:security")),
         },
     )

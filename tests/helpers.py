@@ -105,3 +105,10 @@ def force_login_verified(client, user) -> None:
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()
+
+
+def links_on(test, url: str) -> None:
+    """Build emailed links on ``url`` (e.g. a live server's address) for the rest of ``test``."""
+    override = override_settings(SITE_URL=url)
+    override.enable()
+    test.addCleanup(override.disable)

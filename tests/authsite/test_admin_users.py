@@ -12,7 +12,7 @@ from django.urls import NoReverseMatch, reverse
 
 from authsite.models import User
 from authsite.sessions_models import UserSession
-from authsite.throttle import _account_key
+from authsite.throttle import account_key
 from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from tests.authsite.test_notifications import BROKEN_MAILER
@@ -213,11 +213,11 @@ class UserActionTests(UserAdminTestCase):
 
     def test_clear_throttles(self):
         TOTPDevice.objects.filter(user=self.user).update(throttling_failure_count=9)
-        cache.set(_account_key(self.user.email), 50)
+        cache.set(account_key(user_id=self.user.pk), 50)
         response = self.act("clear_throttles")
         self.assertContains(response, "cleared the throttles")
         self.assertEqual(TOTPDevice.objects.get(user=self.user).throttling_failure_count, 0)
-        self.assertIsNone(cache.get(_account_key(self.user.email)))
+        self.assertIsNone(cache.get(account_key(user_id=self.user.pk)))
 
     def test_send_password_reset_link(self):
         with self.assertLogs("authsite.events", "INFO") as logs:

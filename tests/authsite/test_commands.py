@@ -73,8 +73,11 @@ class MfaCommandTests(CacheClearingTestCase):
         self.assertFalse(UserSession.objects.filter(user_id=self.user.pk).exists())
         self.assertFalse(client.get("/").wsgi_request.user.is_authenticated)
         self.assertEqual(mail.outbox[-1].to, ["bob@example.com"])
-        # No request, so no host to build a link with: the email names no bare path.
-        self.assertIn("Sign in again with your password and set up", mail.outbox[-1].body.replace("\n", " "))
+        # No request, and none needed: links are built on SITE_URL.
+        self.assertIn(
+            "Sign in again with your password at http://testserver/login/ and set up",
+            mail.outbox[-1].body.replace("\n", " "),
+        )
 
     def test_reset_requires_a_new_factor_at_the_next_sign_in(self):
         self.assertNotIn("Must set up a sign-in method", run("mfa_status", "bob@example.com"))

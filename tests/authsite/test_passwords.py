@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.test import Client
 
+from authsite.models import User
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, normalized_body
 
 NEW = "a brand new passphrase"
@@ -106,3 +108,136 @@ class PasswordResetTests(CacheClearingTestCase):
             normalized_body(Client().get(unknown["Location"]).content),
         )
         self.assertEqual(len(mail.outbox), 1)
+
+
+def reset_set_password_url(client: Client, user) -> str:
+    """Follow a fresh reset link of ``user`` to the page that sets the new password."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    response = client.get(f"/password/reset/{uid}/{default_token_generator.make_token(user)}/", follow=True)
+    return response.redirect_chain[-1][0]
+
+
+class PasswordPagesAreNotStoredTests(CacheClearingTestCase):
+    """Every page that shows or takes a password or a secret says Cache-Control: no-store."""
+
+    def test_password_pages_forbid_storing(self):
+        from authsite.services import account_activation_token
+
+        user = make_user()
+        pending = make_user("pending@example.com", is_active=False, email_verified_at=None)
+        signed_in = Client()
+        signed_in.force_login(user)
+        pages = {
+            "/login/": Client(),
+            "/signup/": Client(),
+            f"/signup/activate/{account_activation_token(pending)}/": Client(),
+            "/password/change/": signed_in,
+            "/account/reauthenticate/": signed_in,
+        }
+        reset_client = Client()
+        pages[reset_set_password_url(reset_client, user)] = reset_client
+        for path, client in pages.items():
+            for method in ("get", "post"):
+                with self.subTest(path=path, method=method):
+                    response = getattr(client, method)(path, {"password": "x"} if method == "post" else None)
+                    self.assertIn("no-store", response.get("Cache-Control", ""))
+
+
+class PasswordNormalisationTests(CacheClearingTestCase):
+    """Passwords are hashed and checked in NFKC (NIST SP 800-63B), everywhere they are set or checked."""
+
+    COMPOSED = "caf\u00e9 au lait tous les jours"  # é as one code point
+    DECOMPOSED = "cafe\u0301 au lait tous les jours"  # e + combining acute accent
+
+    def sign_in(self, password: str, email: str = "alice@example.com"):
+        return Client().post("/login/", {"email": email, "password": password})
+
+    def test_a_password_set_in_one_form_signs_in_with_the_other(self):
+        make_user(password=self.DECOMPOSED)
+        self.assertEqual(self.sign_in(self.COMPOSED).status_code, 302)
+        self.assertEqual(self.sign_in(self.DECOMPOSED).status_code, 302)
+
+    def test_signup_activation_change_reset_and_reauthentication_normalise(self):
+        self.client.post("/signup/", {"email": "new@example.com", "password": self.DECOMPOSED})
+        link = re.search(r"http://testserver(/signup/activate/\S+)", mail.outbox[-1].body).group(1)
+        self.assertRedirects(self.client.post(link, {"password": self.COMPOSED}), "/login/")
+        client = Client()
+        self.assertEqual(
+            client.post("/login/", {"email": "new@example.com", "password": self.COMPOSED}).status_code, 302
+        )
+        user = User.objects.get(email="new@example.com")
+        client.force_login(user)
+        self.assertEqual(client.post("/account/reauthenticate/", {"password": self.DECOMPOSED}).status_code, 302)
+        changed = "\uff11\uff12\uff13 full-width digits here"  # NFKC: "123 full-width digits here"
+        response = client.post(
+            "/password/change/",
+            {"old_password": self.DECOMPOSED, "new_password1": changed, "new_password2": changed},
+        )
+        self.assertRedirects(response, "/password/change/done/")
+        self.assertEqual(self.sign_in("123 full-width digits here", "new@example.com").status_code, 302)
+        user.refresh_from_db()
+        set_url = reset_set_password_url(self.client, user)
+        self.client.post(set_url, {"new_password1": self.DECOMPOSED, "new_password2": self.DECOMPOSED})
+        self.assertEqual(self.sign_in(self.COMPOSED, "new@example.com").status_code, 302)
+
+    def test_a_hash_made_before_normalisation_works_once_as_typed_then_is_rehashed(self):
+        from django.contrib.auth.hashers import make_password
+
+        user = make_user()
+        User.objects.filter(pk=user.pk).update(password=make_password(self.DECOMPOSED))  # an old, raw hash
+        self.assertEqual(self.sign_in(self.COMPOSED).status_code, 200, "the other form never matched it")
+        self.assertEqual(self.sign_in(self.DECOMPOSED).status_code, 302)
+        user.refresh_from_db()
+        self.assertTrue(user.check_password(self.COMPOSED))
+        self.assertEqual(self.sign_in(self.COMPOSED).status_code, 302)
+
+    def test_unknown_address_costs_as_many_hashes_as_a_wrong_password(self):
+        from django.contrib.auth.hashers import MD5PasswordHasher
+
+        make_user()
+        counts = []
+        for email in ("alice@example.com", "zelda@example.com"):
+            with mock.patch.object(
+                MD5PasswordHasher, "encode", autospec=True, side_effect=MD5PasswordHasher.encode
+            ) as encode:
+                self.assertEqual(self.sign_in("\ufb01sh and chips, wrong", email).status_code, 200)
+            counts.append(encode.call_count)
+        self.assertEqual(counts[0], counts[1])
+        self.assertEqual(counts[0], 2)
+
+
+class SensitivePostParametersTests(CacheClearingTestCase):
+    """A crash report never shows a posted password: every view that takes one marks it."""
+
+    def test_password_views_hide_the_password_from_error_reports(self):
+        from django.views.debug import SafeExceptionReporterFilter
+
+        from authsite.services import account_activation_token
+
+        user = make_user()
+        pending = make_user("pending@example.com", is_active=False, email_verified_at=None)
+        seen = {}
+
+        def crash(request, *args, **kwargs):
+            seen["request"] = request
+            raise RuntimeError("boom")
+
+        cases = [
+            ("/login/", "authsite.services.login_check_password", None),
+            ("/signup/", "authsite.services.account_signup", None),
+            (f"/signup/activate/{account_activation_token(pending)}/", "authsite.services.account_activate", None),
+            ("/account/reauthenticate/", "authsite.services.account_reauthenticate", user),
+        ]
+        for path, target, signed_in in cases:
+            with self.subTest(path=path), mock.patch(target, side_effect=crash):
+                client = Client(raise_request_exception=False)
+                if signed_in is not None:
+                    client.force_login(signed_in)
+                client.post(path, {"email": "a@example.com", "password": PASSWORD})
+                params = SafeExceptionReporterFilter().get_post_parameters(seen.pop("request"))
+                self.assertEqual(params["password"], SafeExceptionReporterFilter.cleansed_substitute)
+                self.assertEqual(params["email"], "a@example.com")

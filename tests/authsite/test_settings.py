@@ -45,6 +45,7 @@ def production_env(**extra: str) -> dict[str, str]:
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="auth.example.com,127.0.0.1",
+        SITE_URL="https://auth.example.com",
         FACTORS_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         WEBAUTHN_RP_ID="auth.example.com",
         WEBAUTHN_ORIGINS="https://auth.example.com",

@@ -94,3 +94,78 @@ class ThrottleTests(CacheClearingTestCase):
         self.assertEqual(response.status_code, 302)
         self.assertTrue(self.client.session[PENDING_KEY]["flags"]["throttle_unavailable"])
         self.assertTrue(any("authn_throttle_unavailable" in line for line in logs.output))
+
+
+class AccountSpellingTests(CacheClearingTestCase):
+    """One account, one counter, whatever spelling of its address is typed (SQLite and PostgreSQL)."""
+
+    THREE_FAILURES = {"ACCOUNT_MAX_FAILURES": 3, "IP_MAX_FAILURES": 1000, "WINDOW_SECONDS": 900}
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_user("iris@example.com")
+
+    def attempt(self, email: str, password: str = "wrong password!"):
+        return Client(REMOTE_ADDR="192.0.2.9").post("/login/", {"email": email, "password": password})
+
+    def test_the_lookup_follows_the_canonical_fold_on_every_database(self):
+        from authsite.models import User
+
+        # U+017F LONG S is "s" under NFKC; case does not matter.
+        self.assertEqual(User.objects.get_by_email("iri\u017f@example.com"), self.user)
+        self.assertEqual(User.objects.get_by_email(" IRIS@Example.COM "), self.user)
+        # U+0131 DOTLESS I is another letter: PostgreSQL's UPPER() folds it to "I", the site does not.
+        self.assertIsNone(User.objects.get_by_email("\u0131ris@example.com"))
+
+    def test_unicode_spellings_of_a_throttled_account_check_no_password(self):
+        with override_settings(LOGIN_THROTTLE=self.THREE_FAILURES):
+            for _ in range(3):
+                self.assertEqual(self.attempt("iris@example.com").status_code, 200)
+            self.assertEqual(self.attempt("iris@example.com", PASSWORD).status_code, 429)
+            for spelling in ("iri\u017f@example.com", "IRI\u017f@EXAMPLE.COM", "\uff49ris@example.com"):
+                with self.subTest(spelling=spelling):
+                    self.assertEqual(self.attempt(spelling, PASSWORD).status_code, 429)
+            # A spelling that names no account gets the same answer for the right and a wrong
+            # password: nothing about the account's password can be learnt through it.
+            right = self.attempt("\u0131ris@example.com", PASSWORD)
+            wrong = self.attempt("\u0131ris@example.com")
+            self.assertEqual((right.status_code, wrong.status_code), (200, 200))
+            self.assertContains(right, "don&#x27;t match an active account")
+
+    def test_failures_under_any_spelling_count_against_the_account(self):
+        with override_settings(LOGIN_THROTTLE=self.THREE_FAILURES):
+            for spelling in ("iri\u017f@example.com", "IRIS@example.com", "\uff49ris@example.com"):
+                self.attempt(spelling)
+            self.assertEqual(self.attempt("iris@example.com", PASSWORD).status_code, 429)
+
+    def test_reauthentication_counts_on_the_same_counter(self):
+        with override_settings(LOGIN_THROTTLE=self.THREE_FAILURES):
+            for _ in range(3):
+                self.attempt("IRI\u017f@example.com")
+            self.client.force_login(self.user)
+            self.assertEqual(self.client.post("/account/reauthenticate/", {"password": PASSWORD}).status_code, 429)
+
+
+class Ipv6ThrottleTests(CacheClearingTestCase):
+    """An IPv6 client is counted by its /64: a host can use a fresh address for every request."""
+
+    def attempt(self, ip: str, password: str = "wrong password!"):
+        return Client(REMOTE_ADDR=ip).post("/login/", {"email": "alice@example.com", "password": password})
+
+    def test_addresses_of_one_slash_64_share_the_per_ip_counter(self):
+        make_user()
+        with override_settings(
+            LOGIN_THROTTLE={"ACCOUNT_MAX_FAILURES": 100, "IP_MAX_FAILURES": 5, "WINDOW_SECONDS": 900}
+        ):
+            for i in range(5):
+                self.assertEqual(self.attempt(f"2001:db8:1:2::{i + 1:x}").status_code, 200)
+            self.assertEqual(self.attempt("2001:db8:1:2:ffff:ffff:ffff:fffe", PASSWORD).status_code, 429)
+            # The next /64 is another client.
+            self.assertEqual(self.attempt("2001:db8:1:3::1", PASSWORD).status_code, 302)
+
+    def test_rate_key_of_ipv4_and_ipv6(self):
+        from authsite.clientip import ip_rate_key
+
+        self.assertEqual(ip_rate_key("203.0.113.7"), "203.0.113.7")
+        self.assertEqual(ip_rate_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64")
+        self.assertEqual(ip_rate_key("2001:db8:1:2::1"), ip_rate_key("2001:db8:1:2:ffff:ffff:ffff:ffff"))

@@ -7,12 +7,13 @@ import re
 from django.core import mail
 
 from tests.browser.base import BrowserTestCase
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, links_on
 
 
 class AccountPagesBrowserTests(BrowserTestCase):
     def test_signup_confirm_sign_in_and_out(self):
         page = self.page
+        links_on(self, self.live_server_url)
         page.goto(self.url("/signup/"))
         self.assert_every_input_has_a_visible_label()
         self.screenshot("signup")

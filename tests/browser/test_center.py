@@ -13,7 +13,7 @@ from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from authsite.sessions import SESSION_IP, SESSION_UA, SessionStore
 from authsite.sessions_models import UserSession
 from tests.browser.base import BrowserTestCase
-from tests.helpers import PASSWORD, make_login_event, make_user
+from tests.helpers import PASSWORD, links_on, make_login_event, make_user
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -66,6 +66,7 @@ class SecurityCenterBrowserTests(BrowserTestCase):
         page.wait_for_url(self.url("/"))
 
     def test_sessions_and_sign_ins_then_this_wasnt_me(self):
+        links_on(self, self.live_server_url)
         page = self.page
         self.sign_in_from_oslo()
 

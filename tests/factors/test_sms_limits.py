@@ -107,7 +107,7 @@ class SmsCapTests(FactorsTestMixin, TestCase):
     def test_cache_failure_fails_closed(self):
         device = verified_sms_device(make_user())
         with (
-            mock.patch("factors.limits.cache.get_many", side_effect=ConnectionError("redis down")),
+            mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("redis down")),
             self.assertLogs("factors", "WARNING"),
         ):
             self.assertEqual(self.send(device), SendStatus.CAPPED)
@@ -143,8 +143,22 @@ class EmailSendCapTests(FactorsTestMixin, TestCase):
                     )
         self.assertEqual(statuses, [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
         with (
-            mock.patch("factors.limits.cache.get_many", side_effect=ConnectionError("redis down")),
+            mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("redis down")),
             mock.patch("factors.seams.now", return_value=start + timedelta(hours=2)),
         ):
             result = factor_email_send_code(user=user, device_id=device.persistent_id, bind="login-x")
         self.assertEqual(result.status, SendStatus.CAPPED)
+
+
+class Ipv6CapTests(FactorsTestMixin, TestCase):
+    def test_texts_from_one_ipv6_slash_64_share_the_per_ip_cap(self):
+        with override_settings(FACTORS_SMS_CAPS={**NO_CAPS, "ip": {"hour": 2}}):
+            statuses = []
+            for i in range(3):
+                device = verified_sms_device(make_user(f"u{i}@example.com"), number=f"+44791112345{i}")
+                statuses.append(
+                    factor_sms_send_code(
+                        user=device.user, device_id=device.persistent_id, bind="login", client_ip=f"2001:db8:5::{i + 1}"
+                    ).status
+                )
+        self.assertEqual(statuses, [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])

@@ -74,6 +74,7 @@ def loopback_env(workdir: str | Path, **settings: str) -> dict[str, str]:
         DJANGO_DEBUG="false",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
+        SITE_URL="https://127.0.0.1",
         TRUSTED_PROXY_COUNT="1",
         MAIL_BACKEND="locmem",
         SMS_BACKEND="console",

@@ -1,11 +1,15 @@
-"""Account enumeration by response (login, reset, signup) and by timing (login, production hasher)."""
+"""Account enumeration by response (login, reset, signup) and by timing (login with the production
+hasher; reset and sign-up with the production task queue and a mail server that takes time)."""
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
+from collections.abc import Callable
 
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
 from django.test import Client, override_settings
 
 from authsite.models import User
@@ -59,6 +63,49 @@ class ResponseEnumerationTests(CacheClearingTestCase):
         self.assertEqual(User.objects.filter(email=KNOWN).count(), 1)
 
 
+class SlowEmailBackend(LocmemEmailBackend):
+    """A mail server 30 ms away: what an SMTP relay costs a request that sends inside it."""
+
+    def send_messages(self, messages):
+        time.sleep(0.03)
+        return super().send_messages(messages)
+
+
+SLOW_MAILER = {"default": {"BACKEND": "tests.security.test_enumeration.SlowEmailBackend", "OPTIONS": {}}}
+# TASKS_BACKEND=database, as in production: emails are queued for the worker.
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+NO_EMAIL_CAPS = {"address": {"hour": 100_000}, "ip": {"hour": 100_000}}
+
+
+def paired_samples(
+    first: Callable[[int], float], second: Callable[[int], float], pairs: int
+) -> tuple[list[float], list[float]]:
+    """Take ``pairs`` samples of each, back to back, alternating which goes first."""
+    firsts: list[float] = []
+    seconds: list[float] = []
+    for i in range(pairs):
+        if i % 2:
+            firsts.append(first(i))
+            seconds.append(second(i))
+        else:
+            seconds.append(second(i))
+            firsts.append(first(i))
+    return firsts, seconds
+
+
+def median_paired_difference_ms(firsts: list[float], seconds: list[float]) -> float:
+    """The median of the paired differences, in milliseconds: each pair ran back to back, so a
+    burst of load on the machine shifts both of its samples and cancels out, where two separate
+    medians would drift apart with it."""
+    return statistics.median(b - a for a, b in zip(firsts, seconds, strict=True)) * 1000
+
+
+def timed(request: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    request()
+    return time.perf_counter() - started
+
+
 @override_settings(
     PASSWORD_HASHERS=PRODUCTION_PASSWORD_HASHERS,
     LOGIN_THROTTLE={"ACCOUNT_MAX_FAILURES": 10_000, "IP_MAX_FAILURES": 10_000, "WINDOW_SECONDS": 900},
@@ -82,21 +129,10 @@ class TimingEnumerationTests(CacheClearingTestCase):
         for _ in range(5):  # warm up: templates, hasher, connections
             sample(UNKNOWN)
             sample(KNOWN)
-        unknown, wrong = [], []
-        for i in range(self.PAIRS):
-            # Interleave, alternating which goes first, so drift hits both series alike.
-            if i % 2:
-                unknown.append(sample(UNKNOWN))
-                wrong.append(sample(KNOWN))
-            else:
-                wrong.append(sample(KNOWN))
-                unknown.append(sample(UNKNOWN))
+        unknown, wrong = paired_samples(lambda i: sample(UNKNOWN), lambda i: sample(KNOWN), self.PAIRS)
         median_unknown = statistics.median(unknown) * 1000
         median_wrong = statistics.median(wrong) * 1000
-        # The median of the paired differences: each pair ran back to back, so a burst of load on
-        # the machine shifts both of its samples and cancels out, where two separate medians
-        # would drift apart with it.
-        median_difference = statistics.median(w - u for u, w in zip(unknown, wrong, strict=True)) * 1000
+        median_difference = median_paired_difference_ms(unknown, wrong)
         self.assertLess(
             abs(median_difference),
             5.0,
@@ -105,3 +141,74 @@ class TimingEnumerationTests(CacheClearingTestCase):
         )
         # Make sure the production hasher was really at work (Argon2id costs tens of ms).
         self.assertGreater(median_wrong, 5.0, f"median wrong password {median_wrong:.2f} ms")
+
+
+# The test suite's fast hasher: both paths hash once (the login test above times Argon2id), and on
+# a shared machine Argon2id's own spread would hide the few milliseconds this test is about.
+@override_settings(
+    MAILERS=SLOW_MAILER,
+    TASKS=DATABASE_TASKS,
+    ACCOUNT_EMAIL_CAPS=NO_EMAIL_CAPS,
+)
+class MailTimingEnumerationTests(CacheClearingTestCase):
+    """With the production task backend, reset and sign-up do the same work for every address.
+
+    The immediate backend (development) runs the email task inside the request, so there a known
+    address costs the time of sending; TASKS_BACKEND=database leaves that to the worker.
+    """
+
+    PAIRS = 60
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.user = make_user(KNOWN)
+        self.client = Client()
+
+    def post(self, path: str, data: dict) -> None:
+        response = self.client.post(path, data)
+        self.assertEqual(response.status_code, 302)
+
+    def assert_same_time(self, known: Callable[[int], float], unknown: Callable[[int], float]) -> None:
+        for i in range(3):  # warm up: templates, hasher, connections
+            known(i)
+            unknown(i)
+        difference = median_paired_difference_ms(*paired_samples(unknown, known, self.PAIRS))
+        self.assertLess(abs(difference), 5.0, f"median paired difference {difference:.2f} ms")
+
+    def test_reset_takes_the_same_time_for_known_and_unknown_addresses(self):
+        self.assert_same_time(
+            lambda i: timed(lambda: self.post("/password/reset/", {"email": KNOWN})),
+            lambda i: timed(lambda: self.post("/password/reset/", {"email": UNKNOWN})),
+        )
+        self.assertEqual(mail.outbox, [], "nothing is sent inside the request")
+
+    def test_signup_takes_the_same_time_for_known_and_new_addresses(self):
+        password = "a fresh passphrase 42"
+        self.assert_same_time(
+            lambda i: timed(lambda: self.post("/signup/", {"email": KNOWN, "password": password})),
+            lambda i: timed(
+                lambda: self.post(
+                    "/signup/", {"email": f"new{i}-{time.monotonic_ns()}@example.com", "password": password}
+                )
+            ),
+        )
+        self.assertEqual(mail.outbox, [], "nothing is sent inside the request")
+
+
+@override_settings(TASKS=DATABASE_TASKS, ACCOUNT_EMAIL_CAPS=NO_EMAIL_CAPS)
+class QueuedResetTests(CacheClearingTestCase):
+    def test_every_address_queues_one_task_without_a_token_and_the_worker_mails_the_owner(self):
+        from django_tasks_db.models import DBTaskResult
+
+        make_user(KNOWN)
+        for email in (KNOWN, UNKNOWN):
+            self.assertEqual(Client().post("/password/reset/", {"email": email}).status_code, 302)
+        queued = list(DBTaskResult.objects.order_by("enqueued_at"))
+        self.assertEqual([row.task_path for row in queued], ["authsite.tasks.send_password_reset"] * 2)
+        self.assertEqual([row.args_kwargs["kwargs"] for row in queued], [{"address": KNOWN}, {"address": UNKNOWN}])
+        self.assertEqual(mail.outbox, [])
+        for row in queued:  # what db_worker does
+            row.task.call(**row.args_kwargs["kwargs"])
+        self.assertEqual([m.to for m in mail.outbox], [[KNOWN]])
+        link = re.search(r"http://testserver(/password/reset/\S+/)", mail.outbox[0].body).group(1)
+        self.assertContains(Client().get(link, follow=True), "Choose a new password")

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from authsite.models import User
-from authsite.throttle import _account_key
+from authsite.throttle import account_key
 from factors.models import RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from risk.models import TrustedDevice
@@ -34,7 +34,7 @@ class AdminActionPermissionTestCase(CacheClearingTestCase):
         TOTPDevice.objects.filter(pk=self.totp.pk).update(confirmed=True, throttling_failure_count=9)
         factor_recovery_codes_generate(user=self.root)
         self.remembered = remembered(self.root)
-        cache.set(_account_key(self.root.email), 50)
+        cache.set(account_key(user_id=self.root.pk), 50)
 
     def staff(self, email: str, *codenames: str) -> User:
         """An OTP-verified, non-superuser staff member with only ``codenames``, signed in on self.client."""
@@ -56,7 +56,7 @@ class AdminActionPermissionTestCase(CacheClearingTestCase):
         self.assertIsNone(self.root.mfa_enrol_required_at)
         self.assertEqual(TOTPDevice.objects.get(pk=self.totp.pk).throttling_failure_count, 9)
         self.assertTrue(RecoveryCodeDevice.objects.filter(user=self.root).exists())
-        self.assertEqual(cache.get(_account_key(self.root.email)), 50)
+        self.assertEqual(cache.get(account_key(user_id=self.root.pk)), 50)
         self.assertIsNone(TrustedDevice.objects.get(pk=self.remembered.pk).revoked_at)
         self.assertEqual(mail.outbox, [])
 
@@ -96,7 +96,7 @@ class ChangePermissionStaffActionTests(AdminActionPermissionTestCase):
         self.assertLessEqual(set(USER_ACTIONS), self.offered(USERS))
         self.act(USERS, "clear_throttles", self.root.pk)
         self.assertEqual(TOTPDevice.objects.get(pk=self.totp.pk).throttling_failure_count, 0)
-        self.assertIsNone(cache.get(_account_key(self.root.email)))
+        self.assertIsNone(cache.get(account_key(user_id=self.root.pk)))
         self.act(USERS, "send_password_reset", self.root.pk)
         self.assertEqual(mail.outbox[-1].to, [self.root.email])
         self.act(USERS, "require_enrolment", self.root.pk)
