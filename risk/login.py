@@ -24,6 +24,7 @@ from authsite.clientip import client_ip
 from authsite.login import flow
 from authsite.login.listeners import LoginListener
 from authsite.login.stages import LoginStage
+from authsite.links import absolute_url
 from authsite.login.state import PendingLogin
 from authsite.services import send_templated_email
 from factors.registry import Requirement
@@ -199,9 +200,9 @@ def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> N
         context={
             "denied": denied,
             **sign_in_facts(ctx, when=ctx.timestamp),
-            "reset_url": request.build_absolute_uri(reverse("password_reset")),
-            "security_url": request.build_absolute_uri(reverse("factors:security")),
-            "activity_url": request.build_absolute_uri(reverse("center:activity")),
+            "reset_url": absolute_url(reverse("password_reset")),
+            "security_url": absolute_url(reverse("factors:security")),
+            "activity_url": absolute_url(reverse("center:activity")),
         },
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core import mail
+from django.test import override_settings
 from django.utils import timezone
 
 from authsite.center import sign_in_is_new
@@ -75,6 +76,17 @@ class NewSignInEmailTests(RiskFlowTestCase):
         self.assertRedirects(self.pass_totp(laptop, step=1), "/", fetch_redirect_response=False)
         self.assertEqual(self.last_event().outcome, "success")
         self.assertEqual(mail.outbox, [warning], "no second email about the same sign-in")
+
+
+    @override_settings(SITE_URL="https://auth.example.com")
+    def test_the_unusual_sign_in_email_links_to_the_site_url_not_the_host_header(self):
+        self.learn_history(last_minutes_ago=10)
+        # A port that ALLOWED_HOSTS accepts, chosen by whoever sends the request.
+        laptop = self.client_for(SAO_PAULO, LAPTOP, DEVICE, HTTP_HOST="127.0.0.1:6666")
+        self.sign_in(laptop)
+        [warning] = mail.outbox
+        self.assertIn("https://auth.example.com/account/activity/", warning.body)
+        self.assertNotIn("6666", warning.body)
 
 
 class SignInIsNewTests(RiskFlowTestCase):
