@@ -15,12 +15,9 @@ from datetime import datetime, timedelta
 
 from django.contrib import auth, messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.tokens import default_token_generator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -205,18 +202,17 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
         devices_revoked=devices,
         values_forgotten=forgotten,
     )
-    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
-    token = default_token_generator.make_token(user)
-    reset_path = reverse("password_reset_confirm", kwargs={"uidb64": uidb64, "token": token})
     send_templated_email(
         to=user.email,
         subject="we signed you out everywhere",
         template="emails/not_me.txt",
         context={
             **sign_in_facts(event, when=event.created_at),
-            "reset_url": absolute_url(reset_path),
             "security_url": absolute_url(reverse("factors:security")),
         },
+        link="reset",
+        link_name="reset_url",
+        user=user,
     )
     # The session row is gone already; logout() also clears the cookie and the request's user.
     auth.logout(request)

@@ -40,19 +40,28 @@ logger = logging.getLogger("authsite.notifications")
 _ACTIVATION_SALT = "accounts.activation"
 
 
-def send_templated_email(*, to: str, subject: str, template: str, context: dict) -> bool:
+def send_templated_email(
+    *, to: str, subject: str, template: str, context: dict, link: str = "", link_name: str = "", user=None
+) -> bool:
     """Render ``template`` and hand it to the email task; return whether it was sent.
+
+    A single-use link (``link``, a kind of ``authsite.tasks.single_use_link``, for ``user``) is
+    made by the task as it sends, and the template shows it as ``link_name``: a token never
+    waits in the queue.
 
     A notification must never slow down or break a sign-in: a failure is logged (without the
     message body, which may hold a link) and the caller goes on.
     """
     from django.tasks import TaskResultStatus
 
-    from authsite.tasks import send_email
+    from authsite.tasks import LINK_MARK, send_email
 
+    if link:
+        context = {**context, link_name: LINK_MARK}
     body = render_to_string(template, {"site_name": settings.SITE_NAME, **context})
+    extra = {"link": link, "user_id": user.pk} if link else {}
     try:
-        result = send_email.enqueue(to=to, subject=f"{settings.SITE_NAME}: {subject}", body=body)
+        result = send_email.enqueue(to=to, subject=f"{settings.SITE_NAME}: {subject}", body=body, **extra)
     except Exception:
         logger.exception("notification could not be queued", extra={"event": "notification_failed"})
         return False
@@ -180,12 +189,14 @@ def account_signup(request: HttpRequest, *, email: str, password: str) -> None:
             # Never activated: whoever holds the mailbox decides, with the newest password.
             user.set_password(password)
             user.save(update_fields=["password"])
-        link = absolute_url(reverse("activate", args=[account_activation_token(user)]))
         send_templated_email(
             to=user.email,
             subject="confirm your email address",
             template="emails/activate.txt",
-            context={"activate_url": link, "hours": settings.ACCOUNT_ACTIVATION_TIMEOUT // 3600},
+            context={"hours": settings.ACCOUNT_ACTIVATION_TIMEOUT // 3600},
+            link="activate",
+            link_name="activate_url",
+            user=user,
         )
         events.auth_event(request, events.SIGNUP, outcome="pending_activation", user_id=user.pk)
 

@@ -43,15 +43,55 @@ class PlainTextEmail(EmailMessage):
         return msg
 
 
+# Where a body rendered in the request holds a single-use link. The task writes the link in when
+# it sends, so the queue (the task table, with TASKS_BACKEND=database) never stores a token.
+LINK_MARK = "@@single-use-link@@"
+
+
+def single_use_link(kind: str, user) -> str:
+    """Return a fresh single-use link of ``kind`` ("reset" or "activate") for ``user`` on SITE_URL."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.urls import reverse
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from authsite.links import absolute_url
+    from authsite.services import account_activation_token
+
+    if kind == "reset":
+        uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+        token = default_token_generator.make_token(user)
+        return absolute_url(reverse("password_reset_confirm", kwargs={"uidb64": uidb64, "token": token}))
+    if kind == "activate":
+        return absolute_url(reverse("activate", args=[account_activation_token(user)]))
+    raise ValueError(f"unknown link kind {kind!r}")
+
+
 @task
-def send_email(*, to: str, subject: str, body: str, attempt: int = 1) -> None:
-    """Send one plain-text email; on failure queue a later attempt where the backend can defer."""
+def send_email(
+    *, to: str, subject: str, body: str, attempt: int = 1, link: str = "", user_id: int | None = None
+) -> None:
+    """Send one plain-text email; on failure queue a later attempt where the backend can defer.
+
+    With ``link`` (a kind for :func:`single_use_link`) and ``user_id``, the link is made now and
+    written where the body says ``LINK_MARK``; the email is not sent when the account is gone.
+    """
+    text = body
+    if link:
+        from authsite.models import User
+
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
+            logger.warning("link email not sent: no such account", extra={"event": "notification_dropped"})
+            return
+        text = body.replace(LINK_MARK, single_use_link(link, user))
     try:
-        PlainTextEmail(subject=subject, body=body, to=[to]).send()
+        PlainTextEmail(subject=subject, body=text, to=[to]).send()
     except Exception as exc:
         if attempt < settings.NOTIFICATION_MAX_ATTEMPTS and default_task_backend.supports_defer:
+            links = {"link": link, "user_id": user_id} if link else {}
             send_email.using(run_after=clock.now() + retry_delay(attempt)).enqueue(
-                to=to, subject=subject, body=body, attempt=attempt + 1
+                to=to, subject=subject, body=body, attempt=attempt + 1, **links
             )
             logger.warning(
                 "notification send failed; retry queued",
@@ -63,22 +103,9 @@ def send_email(*, to: str, subject: str, body: str, attempt: int = 1) -> None:
 
 def password_reset_message(user) -> PlainTextEmail:
     """Return the password reset email of ``user``, with a fresh single-use link on ``SITE_URL``."""
-    from django.contrib.auth.tokens import default_token_generator
     from django.template.loader import render_to_string
-    from django.urls import reverse
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
 
-    from authsite.links import absolute_url
-
-    path = reverse(
-        "password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-    )
-    context = {"site_name": settings.SITE_NAME, "reset_url": absolute_url(path)}
+    context = {"site_name": settings.SITE_NAME, "reset_url": single_use_link("reset", user)}
     subject = "".join(render_to_string("emails/password_reset_subject.txt", context).splitlines())
     return PlainTextEmail(subject=subject, body=render_to_string("emails/password_reset.txt", context), to=[user.email])
 

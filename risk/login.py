@@ -21,10 +21,10 @@ from django.urls import reverse
 
 from authsite import clock, events
 from authsite.clientip import client_ip
+from authsite.links import absolute_url
 from authsite.login import flow
 from authsite.login.listeners import LoginListener
 from authsite.login.stages import LoginStage
-from authsite.links import absolute_url
 from authsite.login.state import PendingLogin
 from authsite.services import send_templated_email
 from factors.registry import Requirement

@@ -15,6 +15,11 @@ from authsite.models import User
 PASSWORD = "correct horse battery staple"
 # The login stages the site ships with (the default of authsite.settings.LOGIN_STAGES).
 SHIPPED_STAGES = ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
+# Tasks queued in the database, as in production (TASKS_BACKEND=database), for tests that look at
+# what the queue holds or time the request without the send.
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Account email caps out of the way of tests that send many emails on purpose.
+NO_EMAIL_CAPS = {"address": {"hour": 100_000}, "ip": {"hour": 100_000}}
 _CSRF_RE = re.compile(rb'(name="csrfmiddlewaretoken" value|name="csrf-token" content)="[^"]+"')
 _REQUEST_ID_RE = re.compile(rb"[0-9a-f]{32}")
 

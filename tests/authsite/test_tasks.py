@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -10,10 +12,13 @@ from datetime import timedelta
 from unittest import mock
 
 from django.conf import settings
-from django.test import SimpleTestCase, override_settings
+from django.core import mail
+from django.test import Client, SimpleTestCase, override_settings
 from django.utils import timezone
 
 from authsite import tasks
+from authsite.models import User
+from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_login_event, make_user
 
 BROKEN_MAILER = {"default": {"BACKEND": "tests.authsite.test_notifications.BrokenMailBackend"}}
 
@@ -82,3 +87,47 @@ class DatabaseQueueTests(SimpleTestCase):
             self.assertEqual(worker.returncode, 0, worker.stderr)
             self.assertIn("To: queued@example.com", worker.stdout)
             self.assertIn("Subject: Adaptive MFA: queued", worker.stdout)
+
+
+@override_settings(TASKS=DATABASE_TASKS, ACCOUNT_EMAIL_CAPS=NO_EMAIL_CAPS)
+class QueuedSingleUseLinkTests(CacheClearingTestCase):
+    """An emailed single-use link is made by the worker as it sends: the queue (the task table in
+    production) never stores an activation or reset token."""
+
+    def queued_email(self) -> dict:
+        from django_tasks_db.models import DBTaskResult
+
+        [row] = DBTaskResult.objects.filter(task_path="authsite.tasks.send_email")
+        kwargs = row.args_kwargs["kwargs"]
+        self.assertEqual(mail.outbox, [], "nothing is sent before the worker runs")
+        row.task.call(**kwargs)  # what db_worker does
+        return kwargs
+
+    def test_activation_link(self):
+        Client().post("/signup/", {"email": "new@example.com", "password": "a fresh passphrase 42"})
+        queued = self.queued_email()
+        self.assertNotIn("/signup/activate/", json.dumps(queued))
+        self.assertIn(tasks.LINK_MARK, queued["body"])
+        [message] = mail.outbox
+        link = re.search(r"http://testserver(/signup/activate/\S+/)", message.body).group(1)
+        self.assertNotIn(tasks.LINK_MARK, message.body)
+        self.assertContains(Client().get(link), "Confirm your email")
+
+    def test_reset_link_after_this_wasnt_me(self):
+        user = make_user()
+        client = Client()
+        client.force_login(user)
+        event = make_login_event(user)
+        self.assertEqual(client.post("/account/activity/not-me/", {"event": event.pk}).status_code, 302)
+        queued = self.queued_email()
+        self.assertNotIn("/password/reset/", json.dumps(queued))
+        [message] = mail.outbox
+        link = re.search(r"http://testserver(/password/reset/\S+/)", message.body).group(1)
+        self.assertContains(Client().get(link, follow=True), "Choose a new password")
+
+    def test_no_email_when_the_account_is_gone_before_the_worker_runs(self):
+        Client().post("/signup/", {"email": "new@example.com", "password": "a fresh passphrase 42"})
+        User.objects.filter(email="new@example.com").delete()
+        with self.assertLogs("authsite.notifications", "WARNING"):
+            self.queued_email()
+        self.assertEqual(mail.outbox, [])

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 
 from authsite.models import User
 from authsite.testrunner import PRODUCTION_PASSWORD_HASHERS
-from tests.helpers import CacheClearingTestCase, make_user, normalized_body
+from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_user, normalized_body
 
 KNOWN = "alice@example.com"
 UNKNOWN = "zelda@example.com"
@@ -73,8 +73,6 @@ class SlowEmailBackend(LocmemEmailBackend):
 
 SLOW_MAILER = {"default": {"BACKEND": "tests.security.test_enumeration.SlowEmailBackend", "OPTIONS": {}}}
 # TASKS_BACKEND=database, as in production: emails are queued for the worker.
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-NO_EMAIL_CAPS = {"address": {"hour": 100_000}, "ip": {"hour": 100_000}}
 
 
 def paired_samples(
