@@ -77,7 +77,6 @@ class NewSignInEmailTests(RiskFlowTestCase):
         self.assertEqual(self.last_event().outcome, "success")
         self.assertEqual(mail.outbox, [warning], "no second email about the same sign-in")
 
-
     @override_settings(SITE_URL="https://auth.example.com")
     def test_the_unusual_sign_in_email_links_to_the_site_url_not_the_host_header(self):
         self.learn_history(last_minutes_ago=10)
