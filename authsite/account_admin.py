@@ -217,15 +217,15 @@ def factor_locked_until(device) -> datetime | None:
 
 
 def account_mfa_status(*, user: User, events_limit: int = 5) -> dict:
-    """Return the user's factors (every device, confirmed or not), live remembered devices and last
-    sign-ins, for ``manage.py mfa_status``."""
+    """Return the user's factors (every device, confirmed or not, but not the internal account-address
+    fallback), live remembered devices and last sign-ins, for ``manage.py mfa_status``."""
     from factors.models import DEVICE_MODELS, RecoveryCodeDevice
     from risk.models import LoginEvent
     from risk.trust import trusted_devices_of
 
     factors: list[FactorStatus] = []
     for model in DEVICE_MODELS:
-        for device in model.objects.filter(user=user).order_by("created_at", "pk"):
+        for device in model.objects.filter(model.factor_filter, user=user).order_by("created_at", "pk"):
             detail = f"{device.remaining()} unused codes" if isinstance(device, RecoveryCodeDevice) else ""
             factors.append(
                 FactorStatus(

@@ -1,4 +1,4 @@
-"""The admin site: staff need an OTP-verified session (MFA_REQUIRED_FOR_STAFF)."""
+"""The admin site: staff need a session verified with an app, passkey or security key (MFA_REQUIRED_FOR_STAFF)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ class MfaAdminSite(admin.AdminSite):
         if not super().has_permission(request):
             return False
         if settings.MFA_REQUIRED_FOR_STAFF:
-            is_verified = getattr(request.user, "is_verified", None)
-            return bool(is_verified and is_verified())
+            # An email or text code does not count (factors.stepup.STAFF_STRENGTH).
+            from factors.stepup import staff_session_verified
+
+            return staff_session_verified(request)
         return True
 
     def get_urls(self):
@@ -47,13 +49,20 @@ class MfaAdminSite(admin.AdminSite):
         return render(request, "admin/risk_dashboard.html", context)
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        """Sign in through the staged login; explain when a signed-in user lacks a verified factor."""
-        next_url = request.GET.get("next") or reverse("admin:index")
+        """Sign in through the staged login; then, for staff, pass a strong enough factor here.
+
+        Staff whose session did not pass an app, passkey or security key go to the step-up page
+        with those factors; staff without one are told to add one first.
+        """
+        from authsite.views import safe_next_url
+        from factors.stepup import staff_factors
+
+        next_url = safe_next_url(request) or reverse("admin:index")
         if not request.user.is_authenticated:
             return redirect(f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_url})}")
-        return render(
-            request,
-            "admin_mfa_required.html",
-            {"is_staff": request.user.is_staff},
-            status=403,
-        )
+        if self.has_permission(request):
+            return redirect(next_url)
+        staff = request.user.is_active and request.user.is_staff
+        if staff and staff_factors(request.user):
+            return redirect(f"{reverse('factors:stepup_admin')}?{urlencode({'next': next_url})}")
+        return render(request, "admin_mfa_required.html", {"is_staff": staff}, status=403)

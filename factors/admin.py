@@ -48,6 +48,10 @@ class FactorDeviceAdmin(admin.ModelAdmin):
             editable.discard("confirmed")
         return tuple(f for f in self.get_fields(request, obj) if f not in editable)
 
+    def get_queryset(self, request):
+        # Only factors: the internal account-address fallback is not one (EmailDevice.account_fallback).
+        return super().get_queryset(request).filter(self.model.factor_filter)
+
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -120,6 +124,9 @@ class FactorInline(admin.TabularInline):
     fields = INLINE_FIELDS
     readonly_fields = INLINE_FIELDS
     ordering = ("created_at", "pk")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(self.model.factor_filter)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -17,6 +17,8 @@ class CodeForm(AccessibleFormMixin, forms.Form):
                 "inputmode": "numeric",
                 "autocapitalize": "off",
                 "spellcheck": "false",
+                # Typing the code is what every page with this form is for.
+                "autofocus": True,
             }
         ),
     )
@@ -37,7 +39,7 @@ class PhoneForm(AccessibleFormMixin, forms.Form):
         label="Mobile number, with country code",
         max_length=32,
         help_text="For example +47 912 34 567.",
-        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}),
     )
 
 

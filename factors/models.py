@@ -39,14 +39,23 @@ class Check(enum.StrEnum):
     REPLAY = "replay"
 
 
+# Wrong codes an unconfirmed device takes before its enrolment must start again (with a new key or
+# a new code; ``factors.services`` deletes the device).
+ENROL_MAX_FAILURES = 5
+
+
 class FactorDevice(ThrottlingMixin, Device):
     """Common fields and the throttle, on the time seam, for every factor device.
 
     The throttle is django-otp's exponential back-off (``factor * 2 ** (failures - 1)`` seconds
-    after the last failure). Its methods are overridden only to read ``seams.now()``.
+    after the last failure). Its methods are overridden to read ``seams.now()`` and to leave
+    enrolment out: an unconfirmed device is checked only by its signed-in owner confirming it, who
+    gets the next try at once, up to ``ENROL_MAX_FAILURES`` wrong codes in all.
     """
 
     factor_kind: ClassVar[str] = ""
+    # What a device must meet to count as one of its owner's factors (listed, counted, offered).
+    factor_filter: ClassVar[models.Q] = models.Q()
 
     # Fail closed: a device is usable only once a service has activated it (django-otp's default
     # is True).
@@ -65,6 +74,8 @@ class FactorDevice(ThrottlingMixin, Device):
 
     def throttle_seconds_left(self) -> int:
         """Return how many seconds remain until the next attempt is allowed (0: allowed now)."""
+        if not self.confirmed:
+            return 0
         if not (self.throttling_enabled and self.throttling_failure_count > 0):
             return 0
         if self.throttling_failure_timestamp is None:
@@ -74,6 +85,12 @@ class FactorDevice(ThrottlingMixin, Device):
         return max(0, math.ceil(required - elapsed))
 
     def verify_is_allowed(self):
+        if not self.confirmed and self.throttling_failure_count >= ENROL_MAX_FAILURES:
+            return False, {
+                "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
+                "failure_count": self.throttling_failure_count,
+                "seconds_left": 0,
+            }
         left = self.throttle_seconds_left()
         if left:
             return False, {
@@ -326,11 +343,22 @@ class CodeDevice(CooldownMixin, FactorDevice):
 
 
 class EmailDevice(CodeDevice):
-    """Codes sent to an email address."""
+    """Codes sent to an email address.
+
+    One kind of row is not a factor: the ``account_fallback`` device, which sends codes to the
+    account address of a user who has no factor when a sign-in must be challenged. Nobody added it,
+    so it is never listed, counted or offered as a factor (``factor_filter``). Resetting a user's
+    MFA removes it with the rest.
+    """
 
     factor_kind = "email"
+    factor_filter = models.Q(account_fallback=False)
 
     email = models.EmailField(max_length=254)
+    account_fallback = models.BooleanField(
+        default=False,
+        help_text="Codes to the account address for a user without a factor; not one of the user's factors.",
+    )
 
     class Meta:
         verbose_name = "email code device"

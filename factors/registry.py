@@ -107,3 +107,30 @@ def satisfies(device_or_kind: Any, minimum: Requirement | Strength | str) -> boo
 def sort_key(device: Any) -> tuple[int, int]:
     """Key for sorting devices strongest first (then preferred first)."""
     return (-int(strength(device)), 0 if getattr(device, "preferred", False) else 1)
+
+
+# Never-used factors in the order they are likely to work in whatever browser the user is in: an
+# app code can be typed anywhere, a security key or passkey needs the authenticator at hand (a
+# passkey is often kept on another device), a text or email needs the message to arrive.
+_ANYWHERE_RANK = {"totp": 0, "webauthn": 1, "sms": 2, "email": 3}
+
+
+def offer_key(device: Any) -> tuple:
+    """Key for the order a challenge offers factors in: the one most likely to work here first.
+
+    1. The user's preferred factor: they chose it.
+    2. The others that have been used, the most recently used first: the user had it at hand last
+       time, and a passkey that worked before is likely in this browser or its account.
+    3. Never-used factors: an authenticator app before a security key or passkey (which this
+       browser may not hold), then text, then email.
+    Recovery codes always come last, even if used last time: they are the way back in.
+    """
+    recovery = kind_of(device) == "recovery"
+    used = getattr(device, "last_used_at", None)
+    return (
+        recovery,
+        not getattr(device, "preferred", False),
+        used is None,
+        -used.timestamp() if used is not None else 0.0,
+        _ANYWHERE_RANK.get(kind_of(device), len(_ANYWHERE_RANK)),
+    )

@@ -22,6 +22,7 @@ from factors import crypto, limits, otp, seams
 from factors.conf import factors_settings
 from factors.models import (
     DEVICE_MODELS,
+    ENROL_MAX_FAILURES,
     Check,
     CodeDevice,
     EmailDevice,
@@ -48,6 +49,8 @@ class VerifyStatus(enum.StrEnum):
     INVALID = "invalid"
     THROTTLED = "throttled"
     REPLAY = "replay"
+    # Enrolment only: too many wrong codes; the unconfirmed device is gone, start again.
+    RESTART = "restart"
 
 
 @dataclass(frozen=True)
@@ -119,13 +122,20 @@ def _parse_device_id(device_id: str) -> tuple[type[FactorDevice], int] | None:
     return model, pk
 
 
-def _lock_device(*, user, device_id: str, confirmed: bool | None = True) -> FactorDevice | None:
-    """Load ONE device of ``user`` by id with SELECT ... FOR UPDATE (call inside atomic())."""
+def _lock_device(
+    *, user, device_id: str, confirmed: bool | None = True, factors_only: bool = False
+) -> FactorDevice | None:
+    """Load ONE device of ``user`` by id with SELECT ... FOR UPDATE (call inside atomic()).
+
+    ``factors_only`` leaves out devices that are not one of the user's factors (the fallback).
+    """
     parsed = _parse_device_id(device_id)
     if parsed is None:
         return None
     model, pk = parsed
     qs = model.objects.select_for_update().filter(pk=pk, user=user)
+    if factors_only:
+        qs = qs.filter(model.factor_filter)
     if confirmed is not None:
         qs = qs.filter(confirmed=confirmed)
     return qs.first()
@@ -154,6 +164,21 @@ def _check_locked(device: FactorDevice, response: str, bind: str | None) -> Veri
     if status is VerifyStatus.OK and isinstance(device, RecoveryCodeDevice):
         codes_left = device.remaining()
     return VerifyResult(status=status, device=device, seconds_left=left, recovery_codes_left=codes_left)
+
+
+def _check_enrolling(device: FactorDevice, response: str, bind: str | None) -> VerifyResult:
+    """Check a code confirming an unconfirmed device: no back-off, but at most ENROL_MAX_FAILURES.
+
+    The back-off protects sign-in against guessing. Here the owner is signed in already and has
+    just been shown the key or sent the code, so a typo is retried at once; the cap still bounds
+    guessing a code sent to a number or address that is not theirs. At the cap the device is
+    deleted: a new key, or a new code to a number entered again, is the way on.
+    """
+    result = _check_locked(device, response, bind)
+    if not result.ok and device.throttling_failure_count >= ENROL_MAX_FAILURES:
+        device.delete()
+        return VerifyResult(status=VerifyStatus.RESTART)
+    return result
 
 
 def factor_verify(*, device_id: str, user, response: str, bind: str | None = None) -> VerifyResult:
@@ -207,7 +232,7 @@ def factor_enroll_totp_confirm(*, user, device_id: str, token: str) -> VerifyRes
         device = _lock_device(user=user, device_id=device_id, confirmed=False)
         if device is None:
             return VerifyResult(status=VerifyStatus.INVALID)
-        result = _check_locked(device, token, None)
+        result = _check_enrolling(device, token, None)
         if result.ok:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
@@ -287,16 +312,21 @@ def factor_email_enroll_begin(*, user, email: str | None = None, name: str = "Em
 
 
 def factor_account_email_device(*, user) -> EmailDevice:
-    """Return the confirmed email-code device for the account's own (verified) address.
+    """Return the fallback device that emails codes to the account's own (verified) address.
 
     Used when a sign-in must be challenged and the user has no factor: the address was proven at
-    sign-up, so codes sent there are the fallback (it shows on the Security page and can be removed).
+    sign-up, so codes sent there are the fallback. The device is internal (``account_fallback``):
+    it is not one of the user's factors, and follows the account address when that changes.
     """
-    device = EmailDevice.objects.filter(user=user, email__iexact=user.email, confirmed=True).first()
-    if device is None:
-        device = EmailDevice.objects.create(
-            user=user, name="Email to your account address", email=user.email, confirmed=True
-        )
+    with transaction.atomic():
+        device = EmailDevice.objects.select_for_update().filter(user=user, account_fallback=True).first()
+        if device is None:
+            return EmailDevice.objects.create(
+                user=user, name="Email to your account address", email=user.email, confirmed=True, account_fallback=True
+            )
+        if device.email != user.email or not device.confirmed:
+            device.email, device.confirmed = user.email, True
+            device.save(update_fields=["email", "confirmed"])
     return device
 
 
@@ -430,7 +460,7 @@ def factor_enroll_code_confirm(*, user, device_id: str, code: str) -> VerifyResu
         device = _lock_device(user=user, device_id=device_id, confirmed=False)
         if device is None:
             return VerifyResult(status=VerifyStatus.INVALID)
-        result = _check_locked(device, code, enrollment_bind(device))
+        result = _check_enrolling(device, code, enrollment_bind(device))
         if result.ok:
             device.confirmed = True
             fields = ["confirmed"]
@@ -449,7 +479,8 @@ def _get_device(*, user, device_id: str) -> FactorDevice | None:
     if parsed is None:
         return None
     model, pk = parsed
-    return model.objects.filter(pk=pk, user=user).first()
+    # Only the user's factors are theirs to rename or remove (not the account-address fallback).
+    return model.objects.filter(model.factor_filter, pk=pk, user=user).first()
 
 
 # What a user is told when a device id is not one of theirs (or is not a device id at all).
@@ -481,7 +512,7 @@ def factor_remove(*, user, device_id: str) -> FactorDevice:
 def factor_set_preferred(*, user, device_id: str) -> FactorDevice:
     """Make one confirmed device the user's preferred one (offered first at sign-in)."""
     with transaction.atomic():
-        device = _lock_device(user=user, device_id=device_id)
+        device = _lock_device(user=user, device_id=device_id, factors_only=True)
         if device is None:
             raise ValueError(NO_SUCH_DEVICE)
         for model in DEVICE_MODELS:
@@ -492,23 +523,39 @@ def factor_set_preferred(*, user, device_id: str) -> FactorDevice:
 
 
 def user_factors(user) -> list[FactorDevice]:
-    """Return the user's confirmed devices, strongest first, preferred first within a kind."""
+    """Return the user's confirmed factors, strongest first, preferred first within a kind.
+
+    The account-address fallback is not among them (see ``EmailDevice.account_fallback``).
+    """
     devices: list[FactorDevice] = []
     for model in DEVICE_MODELS:
-        devices.extend(model.objects.filter(user=user, confirmed=True).order_by("created_at", "pk"))
+        devices.extend(
+            model.objects.filter(model.factor_filter, user=user, confirmed=True).order_by("created_at", "pk")
+        )
     return sorted(devices, key=sort_key)
 
 
-def user_has_factor(user, *, minimum: Requirement | str = Requirement.ANY) -> bool:
-    """Tell whether the user has a confirmed second factor meeting ``minimum``.
+def _counts_as_factor(device: FactorDevice) -> bool:
+    # Recovery codes are a way back in, not a factor to plan a sign-in around; a phone number
+    # counts once a code sent to it came back.
+    return not isinstance(device, RecoveryCodeDevice) and not (isinstance(device, SMSDevice) and not device.verified)
 
-    Recovery codes do not count: they are a way back in, not a factor to plan a sign-in around.
+
+def user_has_factor(user, *, minimum: Requirement | str = Requirement.ANY) -> bool:
+    """Tell whether the user has a confirmed second factor meeting ``minimum``."""
+    return any(satisfies(d, minimum) for d in user_factors(user) if _counts_as_factor(d))
+
+
+def user_challenge_devices(user) -> list[FactorDevice]:
+    """Return the devices that may answer a sign-in challenge of ``user``.
+
+    Their factors; for a user without one, also the account-address fallback once a login stage
+    has made it (``factor_account_email_device``).
     """
-    return any(
-        satisfies(d, minimum)
-        for d in user_factors(user)
-        if not isinstance(d, RecoveryCodeDevice) and not (isinstance(d, SMSDevice) and not d.verified)
-    )
+    devices = user_factors(user)
+    if not any(_counts_as_factor(d) for d in devices):
+        devices.extend(EmailDevice.objects.filter(user=user, account_fallback=True, confirmed=True))
+    return devices
 
 
 def factor_reencrypt_secrets() -> int:

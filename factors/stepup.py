@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
 
 from authsite import clock, events
 from authsite.clientip import client_ip
@@ -29,7 +30,7 @@ from authsite.views import safe_next_url
 from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
-from factors.registry import Strength, factor_type, strength
+from factors.registry import FACTOR_TYPES, Strength, factor_type, offer_key, strength
 
 # {"at": when, "level": Strength of what was passed}; see factor_reauth_proof.
 SESSION_FACTOR = "_reauth_factor"
@@ -57,17 +58,47 @@ def factor_reauth_mark(session, level: Strength) -> None:
     session[SESSION_FACTOR] = factor_reauth_proof(level)
 
 
-def strongest_factors(user) -> list:
-    """The user's usable factors of their highest strength (recovery codes never count)."""
-    devices = [
+# What the admin asks of a staff session (``MFA_REQUIRED_FOR_STAFF``): an authenticator app, a
+# passkey or a security key. Not a text message (a restricted authenticator, NIST SP 800-63B
+# §5.1.3.3) and not an email code: email does not prove possession of a device (§5.1.3.1), and the
+# mailbox is often the way a password is reset.
+STAFF_STRENGTH = Strength.APP
+
+
+def _usable_factors(user) -> list:
+    """The user's factors that count for a step-up (never recovery codes or an unverified phone)."""
+    return [
         d
         for d in services.user_factors(user)
         if not isinstance(d, RecoveryCodeDevice) and not (isinstance(d, SMSDevice) and not d.verified)
     ]
+
+
+def strongest_factors(user) -> list:
+    """The user's usable factors of their highest strength (recovery codes never count)."""
+    devices = _usable_factors(user)
     if not devices:
         return []
     best = max(strength(d) for d in devices)
     return [d for d in devices if strength(d) == best]
+
+
+def staff_factors(user) -> list:
+    """The user's factors that open the admin to a staff member (``STAFF_STRENGTH`` or stronger)."""
+    return [d for d in _usable_factors(user) if strength(d) >= STAFF_STRENGTH]
+
+
+def staff_session_verified(request: HttpRequest) -> bool:
+    """Tell whether this session passed a factor of ``STAFF_STRENGTH`` (what the admin requires)."""
+    device = getattr(request.user, "otp_device", None)
+    kind = getattr(device, "factor_kind", "")
+    return (
+        device is not None
+        and device.confirmed
+        and kind in FACTOR_TYPES
+        and kind != RecoveryCodeDevice.factor_kind
+        and strength(kind) >= STAFF_STRENGTH
+    )
 
 
 def step_up_url(request: HttpRequest) -> str | None:
@@ -96,7 +127,15 @@ def _bind(request: HttpRequest) -> str:
 
 
 def _passed(request: HttpRequest, device, next_url: str) -> str:
-    factor_reauth_mark(request.session, reauth_level(device))
+    level = reauth_level(device)
+    proof = request.session.get(SESSION_FACTOR)
+    fresh = isinstance(proof, dict) and clock.timestamp() - proof.get("at", 0) <= settings.REAUTH_WINDOW_SECONDS
+    if not (fresh and proof.get("level", 0) > level):  # keep a stronger proof of the same window
+        factor_reauth_mark(request.session, level)
+    current = getattr(request.user, "otp_device", None)
+    if current is None or getattr(current, "factor_kind", "") not in FACTOR_TYPES or strength(current) <= level:
+        # The session is now verified with this factor: it opens the admin if it is strong enough.
+        otp_login(request, device)
     reauth_mark(request)
     request.session.pop(SESSION_BIND, None)
     events.auth_event(request, events.REAUTH, outcome="success", factor=device.factor_kind)
@@ -107,21 +146,50 @@ def _passed(request: HttpRequest, device, next_url: str) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def stepup_view(request: HttpRequest) -> HttpResponse:
+    """Pass one of the account's strongest factors before changing how it signs in."""
+    return _stepup(
+        request,
+        strongest_factors(request.user),
+        reason="Changing how you sign in needs one of your strongest sign-in methods.",
+        cancel_url=reverse("factors:security"),
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def stepup_admin_view(request: HttpRequest) -> HttpResponse:
+    """Pass an app, passkey or security key in this session before using the admin.
+
+    ``authsite.admin_site`` sends staff here when their session did not pass such a factor (a
+    sign-in the risk engine let through on the password, or one confirmed with an email code).
+    """
+    return _stepup(
+        request,
+        staff_factors(request.user),
+        reason="The admin needs a passkey, a security key or an authenticator app.",
+        cancel_url=reverse("home"),
+    )
+
+
+def _stepup(request: HttpRequest, options: list, *, reason: str, cancel_url: str) -> HttpResponse:
+    """Ask for one of ``options`` (the page names ``reason``), then go on to the safe ``next``."""
     from factors.views import _code_label, _send_message, _verify_message
 
     user = request.user
-    options = strongest_factors(user)
     next_url = safe_next_url(request)
     if not options:
         return redirect(next_url or "factors:security")
+    options = sorted(options, key=offer_key)
     by_id = {d.persistent_id: d for d in options}
     chosen = request.POST.get("device") or request.GET.get("method") or ""
     device = by_id.get(chosen, options[0])
     form = CodeForm(label=_code_label(device))
-    here = f"{reverse('factors:stepup')}?{urlencode({'next': next_url, 'method': device.persistent_id})}"
+    here = f"{request.path}?{urlencode({'next': next_url, 'method': device.persistent_id})}"
+    others = [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id]
     if request.method == "POST":
         if chosen not in by_id:
-            messages.error(request, "Use one of your strongest sign-in methods to confirm.")
+            messages.error(request, "Use one of the sign-in methods offered here to confirm.")
             return redirect(here)
         if request.POST.get("action") == "send" and isinstance(device, EmailDevice | SMSDevice):
             if isinstance(device, SMSDevice):
@@ -135,7 +203,9 @@ def stepup_view(request: HttpRequest) -> HttpResponse:
             if result.sent:
                 messages.success(request, f"We sent a code to {result.destination}.")
             else:
-                messages.error(request, _send_message(result, email=isinstance(device, EmailDevice)))
+                messages.error(
+                    request, _send_message(result, email=isinstance(device, EmailDevice), other_ways=bool(others))
+                )
             return redirect(here)
         form = CodeForm(request.POST, label=_code_label(device))
         if form.is_valid():
@@ -145,7 +215,7 @@ def stepup_view(request: HttpRequest) -> HttpResponse:
             if result.ok:
                 return redirect(_passed(request, result.device, next_url))
             events.auth_event(request, events.REAUTH, outcome=str(result.status), factor=device.factor_kind)
-            form.add_error("code", _verify_message(result))
+            form.add_error("code", _verify_message(result, other_ways=bool(others)))
     return render(
         request,
         "factors/challenge.html",
@@ -155,12 +225,13 @@ def stepup_view(request: HttpRequest) -> HttpResponse:
             "device": device,
             "kind": device.factor_kind,
             "type": factor_type(device),
-            "others": [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id],
+            "others": others,
             "form": form,
             "sent": isinstance(device, EmailDevice | SMSDevice)
             and request.method == "GET"
             and bool(request.session.get(SESSION_BIND)),
-            "reasons": ["Changing how you sign in needs one of your strongest sign-in methods."],
+            "reasons": [reason],
+            "cancel_url": cancel_url,
             "webauthn_begin": reverse("factors:stepup_webauthn_begin"),
             "webauthn_complete": reverse("factors:stepup_webauthn_complete"),
         },

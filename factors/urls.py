@@ -18,6 +18,7 @@ urlpatterns = [
     path("account/security/", views.security_view, name="security"),
     path("account/setup/", views.setup_view, name="setup"),
     path("account/reauthenticate/factor/", stepup.stepup_view, name="stepup"),
+    path("account/reauthenticate/admin/", stepup.stepup_admin_view, name="stepup_admin"),
     path("account/reauthenticate/factor/webauthn/begin/", stepup.stepup_webauthn_begin, name="stepup_webauthn_begin"),
     path(
         "account/reauthenticate/factor/webauthn/complete/",

@@ -35,7 +35,7 @@ from factors import services, webauthn
 from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.notify import notify_factor_change
-from factors.registry import Requirement, factor_type, satisfies
+from factors.registry import Requirement, factor_type, offer_key, satisfies
 from factors.stages import ENROL_KEY
 from factors.stages import KEY as CHALLENGE_KEY
 from factors.stepup import SESSION_FACTOR, factor_reauth_mark, factor_reauth_proof, reauth_level
@@ -59,19 +59,31 @@ SEND_MESSAGES = {
 }
 
 
-def _send_message(result: services.SendResult, *, email: bool) -> str:
-    text = SEND_MESSAGES[result.status]
+# The same, on a page that offers no other way (confirming a new phone or address, a sign-in
+# with one usable method).
+SEND_MESSAGES_NO_OTHER_WAY = {
+    **SEND_MESSAGES,
+    services.SendStatus.CAPPED: "Too many codes were sent recently. Please try again later.",
+    services.SendStatus.NOT_ALLOWED_COUNTRY: "We can't send texts to that country.",
+    services.SendStatus.DELIVERY_FAILED: "We couldn't send a text right now. Please try again in a few minutes.",
+    services.SendStatus.NOT_USABLE: "That method can't be used.",
+}
+
+
+def _send_message(result: services.SendResult, *, email: bool, other_ways: bool) -> str:
+    """Why no code was sent; ``other_ways`` when the page offers another way to confirm."""
+    text = (SEND_MESSAGES if other_ways else SEND_MESSAGES_NO_OTHER_WAY)[result.status]
     if email and result.status is services.SendStatus.DELIVERY_FAILED:
-        text = "We couldn't send an email right now; choose another way."
+        text = text.replace("a text", "an email")
     return text.format(seconds=result.seconds_left)
 
 
-def _verify_message(result: services.VerifyResult) -> str:
+def _verify_message(result: services.VerifyResult, *, other_ways: bool) -> str:
+    """What to say under the code field; ``other_ways`` when the page offers another way to confirm."""
     if result.status is services.VerifyStatus.THROTTLED:
         seconds = result.seconds_left
-        return (
-            f"Too many wrong codes. Please wait {seconds} second{'s' if seconds != 1 else ''}, or choose another way."
-        )
+        wait = f"Too many wrong codes. Please wait {seconds} second{'s' if seconds != 1 else ''}"
+        return f"{wait}, or choose another way." if other_ways else f"{wait}."
     if result.status is services.VerifyStatus.REPLAY:
         return "That code was already used. Wait for the next one."
     return "That code didn't work. Check it and try again."
@@ -100,14 +112,13 @@ def _pending_user(pending: PendingLogin):
 
 
 def challenge_options(user, minimum: str, exclude: list[str] | tuple[str, ...] = ()) -> list:
-    """Return the user's devices that can answer a challenge needing ``minimum``, best first."""
+    """Return the devices that can answer a challenge needing ``minimum``, the one to offer first first."""
     devices = [
         d
-        for d in services.user_factors(user)
+        for d in services.user_challenge_devices(user)
         if satisfies(d, minimum) and d.factor_kind not in exclude and not (isinstance(d, SMSDevice) and not d.verified)
     ]
-    # The preferred factor first (the page preselects it), then strongest first.
-    return sorted(devices, key=lambda d: 0 if d.preferred else 1)
+    return sorted(devices, key=offer_key)
 
 
 REASON_TEXTS = {
@@ -135,6 +146,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     by_id = {d.persistent_id: d for d in options}
     chosen = request.POST.get("device") or request.GET.get("method") or ""
     device = by_id.get(chosen, options[0])
+    others = [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id]
     form = CodeForm(label=_code_label(device), numeric=not isinstance(device, RecoveryCodeDevice))
 
     if request.method == "POST":
@@ -144,7 +156,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
             messages.error(request, "That way of confirming isn't available for this sign-in.")
             return redirect(reverse("factors:challenge"))
         if request.POST.get("action") == "send":
-            return _challenge_send(request, pending, user, device)
+            return _challenge_send(request, pending, user, device, other_ways=bool(others))
         form = CodeForm(request.POST, label=_code_label(device), numeric=not isinstance(device, RecoveryCodeDevice))
         if form.is_valid():
             result = services.factor_verify(
@@ -171,7 +183,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
                 user_id=user.pk,
                 factor=device.factor_kind,
             )
-            form.add_error("code", _verify_message(result))
+            form.add_error("code", _verify_message(result, other_ways=bool(others)))
     elif not state.get("logged"):
         state["logged"] = True
         pending_login_stash(request, pending)
@@ -184,7 +196,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
             "device": device,
             "kind": device.factor_kind,
             "type": factor_type(device),
-            "others": [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id],
+            "others": others,
             "form": form,
             "sent": device.persistent_id in state.get("sent", []),
             "reasons": pending.flags.get("risk_reasons") or [REASON_TEXTS.get(Requirement(minimum))],
@@ -204,7 +216,7 @@ def _code_label(device) -> str:
     return "6-digit code from the email"
 
 
-def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device) -> HttpResponse:
+def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device, *, other_ways: bool) -> HttpResponse:
     if isinstance(device, SMSDevice):
         result = services.factor_sms_send_code(
             user=user, device_id=device.persistent_id, bind=pending.id, client_ip=client_ip(request)
@@ -226,7 +238,7 @@ def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device) -
         events.auth_event(
             request, events.MFA_CODE_SEND_FAILED, outcome=str(result.status), user_id=user.pk, factor=device.factor_kind
         )
-        messages.error(request, _send_message(result, email=isinstance(device, EmailDevice)))
+        messages.error(request, _send_message(result, email=isinstance(device, EmailDevice), other_ways=other_ways))
     return redirect(f"{reverse('factors:challenge')}?method={device.persistent_id}")
 
 
@@ -325,7 +337,10 @@ def enrol_totp_confirm(request: HttpRequest, pending: PendingLogin) -> HttpRespo
         if result.ok:
             return _enrol_passed(request, pending, user, result.device, TOTP_ADDED)
         events.auth_event(request, events.MFA_FAIL, outcome=str(result.status), user_id=user.pk, factor="totp")
-        form.add_error("code", _verify_message(result))
+        if result.status is services.VerifyStatus.RESTART:
+            messages.error(request, TOTP_RESTART)
+            return redirect("factors:enrol")
+        form.add_error("code", _verify_message(result, other_ways=False))
     return _totp_setup_page(request, device, form, cancel_url=reverse("factors:enrol"))
 
 
@@ -532,11 +547,16 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
             _enrolled(request, result.device, TOTP_ADDED)
             messages.success(request, "Your authenticator app is ready.")
             return redirect("factors:security")
-        form.add_error("code", _verify_message(result))
+        if result.status is services.VerifyStatus.RESTART:
+            request.session.pop(TOTP_ENROLL, None)
+            messages.error(request, TOTP_RESTART)
+            return redirect("factors:security")
+        form.add_error("code", _verify_message(result, other_ways=False))
     return _totp_setup_page(request, device, form, cancel_url=reverse("factors:security"))
 
 
 TOTP_CODE_LABEL = "6-digit code from the app"
+TOTP_RESTART = "Too many wrong codes. Start again: set up the app with a new QR code."
 TOTP_ADDED = "An authenticator app was added to your account."
 
 
@@ -592,7 +612,7 @@ def _enroll_send(request: HttpRequest, device, *, email: bool) -> HttpResponse:
     if result.sent:
         messages.success(request, f"We sent a code to {result.destination}.")
     else:
-        messages.error(request, _send_message(result, email=email))
+        messages.error(request, _send_message(result, email=email, other_ways=False))
     return redirect("factors:code_confirm")
 
 
@@ -617,7 +637,12 @@ def code_confirm(request: HttpRequest) -> HttpResponse:
             _enrolled(request, result.device, f"{label} added as a way to sign in.")
             messages.success(request, "Done. You can use it the next time you sign in.")
             return redirect("factors:security")
-        form.add_error("code", _verify_message(result))
+        if result.status is services.VerifyStatus.RESTART:
+            request.session.pop(CODE_ENROLL, None)
+            what = "email codes" if email else "the phone"
+            messages.error(request, f"Too many wrong codes. Start again: add {what} to get a new code.")
+            return redirect("factors:security")
+        form.add_error("code", _verify_message(result, other_ways=False))
     return render(
         request,
         "factors/code_confirm.html",

@@ -100,12 +100,15 @@ class DemoGeoLoginTestCase(CacheClearingTestCase):
 
 
 def force_login_verified(client, user) -> None:
-    """Sign ``user`` in as if they had passed a second factor (an OTP-verified session)."""
+    """Sign ``user`` in as if they had passed a second factor (a session verified with an
+    authenticator app, which is strong enough for the admin)."""
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    from factors.models import EmailDevice
+    from factors.services import factor_enroll_totp_begin
 
-    device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
+    device = factor_enroll_totp_begin(user=user, name="Phone app").device
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id

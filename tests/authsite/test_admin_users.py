@@ -262,7 +262,7 @@ class UserActionTests(UserAdminTestCase):
                 follow=True,
             )
         self.assertContains(response, "Revoked 1 factor(s); their owners were signed out and emailed.")
-        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assertFalse(TOTPDevice.objects.filter(pk=self.totp.device.pk).exists())
         self.assertTrue(RecoveryCodeDevice.objects.filter(user=self.user).exists())
         self.assert_revoked_like_a_removal(bob, logs)
 
@@ -272,7 +272,7 @@ class UserActionTests(UserAdminTestCase):
         url = reverse("admin:factors_totpdevice_delete", args=[self.totp.device.pk])
         with self.assertLogs("authsite.events") as logs:
             self.client.post(url, {"post": "yes"})
-        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+        self.assertFalse(TOTPDevice.objects.filter(pk=self.totp.device.pk).exists())
         self.assert_revoked_like_a_removal(bob, logs)
 
     def assert_revoked_like_a_removal(self, owner: Client, logs) -> None:

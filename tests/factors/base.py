@@ -39,6 +39,11 @@ def make_user(email: str | None = None, **extra):
     )
 
 
+def wrong_code(right: str) -> str:
+    """Return a 6-digit code that is not ``right`` (``right`` plus one)."""
+    return f"{(int(right) + 1) % 1000000:06d}"
+
+
 class Clock:
     """A clock for ``factors.seams.now``; advance it instead of sleeping."""
 

@@ -23,7 +23,7 @@ from factors.services import (
     user_has_factor,
 )
 from factors.sms.backends import locmem
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin, make_user, wrong_code
 
 LOGIN_A = "pending-login-a"
 LOGIN_B = "pending-login-b"
@@ -204,6 +204,27 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(self.device.calling_code, 44)
         self.assertFalse(self.device.confirmed)
         self.assertFalse(self.device.verified)
+
+    def confirm(self, code: str):
+        return factor_enroll_code_confirm(user=self.user, device_id=self.device.persistent_id, code=code)
+
+    def test_confirming_the_number_takes_the_right_code_right_after_a_wrong_one(self):
+        self.send(enrollment_bind(self.device))
+        self.assertEqual(self.confirm(wrong_code(last_sms_code())).status, VerifyStatus.INVALID)
+        self.assertEqual(self.confirm(last_sms_code()).status, VerifyStatus.OK)
+        self.device.refresh_from_db()
+        self.assertTrue(self.device.verified)
+
+    def test_confirming_the_number_stops_after_a_few_wrong_codes(self):
+        from factors.models import ENROL_MAX_FAILURES
+
+        self.send(enrollment_bind(self.device))
+        right = last_sms_code()
+        statuses = [self.confirm(wrong_code(right)).status for _ in range(ENROL_MAX_FAILURES)]
+        self.assertEqual(statuses, [VerifyStatus.INVALID] * (ENROL_MAX_FAILURES - 1) + [VerifyStatus.RESTART])
+        # The number must be entered again (and a new code sent): the old code confirms nothing.
+        self.assertEqual(self.confirm(right).status, VerifyStatus.INVALID)
+        self.assertFalse(SMSDevice.objects.filter(user=self.user).exists())
 
     def test_invalid_premium_and_disallowed_numbers_are_refused(self):
         for raw in ("12345", "not a number", "+447700900123", "+19005551234"):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.test import SimpleTestCase, TestCase
 
-from factors.models import EmailDevice, SMSDevice, TOTPDevice, WebAuthnCredential
+from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.registry import FACTOR_TYPES, Requirement, Strength, satisfies, strength
 from factors.services import (
     factor_enroll_totp_begin,
@@ -15,6 +17,7 @@ from factors.services import (
     user_factors,
     user_has_factor,
 )
+from factors.views import challenge_options
 from tests.factors.base import FactorsTestMixin, make_user
 
 
@@ -48,7 +51,9 @@ class RegistryTests(SimpleTestCase):
             satisfies("totp", "whatever")
 
 
-class ManagementTests(FactorsTestMixin, TestCase):
+class EveryKindMixin(FactorsTestMixin):
+    """A user with one confirmed factor of every kind."""
+
     def setUp(self):
         super().setUp()
         self.user = make_user()
@@ -69,6 +74,8 @@ class ManagementTests(FactorsTestMixin, TestCase):
             user=self.user, name="Key", credential_id=b"\x01" * 16, credential_data=b"x", confirmed=True
         )
 
+
+class ManagementTests(EveryKindMixin, TestCase):
     def test_user_factors_strongest_first_and_only_confirmed(self):
         factor_enroll_totp_begin(user=self.user)  # an unconfirmed second app is not listed
         kinds = [d.factor_kind for d in user_factors(self.user)]
@@ -121,3 +128,30 @@ class ManagementTests(FactorsTestMixin, TestCase):
         self.assertEqual((removed.factor_kind, removed.name), ("webauthn", "Key"))
         self.assertFalse(WebAuthnCredential.objects.filter(user=self.user).exists())
         self.assertNotIn("webauthn", [d.factor_kind for d in user_factors(self.user)])
+
+
+class OfferOrderTests(EveryKindMixin, TestCase):
+    """Which factor the challenge offers first (factors.registry.offer_key)."""
+
+    def offered(self) -> list[str]:
+        return [d.factor_kind for d in challenge_options(self.user, Requirement.ANY)]
+
+    def used(self, device, hours_ago: float) -> None:
+        type(device).objects.filter(pk=device.pk).update(last_used_at=self.clock() - timedelta(hours=hours_ago))
+
+    def test_never_used_factors_offer_the_app_before_a_passkey_and_recovery_codes_last(self):
+        self.assertEqual(self.offered(), ["totp", "webauthn", "sms", "email", "recovery"])
+
+    def test_the_factor_used_last_comes_first(self):
+        self.used(self.totp, hours_ago=48)
+        self.used(self.key, hours_ago=1)
+        self.assertEqual(self.offered(), ["webauthn", "totp", "sms", "email", "recovery"])
+        # A recovery code used even more recently stays last: it is the way back in.
+        self.used(RecoveryCodeDevice.objects.get(user=self.user), hours_ago=0)
+        self.assertEqual(self.offered()[0], "webauthn")
+        self.assertEqual(self.offered()[-1], "recovery")
+
+    def test_the_preferred_factor_comes_first_whatever_was_used(self):
+        self.used(self.key, hours_ago=1)
+        factor_set_preferred(user=self.user, device_id=self.email.persistent_id)
+        self.assertEqual(self.offered()[:2], ["email", "webauthn"])

@@ -53,11 +53,31 @@ class TotpEnrollmentTests(TotpTestCase):
         self.assertEqual(wrong.status, VerifyStatus.INVALID)
         device.refresh_from_db()
         self.assertFalse(device.confirmed)
-        self.clock.advance(1)  # past the 1 s back-off of the failure
+        # The right code right after a wrong one: enrolment has no back-off (the clock stands still).
         ok = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token=self.code(device))
         self.assertEqual(ok.status, VerifyStatus.OK)
         device.refresh_from_db()
         self.assertTrue(device.confirmed)
+
+    def test_enrolment_takes_a_few_wrong_codes_then_must_start_again(self):
+        from factors.models import ENROL_MAX_FAILURES
+
+        device = factor_enroll_totp_begin(user=self.user).device
+        for attempt in range(1, ENROL_MAX_FAILURES):
+            wrong = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token="000000")
+            self.assertEqual(wrong.status, VerifyStatus.INVALID, f"attempt {attempt}")
+        last = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token="000000")
+        self.assertEqual(last.status, VerifyStatus.RESTART)
+        self.assertFalse(TOTPDevice.objects.filter(pk=device.pk).exists())
+        # The key the user was shown is gone with it: its right code no longer turns anything on.
+        late = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token=self.code(device))
+        self.assertEqual(late.status, VerifyStatus.INVALID)
+        self.assertFalse(TOTPDevice.objects.filter(user=self.user).exists())
+
+    def test_sign_in_keeps_its_back_off(self):
+        device = self.enrolled()
+        self.assertEqual(self.verify(device, "000000").status, VerifyStatus.INVALID)
+        self.assertEqual(self.verify(device, self.code(device)).status, VerifyStatus.THROTTLED)
 
     def test_provisioning_uri_and_qr(self):
         enrollment = factor_enroll_totp_begin(user=self.user)

@@ -19,6 +19,7 @@ from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.sms.base import BaseSmsBackend, SmsDeliveryError
 from factors.stepup import factor_reauth_mark
+from tests.factors.base import wrong_code
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 
 CHALLENGE = "/login/verify/"
@@ -179,6 +180,14 @@ class ChallengeStageTests(CacheClearingTestCase):
         self.assertContains(response, "Backup app")
         self.assertNotIn(SESSION_KEY, self.client.session)
 
+    @override_settings(FACTORS_SMS_BACKEND="tests.factors.test_views.BrokenSms")
+    def test_sms_gateway_failure_with_no_other_way_says_to_try_later(self):
+        device = sms_device(self.user)
+        self.password()
+        response = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "send"}, follow=True)
+        self.assertContains(response, "We couldn&#x27;t send a text right now. Please try again in a few minutes.")
+        self.assertNotContains(response, "another way")
+
     def sign_in_with_email_code(self) -> EmailDevice:
         device = email_device(self.user)
         self.password()
@@ -316,16 +325,53 @@ class EnrollmentTests(CacheClearingTestCase):
         secret = re.search(r'data-secret="([A-Z2-7]+)"', page.content.decode()).group(1)
         self.assertGreaterEqual(len(secret) * 5, 160)
         self.assertNotIn(secret, TOTPDevice.objects.get().encrypted_key)
-        wrong = self.client.post("/account/security/totp/confirm/", {"code": "123456"})
+        right = pyotp.TOTP(secret).now()
+        wrong = self.client.post("/account/security/totp/confirm/", {"code": wrong_code(right)})
         self.assertContains(wrong, "didn&#x27;t work")
+        self.assertNotContains(wrong, "another way")
         self.assertFalse(TOTPDevice.objects.get().confirmed)
-        # The failure started the device's back-off (1 s); answer once it has passed.
-        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=3)):
-            ok = self.client.post("/account/security/totp/confirm/", {"code": pyotp.TOTP(secret).now()})
+        # The right code at once: no back-off while adding a factor (the clock does not move).
+        with mock.patch("factors.seams.now", return_value=timezone.now()):
+            ok = self.client.post("/account/security/totp/confirm/", {"code": right})
         self.assertRedirects(ok, "/account/security/")
         self.assertTrue(TOTPDevice.objects.get().confirmed)
         self.assertIn("sign-in method was added", mail.outbox[-1].subject)
         self.assertTrue(self.client.get("/").wsgi_request.user.is_verified())
+
+    def test_too_many_wrong_app_codes_start_the_setup_again(self):
+        from factors.models import ENROL_MAX_FAILURES
+
+        self.client.post("/account/security/totp/")
+        wrong = {"code": wrong_code(code_at(TOTPDevice.objects.get().bin_key))}
+        for _ in range(ENROL_MAX_FAILURES - 1):
+            page = self.client.post("/account/security/totp/confirm/", wrong)
+            self.assertContains(page, "That code didn&#x27;t work. Check it and try again.")
+        last = self.client.post("/account/security/totp/confirm/", wrong, follow=True)
+        self.assertRedirects(last, "/account/security/")
+        self.assertEqual(
+            [str(m) for m in last.context["messages"]],
+            ["Too many wrong codes. Start again: set up the app with a new QR code."],
+        )
+        self.assertFalse(TOTPDevice.objects.exists())
+        self.assertRedirects(self.client.get("/account/security/totp/confirm/"), "/account/security/")
+
+    def test_email_confirmation_takes_the_right_code_after_a_wrong_one(self):
+        self.client.post("/account/security/email/")
+        code = last_code(mail.outbox[-1].body)
+        wrong = self.client.post("/account/security/code/confirm/", {"code": wrong_code(code)})
+        self.assertContains(wrong, "That code didn&#x27;t work. Check it and try again.")
+        self.assertNotContains(wrong, "another way")
+        with mock.patch("factors.seams.now", return_value=timezone.now()):
+            ok = self.client.post("/account/security/code/confirm/", {"code": code})
+        self.assertRedirects(ok, "/account/security/")
+        self.assertTrue(EmailDevice.objects.get().confirmed)
+
+    @override_settings(FACTORS_SMS_BACKEND="tests.factors.test_views.BrokenSms")
+    def test_a_failed_text_while_adding_a_phone_offers_no_other_way(self):
+        page = self.client.post("/account/security/sms/", {"phone_number": "+47 912 34 567"}, follow=True)
+        self.assertRedirects(page, "/account/security/code/confirm/")
+        self.assertContains(page, "We couldn&#x27;t send a text right now. Please try again in a few minutes.")
+        self.assertNotContains(page, "another way")
 
     def test_email_enrollment(self):
         response = self.client.post("/account/security/email/")
@@ -530,7 +576,7 @@ class AdminMfaTests(CacheClearingTestCase):
         self.client.force_login(staff)
         page = self.client.get("/admin/", follow=True)
         self.assertEqual(page.status_code, 403)
-        self.assertContains(page, "Staff accounts must sign in with a second factor", status_code=403)
+        self.assertContains(page, "Staff accounts must confirm it's them with a passkey", status_code=403)
         self.assertEqual(self.client.get("/admin/accounts/user/").status_code, 302)
 
     def test_staff_with_verified_session_gets_the_admin(self):
