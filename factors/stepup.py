@@ -135,6 +135,8 @@ def _passed(request: HttpRequest, device, next_url: str) -> str:
     current = getattr(request.user, "otp_device", None)
     if current is None or getattr(current, "factor_kind", "") not in FACTOR_TYPES or strength(current) <= level:
         # The session is now verified with this factor: it opens the admin if it is strong enough.
+        # What the session may do rises, so its key changes, as at sign-in (OWASP ASVS 7.2.4).
+        request.session.cycle_key()
         otp_login(request, device)
     reauth_mark(request)
     request.session.pop(SESSION_BIND, None)

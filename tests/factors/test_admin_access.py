@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core import mail
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -144,6 +145,22 @@ class StaffSignInTests(DemoGeoLoginTestCase):
         )
         self.assertRedirects(passed, "/admin/", fetch_redirect_response=False)
         self.assertContains(client.get("/admin/"), ADMIN_TITLE)
+
+    def test_the_admin_step_up_renews_the_session_key(self):
+        """A step-up raises what the session may do: its key changes, as at sign-in (OWASP ASVS 7.2.4)."""
+        staff = make_user("ops@example.com", is_staff=True, is_superuser=True)
+        device, key = totp_device(staff)
+        client = client_for(OSLO, LAPTOP, DEVICE)
+        client.force_login(staff)
+        before = client.cookies[settings.SESSION_COOKIE_NAME].value
+        passed = client.post(STEP_UP, {"device": device.persistent_id, "code": otp.totp(key, timezone.now())})
+        self.assertEqual(passed.status_code, 302)
+        after = client.cookies[settings.SESSION_COOKIE_NAME].value
+        self.assertNotEqual(before, after)
+        self.assertContains(client.get("/admin/"), ADMIN_TITLE)
+        old = Client()
+        old.cookies[settings.SESSION_COOKIE_NAME] = before
+        self.assertNotEqual(old.get("/admin/").status_code, 200, "the old key no longer opens anything")
 
 
 @override_settings(LOGIN_STAGES=["factors.stages.ChallengeStage"])
