@@ -30,7 +30,14 @@ run: $(VENV)/.main
 	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} sh -c \
 	  '$(BIN)/python manage.py migrate --noinput && exec $(BIN)/python manage.py runserver 127.0.0.1:8000'
 
-test: $(VENV)/.dev
+# axe-core for the accessibility checks of the browser tests, pinned by its package-lock.json.
+AXE := tests/browser/axe
+
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package.json $(AXE)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install axe-core for the browser tests (apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix $(AXE) --no-audit --no-fund
+
+test: $(VENV)/.dev $(AXE)/node_modules/.package-lock.json
 	$(BIN)/python manage.py test $(TESTS)
 
 # Re-resolve the locked dependencies from pyproject.toml (pip-tools, with hashes).
@@ -44,4 +51,4 @@ check: $(VENV)/.dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles $(AXE)/node_modules
