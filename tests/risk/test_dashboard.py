@@ -110,7 +110,7 @@ class DashboardPageTests(DashboardTestCase):
         self.assertEqual(body.count("<desc id="), 5)
         self.assertIn("Sign-ins per day by decision", body)
         self.assertIn("impossible_travel", body)
-        self.assertIn("<caption>Sign-ins per day</caption>", body)
+        self.assertIn('<caption id="table-days">Sign-ins per day</caption>', body)
         # No script, no style attribute, nothing fetched from elsewhere.
         self.assertNotIn("<script", body.split("<svg", 1)[1])
         self.assertNotIn("style=", body)
