@@ -23,12 +23,14 @@ $(VENV)/.dev: requirements/dev.txt | $(BIN)/python
 # Development: SQLite, local-memory cache, console email and SMS, demo GeoIP databases for the
 # documentation address ranges (see /demo/ to pretend to be in Oslo, Sao Paulo or Sydney).
 GEOIP_DIR := .geoip
+# `PORT=8001 make run` serves on another port; the settings derive the WebAuthn origin from it.
+PORT ?= 8000
 
 run: $(VENV)/.main
 	test -f $(GEOIP_DIR)/demo-city.mmdb || DJANGO_DEBUG=true $(BIN)/python manage.py geoip_demo_db $(GEOIP_DIR)
-	DJANGO_DEBUG=true GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
+	DJANGO_DEBUG=true PORT=$(PORT) GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
 	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} sh -c \
-	  '$(BIN)/python manage.py migrate --noinput && exec $(BIN)/python manage.py runserver 127.0.0.1:8000'
+	  '$(BIN)/python manage.py migrate --noinput && exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)'
 
 # axe-core for the accessibility checks of the browser tests, pinned by its package-lock.json.
 AXE := tests/browser/axe
