@@ -23,14 +23,23 @@ $(VENV)/.dev: requirements/dev.txt | $(BIN)/python
 # Development: SQLite, local-memory cache, console email and SMS, demo GeoIP databases for the
 # documentation address ranges (see /demo/ to pretend to be in Oslo, Sao Paulo or Sydney).
 GEOIP_DIR := .geoip
+# `PORT=8001 make run` serves on another port; the settings derive the WebAuthn origin from it.
+PORT ?= 8000
 
 run: $(VENV)/.main
 	test -f $(GEOIP_DIR)/demo-city.mmdb || DJANGO_DEBUG=true $(BIN)/python manage.py geoip_demo_db $(GEOIP_DIR)
-	DJANGO_DEBUG=true GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
+	DJANGO_DEBUG=true PORT=$(PORT) GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
 	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} sh -c \
-	  '$(BIN)/python manage.py migrate --noinput && exec $(BIN)/python manage.py runserver 127.0.0.1:8000'
+	  '$(BIN)/python manage.py migrate --noinput && exec $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)'
 
-test: $(VENV)/.dev
+# axe-core for the accessibility checks of the browser tests, pinned by its package-lock.json.
+AXE := tests/browser/axe
+
+$(AXE)/node_modules/.package-lock.json: $(AXE)/package.json $(AXE)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install axe-core for the browser tests (apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix $(AXE) --no-audit --no-fund
+
+test: $(VENV)/.dev $(AXE)/node_modules/.package-lock.json
 	$(BIN)/python manage.py test $(TESTS)
 
 # Re-resolve the locked dependencies from pyproject.toml (pip-tools, with hashes).
@@ -44,4 +53,4 @@ check: $(VENV)/.dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles
+	rm -rf $(VENV) staticfiles $(AXE)/node_modules

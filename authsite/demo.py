@@ -1,6 +1,6 @@
 """A DEBUG-only page to present a chosen client IP from localhost, to watch the risk engine work.
 
-"Sign in from Oslo, then from Sydney ten minutes later": pick an address of the demo GeoIP
+"Sign in from Oslo, then from Sao Paulo ten minutes later": pick an address of the demo GeoIP
 database (``manage.py geoip_demo_db``), sign in, pick another, sign in again. The page and the
 cookie it sets do nothing unless DEBUG is on and the request comes from a loopback address.
 """

@@ -251,7 +251,10 @@ FACTORS_TWILIO_TIMEOUT = env_int("TWILIO_TIMEOUT", 10, minimum=1)
 if "SMS_ALLOWED_CALLING_CODES" in os.environ:
     FACTORS_SMS_ALLOWED_CALLING_CODES = env_list("SMS_ALLOWED_CALLING_CODES", [])
 FACTORS_WEBAUTHN_RP_ID = os.environ.get("WEBAUTHN_RP_ID", "localhost")
-FACTORS_WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", ["http://localhost:8000"])
+# The port the site is served on (`PORT=8001 make run`, gunicorn in the Dockerfile): the default
+# WebAuthn origin follows it, as browsers include the port in the origin they sign.
+PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
+FACTORS_WEBAUTHN_ORIGINS = env_list("WEBAUTHN_ORIGINS", [f"http://localhost:{PORT}"])
 
 # --- Risk engine (risk/conf.py documents each) -----------------------------------------------------
 RISK_MODE = os.environ.get("RISK_MODE", "adaptive")

@@ -121,6 +121,8 @@ class FactorInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
+    # Django's tabular template leaves two column headers empty (axe: empty-table-header).
+    template = "admin/factors/factor_inline.html"
     fields = INLINE_FIELDS
     readonly_fields = INLINE_FIELDS
     ordering = ("created_at", "pk")

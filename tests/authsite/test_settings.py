@@ -116,6 +116,14 @@ class EnvironmentValidationTests(SimpleTestCase):
         self.assertEqual(values["CACHES"]["default"]["BACKEND"], "django.core.cache.backends.locmem.LocMemCache")
         self.assertEqual(values["LOG_LEVEL"], "INFO")
 
+    def test_the_default_webauthn_origin_follows_the_port(self):
+        self.assertEqual(load_settings(PORT="")["FACTORS_WEBAUTHN_ORIGINS"], ["http://localhost:8000"])
+        self.assertEqual(load_settings(PORT="8001")["FACTORS_WEBAUTHN_ORIGINS"], ["http://localhost:8001"])
+        given = load_settings(PORT="8001", WEBAUTHN_ORIGINS="https://auth.example.com")
+        self.assertEqual(given["FACTORS_WEBAUTHN_ORIGINS"], ["https://auth.example.com"])
+        for value in ("0", "65536", "http"):
+            self.assertRefused("PORT", value)
+
     def test_throttle_values_of_zero_are_refused(self):
         # A window of 0 seconds expires every counter at once (no throttle); 0 failures throttles everyone.
         for name in (

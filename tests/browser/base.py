@@ -1,12 +1,21 @@
-"""Real-browser tests: Debian's headless Chromium driven by Playwright against a live server."""
+"""Real-browser tests: Debian's headless Chromium driven by Playwright against a live server.
+
+Every page a test shows is also checked with axe-core (see ``AxeChecker``).
+"""
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import re
 import shutil
+import sys
 import tempfile
 import unittest
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from django.conf import settings
 from django.contrib.staticfiles.testing import StaticLiveServerTestCase
@@ -26,6 +35,210 @@ LAUNCH_ARGS = [
 DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 SCREENSHOT_DIR = Path(settings.BASE_DIR) / "docs" / "screenshots"
 
+# axe-core is pinned in tests/browser/axe/package-lock.json; `make test` (and so CI) runs `npm ci` there.
+AXE_DIR = Path(__file__).resolve().parent / "axe"
+AXE_INSTALL = "npm ci --prefix tests/browser/axe"
+
+
+@dataclass(frozen=True)
+class AllowedViolation:
+    """A violation in markup the project does not write (Django's admin templates), with the reason."""
+
+    rule: str
+    target: str  # a regular expression matched against the whole CSS selector axe reports
+    reason: str
+
+
+# Only under /admin/. Each entry is Django's own markup; the project's admin templates are checked in full.
+ADMIN_ALLOWED: tuple[AllowedViolation, ...] = (
+    AllowedViolation(
+        "aria-prohibited-attr",
+        r".*\.search-label-icon",
+        "Django's SelectFilter2.js (the groups and permissions pickers on the user page) puts an "
+        "aria-label on the role-less <span> of its search icon; the input it sits beside has its own label.",
+    ),
+)
+
+
+def axe_source() -> str:
+    """Return the pinned axe-core script, or fail with how to install it (never skip the check)."""
+    pinned = json.loads((AXE_DIR / "package.json").read_text())["dependencies"]["axe-core"]
+    installed_meta = AXE_DIR / "node_modules" / "axe-core" / "package.json"
+    if not installed_meta.exists():
+        raise AssertionError(f"axe-core is not installed: run `{AXE_INSTALL}` (make test does it)")
+    installed = json.loads(installed_meta.read_text())["version"]
+    if installed != pinned:
+        raise AssertionError(f"axe-core {installed} is installed but {pinned} is pinned: run `{AXE_INSTALL}`")
+    return (AXE_DIR / "node_modules" / "axe-core" / "axe.min.js").read_text()
+
+
+# Put into every top-level document, after axe itself. It checks the page once it has loaded (and
+# again when asked, if the DOM or the viewport changed since), and reports to the test through a
+# DevTools binding.
+AXE_RUNNER_JS = """
+(() => {
+  if (window !== window.top) return;
+  const report = window.__AXE_BINDING__;
+  const fingerprint = () => {
+    const html = document.documentElement ? document.documentElement.outerHTML : "";
+    let h = 0x811c9dc5;
+    for (let i = 0; i < html.length; i++) { h ^= html.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+    return `${html.length}:${h >>> 0}:${innerWidth}x${innerHeight}`;
+  };
+  const simplify = violations => violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.map(n => ({target: n.target.map(t => [].concat(t).join(" >>> ")).join(" "),
+                              html: n.html.slice(0, 200)}))}));
+  let last = "";
+  let queue = Promise.resolve();
+  const check = () => (queue = queue.then(async () => {
+    if (!location.protocol.startsWith("http") || document.contentType !== "text/html") {
+      return {url: location.href, skipped: "not a web page"};
+    }
+    const key = fingerprint();
+    if (key === last) return {url: location.href, skipped: "unchanged"};
+    last = key;
+    const result = await axe.run(document, {resultTypes: ["violations"]});
+    return {url: location.href, violations: simplify(result.violations)};
+  }).catch(error => ({url: location.href, error: String(error)})));
+  Object.defineProperty(window, "__axeCheckNow", {value: () => check().then(JSON.stringify)});
+  // "start" goes out from the load event itself, before the browser tells the test the page loaded.
+  const token = Math.random().toString(36).slice(2);
+  addEventListener("load", () => {
+    report(JSON.stringify({start: token}));
+    setTimeout(() => check().then(r => report(JSON.stringify({...r, token}))), 0);
+  });
+})();
+"""
+AXE_BINDING = "__authsiteAxeReport"
+AXE_WAIT_SECONDS = 20
+
+
+@dataclass
+class AxeTally:
+    """What axe checked in this test run; printed once at exit so the figures can be quoted."""
+
+    pages: int = 0
+    violations: int = 0
+    allowed: int = 0
+
+    def report(self) -> None:
+        if self.pages:
+            print(
+                f"axe-core: {self.pages} page state(s) checked, {self.violations} problem(s) failed a test, "
+                f"{self.allowed} violation(s) allowed in Django's admin markup",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+TALLY = AxeTally()
+atexit.register(TALLY.report)
+
+
+class AxeChecker:
+    """Run axe-core on every document the page shows, and once more on the state a test ends in.
+
+    axe goes into each new document through the DevTools protocol
+    (``Page.addScriptToEvaluateOnNewDocument``), which the site's Content-Security-Policy does not
+    apply to, so the policy stays as it is in production. The document checks itself once it has
+    loaded and reports through a DevTools binding; a navigation of the main frame is held
+    (``page.route``) until the document it leaves has reported, so a test that moves on as soon as
+    a page has loaded cannot skip it (a document left before it finished loading is not checked).
+    Chromium delivers no DevTools command to a page while such a navigation is pending, which is
+    why the page reports by itself instead of being asked.
+    """
+
+    def __init__(self, context, page, source: str) -> None:
+        self.page = page
+        self.running: set[str] = set()  # documents that started a check and have not reported yet
+        self.problems: list[str] = []
+        self.cdp = context.new_cdp_session(page)
+        self.cdp.on("Runtime.bindingCalled", self._on_report)
+        self.cdp.send("Runtime.enable")
+        self.cdp.send("Runtime.addBinding", {"name": AXE_BINDING})
+        self.cdp.send("Page.enable")
+        script = source + AXE_RUNNER_JS.replace("__AXE_BINDING__", AXE_BINDING)
+        self.cdp.send("Page.addScriptToEvaluateOnNewDocument", {"source": script})
+        page.on("framenavigated", self._on_new_document)
+        page.route("**/*", self._on_request)
+
+    def _on_new_document(self, frame) -> None:
+        # The previous document is gone: a check it had not finished can never report.
+        if frame == self.page.main_frame:
+            self.running.clear()
+
+    def _on_report(self, event: dict) -> None:
+        if event.get("name") != AXE_BINDING:
+            return
+        report = json.loads(event["payload"])
+        if "start" in report:
+            self.running.add(report["start"])
+            return
+        self.running.discard(report["token"])
+        self._record(report)
+
+    def _on_request(self, route) -> None:
+        try:
+            request = route.request
+            if request.is_navigation_request() and request.frame == self.page.main_frame:
+                self._wait_for_running_checks()
+        finally:
+            route.fallback()
+
+    def _wait_for_running_checks(self) -> None:
+        """Hold until the document being left has reported (called while its navigation is held)."""
+        for _ in range(AXE_WAIT_SECONDS * 20):
+            if not self.running or self.page.is_closed():
+                return
+            self.page.wait_for_timeout(50)
+        self.problems.append(f"axe did not finish on {self.page.url} within {AXE_WAIT_SECONDS} s")
+        self.running.clear()
+
+    def check_now(self) -> None:
+        """Check the state the page is in now, unless axe already checked this very DOM and viewport."""
+        if self.page.is_closed():
+            return
+        reply = self.cdp.send(
+            "Runtime.evaluate",
+            {
+                "expression": "window.__axeCheckNow ? window.__axeCheckNow() : null",
+                "awaitPromise": True,
+                "returnByValue": True,
+            },
+        )
+        value = reply.get("result", {}).get("value")
+        if value is not None:
+            self._record(json.loads(value))
+
+    def _record(self, result: dict) -> None:
+        if "error" in result:
+            self.problems.append(f"axe could not check {result['url']}: {result['error']}")
+        elif "violations" in result:
+            problems, allowed = axe_problems(result)
+            self.problems += problems
+            TALLY.pages += 1
+            TALLY.allowed += allowed
+
+
+def axe_problems(result: dict) -> tuple[list[str], int]:
+    """Return one page's violations as messages (rule, impact, selector, address), and how many
+    ``ADMIN_ALLOWED`` excused."""
+    url = result["url"]
+    admin = urlparse(url).path.startswith("/admin/")
+    problems, allowed = [], 0
+    for violation in result["violations"]:
+        for node in violation["nodes"]:
+            if admin and any(
+                a.rule == violation["id"] and re.fullmatch(a.target, node["target"]) for a in ADMIN_ALLOWED
+            ):
+                allowed += 1
+                continue
+            problems.append(
+                f"{violation['id']} ({violation['impact']}): {violation['help']}\n"
+                f"    at {node['target']} on {url}\n    {node['html']}"
+            )
+    return problems, allowed
+
 
 class BrowserTestCase(StaticLiveServerTestCase):
     """One browser per test class; a fresh context (cookies, storage) per test.
@@ -35,6 +248,7 @@ class BrowserTestCase(StaticLiveServerTestCase):
     """
 
     browser = None
+    axe_source = ""
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -45,6 +259,7 @@ class BrowserTestCase(StaticLiveServerTestCase):
         # Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from
         # threads with a running loop unless told otherwise.
         os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        cls.axe_source = axe_source()
         super().setUpClass()
         from playwright.sync_api import sync_playwright
 
@@ -68,6 +283,18 @@ class BrowserTestCase(StaticLiveServerTestCase):
         self.context = self.browser.new_context(viewport={"width": 1100, "height": 800}, user_agent=DESKTOP_UA)
         self.page = self.context.new_page()
         self.addCleanup(self.context.close)
+        self.axe = AxeChecker(self.context, self.page, self.axe_source)
+        self.addCleanup(self.assert_pages_accessible)  # runs before the context closes
+
+    def assert_pages_accessible(self) -> None:
+        """Fail with every axe-core violation found on the pages this test showed (rule, impact, where)."""
+        self.axe.check_now()
+        TALLY.violations += len(self.axe.problems)
+        if self.axe.problems:
+            self.fail(
+                f"axe-core found {len(self.axe.problems)} accessibility problem(s):\n  "
+                + "\n  ".join(self.axe.problems)
+            )
 
     def use_demo_site(self) -> None:
         """Run with the demo GeoIP databases, the adaptive stages, and DEBUG for the /demo/ page.
@@ -117,8 +344,6 @@ class BrowserTestCase(StaticLiveServerTestCase):
 
         ``just_now`` also records a fresh factor check, as sensitive changes ask for.
         """
-        from urllib.parse import urlparse
-
         from django.test import Client
 
         from authsite import clock

@@ -8,6 +8,8 @@ from factors import otp, services
 from tests.browser.base import DESKTOP_UA, BrowserTestCase
 from tests.helpers import PASSWORD, make_user
 
+PHONE = {"width": 390, "height": 844}
+
 
 class DemoBrowserTests(BrowserTestCase):
     def setUp(self) -> None:
@@ -75,3 +77,33 @@ class DemoBrowserTests(BrowserTestCase):
         self.assertEqual(len(reasons), len(set(reasons)), reasons)
         self.page.goto(self.url("/account/security/"))
         self.assertTrue(self.page.url.startswith(self.url("/login/")), "the new browser is not signed in")
+
+    def test_each_place_lines_up_with_the_first_line_of_its_label_and_the_hint_names_offered_places(self):
+        page = self.page
+        for viewport in (PHONE, {"width": 1100, "height": 800}):
+            page.set_viewport_size(viewport)
+            page.goto(self.url("/demo/"))
+            rows = page.eval_on_selector_all(
+                ".places .checkbox",
+                """rows => rows.map(row => {
+                    const box = row.querySelector("input").getBoundingClientRect();
+                    const label = row.querySelector("label");
+                    const range = document.createRange();
+                    range.selectNodeContents(label);
+                    const first = range.getClientRects()[0];
+                    return {label: label.textContent.trim(), box: (box.top + box.bottom) / 2,
+                            line: (first.top + first.bottom) / 2,
+                            lines: Math.round(label.getBoundingClientRect().height
+                                              / parseFloat(getComputedStyle(label).lineHeight))};
+                })""",
+            )
+            self.assertEqual(len(rows), 5)
+            for row in rows:
+                self.assertLessEqual(abs(row["box"] - row["line"]), 2, f"{viewport}: {row}")
+            if viewport is PHONE:
+                self.assertGreater(max(r["lines"] for r in rows), 1, "some labels wrap on a phone")
+                self.screenshot("demo-mobile")
+            self.assert_no_horizontal_scroll()
+        hint = page.text_content("p.aside")
+        self.assertIn("Try Oslo, sign out, switch to Sao Paulo", hint)
+        self.assertEqual(page.get_by_label("Sao Paulo, Brazil (telecom)").count(), 1)

@@ -71,7 +71,9 @@ class FactorPagesBrowserTests(BrowserTestCase):
         self.assertTrue(page.locator(".method h2 [data-testid=preferred]").is_visible())
         self.assertEqual(page.evaluate("document.activeElement.textContent.trim()"), "Use security key or passkey")
         page.get_by_text("Try another way").click()
-        page.get_by_role("link", name="Authy").click()
+        with page.expect_navigation():
+            page.get_by_role("link", name="Authy").click()
+        page.wait_for_load_state()
         self.assertEqual(page.evaluate(FOCUSED_FIELD), "code")
         self.assertEqual(page.locator(".method h2 [data-testid=preferred]").count(), 0)
         page.get_by_text("Try another way").click()

@@ -111,7 +111,7 @@ class DashboardPageTests(DashboardTestCase):
         self.assertEqual(body.count("<desc id="), 5)
         self.assertIn("Sign-ins per day by decision", body)
         self.assertIn("impossible_travel", body)
-        self.assertIn("<caption>Sign-ins per day</caption>", body)
+        self.assertIn('<caption id="table-days">Sign-ins per day</caption>', body)
         # No script, no style attribute, nothing fetched from elsewhere.
         self.assertNotIn("<script", body.split("<svg", 1)[1])
         self.assertNotIn("style=", body)
@@ -141,7 +141,7 @@ class DashboardPageTests(DashboardTestCase):
         self.assertNotIn("signed in from this device before", chart)
         body = self.client.get(self.url, {"days": "1"}).content.decode()
         raised, lowered = (
-            re.search(rf"<caption>{caption}</caption>(.*?)</table>", body, re.S).group(1)
+            re.search(rf"<caption[^>]*>{caption}</caption>(.*?)</table>", body, re.S).group(1)
             for caption in ("Reasons that raised the risk", "Reasons that lowered the risk")
         )
         self.assertIn("This sign-in is too far from your last one", raised)
