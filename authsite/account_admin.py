@@ -17,8 +17,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
-from authsite import clock, events
-from authsite.links import absolute_url
+from authsite.core import clock, events
+from authsite.core.links import absolute_url
 from authsite.models import User
 from authsite.sessions import user_sessions_end
 from authsite.throttle import account_key

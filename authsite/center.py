@@ -21,16 +21,16 @@ from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from authsite import clock, events
-from authsite.links import absolute_url
-from authsite.parsing import parse_id
+from authsite.core import clock, events
+from authsite.core.links import absolute_url
+from authsite.core.parsing import parse_id
+from authsite.core.ua import parse_ua
 from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
 from risk import services as risk_services
 from risk.models import LoginEvent
 from risk.policy import reason_texts
 from risk.trust import trusted_devices_revoke
-from risk.ua import parse_ua
 
 logger = logging.getLogger(__name__)
 

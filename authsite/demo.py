@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from authsite.clientip import DEMO_COOKIE, client_ip, normalize_ip
+from authsite.core.clientip import DEMO_COOKIE, client_ip, normalize_ip
 
 PLACES = [
     ("192.0.2.10", "Oslo, Norway (home broadband)"),

@@ -11,7 +11,7 @@ from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from authsite import clock, events
+from authsite.core import clock, events
 
 SESSION_AUTH_AT = "_auth_at"
 SESSION_SEEN_AT = "_seen_at"

@@ -12,8 +12,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from authsite import clock
-from authsite.redirects import for_scripts
+from authsite.core import clock
+from authsite.core.redirects import for_scripts
 
 SESSION_REAUTH_AT = "_reauth_at"
 CONFIRM_MESSAGE = "Confirm it's you first: taking you there."

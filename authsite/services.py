@@ -19,10 +19,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlsafe_base64_decode
 
-from authsite import clock, events
 from authsite.caps import cap_take
-from authsite.clientip import client_ip, ip_rate_key
-from authsite.links import absolute_url
+from authsite.core import clock, events
+from authsite.core.clientip import client_ip, ip_rate_key
+from authsite.core.links import absolute_url
 from authsite.login.listeners import notify_password_failed
 from authsite.models import User, email_fold, normalize_email_address, normalize_password
 from authsite.reauth import reauth_mark
@@ -276,7 +276,7 @@ def account_reauthenticate(request: HttpRequest, *, password: str) -> PasswordCh
 
 def notify_password_changed(request: HttpRequest, *, user: User, how: str) -> None:
     """Tell ``user`` by email that their password was changed or reset, when and from where."""
-    from risk.ua import parse_ua
+    from authsite.core.ua import parse_ua
 
     ua = parse_ua(request.META.get("HTTP_USER_AGENT", ""))
     send_templated_email(

@@ -20,8 +20,8 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.http import HttpRequest
 
-from authsite import clock
-from authsite.clientip import client_ip, normalize_ip
+from authsite.core import clock
+from authsite.core.clientip import client_ip, normalize_ip
 from authsite.middleware import SESSION_AUTH_AT
 from authsite.sessions_models import UserSession
 

@@ -105,7 +105,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # Number of reverse proxies in front of the app that append to X-Forwarded-For. 0 means the client
-# IP is REMOTE_ADDR and forwarded headers are ignored (see authsite.clientip).
+# IP is REMOTE_ADDR and forwarded headers are ignored (see authsite.core.clientip).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
@@ -399,7 +399,7 @@ if LOG_LEVEL not in logging.getLevelNamesMapping():
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "authsite.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "authsite.core.logging.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",

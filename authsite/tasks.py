@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.tasks import default_task_backend, task
 
-from authsite import clock
+from authsite.core import clock
 
 logger = logging.getLogger("authsite.notifications")
 
@@ -55,7 +55,7 @@ def single_use_link(kind: str, user) -> str:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from authsite.links import absolute_url
+    from authsite.core.links import absolute_url
     from authsite.services import account_activation_token
 
     if kind == "reset":

@@ -15,7 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from authsite import events, forms, services
+from authsite import forms, services
+from authsite.core import events
 from authsite.login import flow
 from authsite.throttle import ThrottleState
 

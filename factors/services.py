@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 
-from authsite.parsing import parse_id
+from authsite.core.parsing import parse_id
 from factors import crypto, limits, otp, seams
 from factors.conf import factors_settings
 from factors.models import (

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from authsite import clock, events
+from authsite.core import clock, events
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
 from factors.registry import Requirement

@@ -23,8 +23,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from authsite import clock, events
-from authsite.clientip import client_ip
+from authsite.core import clock, events
+from authsite.core.clientip import client_ip
 from authsite.reauth import reauth_mark
 from authsite.views import safe_next_url
 from factors import services, webauthn

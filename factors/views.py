@@ -21,14 +21,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from authsite import events
-from authsite.clientip import client_ip
+from authsite.core import events
+from authsite.core.clientip import client_ip
+from authsite.core.parsing import parse_id
+from authsite.core.redirects import json_redirect
 from authsite.login import flow
 from authsite.login.listeners import notify_factor_failed
 from authsite.login.state import PendingLogin, pending_login_stash
-from authsite.parsing import parse_id
 from authsite.reauth import recent_auth_required
-from authsite.redirects import json_redirect
 from authsite.sessions import user_sessions_end
 from authsite.views import safe_redirect_target
 from factors import services, webauthn

@@ -8,7 +8,7 @@ from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.html import format_html, format_html_join
 
-from authsite import clock
+from authsite.core import clock
 from risk.models import IPBlocklist, LoginEvent, TrustedDevice
 from risk.policy import REASON_TEXTS
 

@@ -19,9 +19,9 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from authsite import clock, events
-from authsite.clientip import client_ip
-from authsite.links import absolute_url
+from authsite.core import clock, events
+from authsite.core.clientip import client_ip
+from authsite.core.links import absolute_url
 from authsite.login import flow
 from authsite.login.listeners import LoginListener
 from authsite.login.stages import LoginStage

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
+from authsite.core.ua import ParsedUA, parse_ua
 from risk.context import context_from_parts
 from risk.decision import Decision
 from risk.geo import GeoResult
 from risk.policy import Assessment, FreemanPolicy, assess, learn
 from risk.rba_format import COLUMNS
 from risk.store import MemoryCountStore
-from risk.ua import ParsedUA, parse_ua
 from risk.velocity import MemoryVelocityStore
 
 # Optional extras: coordinates (RISK.md), and a device-cookie value ("Device ID", an extension of

@@ -11,11 +11,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from authsite import clock
+from authsite.core import clock
+from authsite.core.ua import parse_ua
 from risk.context import device_digest
 from risk.device import cookie_name, device_id_from_request
 from risk.models import TrustedDevice
-from risk.ua import parse_ua
 
 COOKIE_NAME = "trusted_device"  # the plain name; risk.device.cookie_name() gives the one in force
 

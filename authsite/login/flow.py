@@ -15,7 +15,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
 from django.utils.crypto import constant_time_compare
 
-from authsite import clock, events
+from authsite.core import clock, events
+from authsite.core.redirects import for_scripts
 from authsite.login.listeners import notify_login_succeeded
 from authsite.login.stages import get_login_stages
 from authsite.login.state import (
@@ -26,7 +27,6 @@ from authsite.login.state import (
 )
 from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from authsite.reauth import reauth_mark
-from authsite.redirects import for_scripts
 
 EXPIRED_MESSAGE = "Your sign-in took too long and has expired. Please enter your password again."
 MISSING_MESSAGE = "Please sign in first."

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
-from authsite import clock
+from authsite.core import clock
 
 SESSION_KEY = "pending_login"
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from django import template
 from django.utils.timesince import timesince
 
-from authsite import clock
+from authsite.core import clock
 
 register = template.Library()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import RequestFactory, SimpleTestCase, override_settings
 
-from authsite.clientip import client_ip, normalize_ip
+from authsite.core.clientip import client_ip, normalize_ip
 
 
 class ClientIpTests(SimpleTestCase):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import RequestFactory, SimpleTestCase, override_settings
 
-from authsite.clientip import DEMO_COOKIE, client_ip
+from authsite.core.clientip import DEMO_COOKIE, client_ip
 
 
 class DemoClientIpTests(SimpleTestCase):

@@ -10,7 +10,7 @@ import re
 from django.core import mail
 from django.test import Client
 
-from authsite.logging import JsonFormatter
+from authsite.core.logging import JsonFormatter
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 

@@ -37,7 +37,7 @@ class ScriptRedirectTests(CacheClearingTestCase):
         client = Client()
         client.post("/login/", {"email": user.email, "password": PASSWORD})
         later = timezone.now() + timedelta(hours=1)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             reply = client.post("/login/verify/webauthn/begin/", json.dumps({}), content_type=JSON)
         self.assertEqual(reply.status_code, 401)
         self.assertEqual(reply.json()["redirect"], "/login/")

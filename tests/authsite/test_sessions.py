@@ -19,7 +19,7 @@ class SessionTimeoutTests(CacheClearingTestCase):
         self.start = timezone.now()
 
     def at(self, seconds: float):
-        return mock.patch("authsite.clock.now", return_value=self.start + timedelta(seconds=seconds))
+        return mock.patch("authsite.core.clock.now", return_value=self.start + timedelta(seconds=seconds))
 
     def signed_in(self) -> bool:
         return self.client.get("/").wsgi_request.user.is_authenticated

@@ -80,7 +80,7 @@ class SessionStoreTests(TestCase):
         store = make_session(self.user)
         first = UserSession.objects.get(session_key=store.session_key)
         later = timezone.now() + timedelta(minutes=3)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             store["x"] = 1
             store.save()
         row = UserSession.objects.get(session_key=store.session_key)

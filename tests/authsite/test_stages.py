@@ -75,7 +75,7 @@ class StagedLoginTests(CacheClearingTestCase):
     def test_expired_pending_login_goes_back_to_password_with_message(self):
         self.password()
         later = timezone.now() + timedelta(seconds=601)
-        with mock.patch("authsite.clock.now", return_value=later), self.assertLogs("authsite.events") as logs:
+        with mock.patch("authsite.core.clock.now", return_value=later), self.assertLogs("authsite.events") as logs:
             response = self.client.post("/test/confirm/", follow=True)
         self.assertRedirects(response, "/login/")
         self.assertContains(response, "took too long")
@@ -86,7 +86,7 @@ class StagedLoginTests(CacheClearingTestCase):
     def test_pending_login_just_inside_timeout_still_works(self):
         self.password()
         later = timezone.now() + timedelta(seconds=590)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             response = self.client.post("/test/confirm/")
         self.assertRedirects(response, "/test/second/", fetch_redirect_response=False)
 

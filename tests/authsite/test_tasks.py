@@ -34,7 +34,7 @@ class RetryPolicyTests(SimpleTestCase):
         deferring = mock.Mock(supports_defer=True)
         with (
             mock.patch("authsite.tasks.default_task_backend", deferring),
-            mock.patch("authsite.clock.now", return_value=now),
+            mock.patch("authsite.core.clock.now", return_value=now),
             mock.patch.object(type(tasks.send_email), "using", return_value=queued) as using,
             self.assertLogs("authsite.notifications", "WARNING") as logs,
         ):

@@ -164,7 +164,7 @@ class Ipv6ThrottleTests(CacheClearingTestCase):
             self.assertEqual(self.attempt("2001:db8:1:3::1", PASSWORD).status_code, 302)
 
     def test_rate_key_of_ipv4_and_ipv6(self):
-        from authsite.clientip import ip_rate_key
+        from authsite.core.clientip import ip_rate_key
 
         self.assertEqual(ip_rate_key("203.0.113.7"), "203.0.113.7")
         self.assertEqual(ip_rate_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64")

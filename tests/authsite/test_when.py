@@ -16,7 +16,7 @@ class AgoFilterTests(SimpleTestCase):
 
     def test_just_now_minutes_hours_and_nothing(self):
         now = timezone.now()
-        with mock.patch("authsite.clock.now", return_value=now):
+        with mock.patch("authsite.core.clock.now", return_value=now):
             self.assertEqual(self.render(now - timedelta(seconds=20)), "just now")
             self.assertEqual(self.render(now - timedelta(minutes=5, seconds=3)), "5\xa0minutes ago")
             self.assertEqual(self.render(now - timedelta(hours=3)), "3\xa0hours ago")

@@ -121,7 +121,7 @@ class BrowserTestCase(StaticLiveServerTestCase):
 
         from django.test import Client
 
-        from authsite import clock
+        from authsite.core import clock
         from authsite.reauth import SESSION_REAUTH_AT
         from factors.registry import Strength
         from factors.stepup import factor_reauth_mark

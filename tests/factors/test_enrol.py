@@ -175,7 +175,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
         abandoned = self.begin_totp()
         # The pending login runs out while the QR code is on screen.
         later = timezone.now() + timedelta(seconds=settings.LOGIN_PENDING_TIMEOUT + 1)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             code = otp.totp(abandoned.bin_key, later)
             response = self.client.post(ENROL_TOTP, {"code": code})
         self.assertRedirects(response, LOGIN, fetch_redirect_response=False)
@@ -197,7 +197,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
         start = timezone.now()
 
         def minutes(n: float):
-            return mock.patch("authsite.clock.now", return_value=start + timedelta(minutes=n))
+            return mock.patch("authsite.core.clock.now", return_value=start + timedelta(minutes=n))
 
         with minutes(0):
             self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)

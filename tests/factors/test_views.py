@@ -459,7 +459,7 @@ class EnrollmentTests(CacheClearingTestCase):
         device, key = totp_device(self.user)
         self.passed_factor_just_now()
         later = timezone.now() + timedelta(minutes=11)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             response = self.client.post("/account/security/remove/", {"device": device.persistent_id})
             self.assertRedirects(
                 response, "/account/reauthenticate/?next=%2Faccount%2Fsecurity%2F", fetch_redirect_response=False

@@ -6,8 +6,8 @@ import ua_parser
 import user_agents
 from django.test import SimpleTestCase, override_settings
 
-from risk import ua as ua_module
-from risk.ua import parse_ua, user_agents_parse
+from authsite.core import ua as ua_module
+from authsite.core.ua import parse_ua, user_agents_parse
 
 from .factories import CHROME, IPHONE
 
@@ -89,7 +89,7 @@ class UserAgentsCompatibilityTests(SimpleTestCase):
                     self.assertEqual(getattr(fast, attr), getattr(slow, attr), attr)
 
 
-# The regexes risk.ua used before its substring fast path, kept here as the reference.
+# The regexes authsite.core.ua used before its substring fast path, kept here as the reference.
 _REF_AUTOMATION = re.compile(
     r"curl|wget|python-requests|python-urllib|aiohttp|httpx|go-http-client|java/|okhttp|"
     r"libwww-perl|headlesschrome|phantomjs|selenium|webdriver|puppeteer|playwright|"

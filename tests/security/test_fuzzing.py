@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from authsite import clock
+from authsite.core import clock
 from authsite.models import User
 from authsite.reauth import SESSION_REAUTH_AT
 from factors.models import SMSDevice, TOTPDevice, WebAuthnCredential

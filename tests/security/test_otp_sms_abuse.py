@@ -26,7 +26,7 @@ class OtpBruteForceTests(CacheClearingTestCase):
         device, key = totp_device(user)
         start = timezone.now()
         clock = {"now": start}
-        with mock.patch("authsite.clock.now", side_effect=lambda: clock["now"]):
+        with mock.patch("authsite.core.clock.now", side_effect=lambda: clock["now"]):
             for attempt in range(20):
                 attacker = Client(REMOTE_ADDR=f"198.18.0.{attempt + 1}")
                 attacker.post("/login/", {"email": user.email, "password": PASSWORD})
@@ -76,7 +76,7 @@ class SmsPumpingTests(CacheClearingTestCase):
         # An hour-aligned clock, so fixed windows cannot roll over mid-test.
         start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         self.clock = {"now": start}
-        patcher = mock.patch("authsite.clock.now", side_effect=lambda: self.clock["now"])
+        patcher = mock.patch("authsite.core.clock.now", side_effect=lambda: self.clock["now"])
         patcher.start()
         self.addCleanup(patcher.stop)
 

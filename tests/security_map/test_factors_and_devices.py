@@ -145,7 +145,7 @@ class TrustedDeviceTokenTests(TestCase):
 
     def test_expires(self):
         later = timezone.now() + timedelta(days=settings.RISK_TRUSTED_DEVICE_DAYS, seconds=1)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             self.assertIsNone(trusted_device_for(self.request(), self.user))
 
     def test_revocable(self):

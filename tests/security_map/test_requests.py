@@ -77,7 +77,7 @@ class RecentReauthenticationTests(CacheClearingTestCase):
         user = make_user()
         self.client.post("/login/", {"email": user.email, "password": PASSWORD})
         later = timezone.now() + timedelta(minutes=11)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             for path in SENSITIVE:
                 with self.subTest(path=path):
                     response = self.client.post(path, {"device": "x", "name": "x", "phone_number": "+447911123456"})

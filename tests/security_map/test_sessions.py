@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from authsite import clock
+from authsite.core import clock
 from authsite.reauth import SESSION_REAUTH_AT
 from factors import services
 from factors.models import TOTPDevice

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from authsite.clientip import client_ip
+from authsite.core.clientip import client_ip
 
 logger = logging.getLogger("authsite.events")
 

@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 import ua_parser
-
-from risk import conf
+from django.conf import settings
 
 MOBILE, TABLET, DESKTOP, BOT, UNKNOWN = "mobile", "tablet", "desktop", "bot", "unknown"
 
@@ -174,7 +173,9 @@ def _parse(ua: str) -> ParsedUA:
 
 
 def _make_cached():
-    return functools.lru_cache(maxsize=int(conf.get("RISK_UA_CACHE_SIZE")))(_parse)
+    # The size is a risk-engine setting (documented and checked in risk.conf, whose loader also
+    # clears this cache when it changes); the default here is the same.
+    return functools.lru_cache(maxsize=int(getattr(settings, "RISK_UA_CACHE_SIZE", 4096)))(_parse)
 
 
 _cached = None
