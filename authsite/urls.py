@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from authsite import center, views
-from authsite.demo import demo_view
-from risk.views import trusted_device_revoke_view
+from authsite.accounts import views
+from authsite.center import activity as center
+from authsite.center.demo import demo_view
+from authsite.center.remembered import trusted_device_revoke_view
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -40,4 +41,4 @@ urlpatterns = [
     path("demo/", demo_view, name="demo"),
 ]
 
-handler500 = "authsite.views.server_error"
+handler500 = "authsite.accounts.views.server_error"

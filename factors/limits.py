@@ -1,4 +1,4 @@
-"""Send caps for text messages and email codes (the shared mechanism is ``authsite.caps``).
+"""Send caps for text messages and email codes (the shared mechanism is ``authsite.accounts.caps``).
 
 Fixed windows of an hour and a day per scope (user, phone number or address, client IP, country
 calling code), configured by ``FACTORS_SMS_CAPS`` and ``FACTORS_EMAIL_CAPS``. The cache is shared
@@ -8,9 +8,9 @@ is counted by its /64 (``authsite.core.clientip.ip_rate_key``).
 
 from __future__ import annotations
 
-from authsite.caps import cap_take
+from authsite.accounts.caps import cap_take
+from authsite.accounts.models import email_fold
 from authsite.core.clientip import ip_rate_key
-from authsite.models import email_fold
 from factors import seams
 from factors.conf import factors_settings
 

@@ -21,6 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
+from authsite.accounts.reauth import recent_auth_required
+from authsite.accounts.sessions import user_sessions_end
+from authsite.accounts.views import safe_redirect_target
 from authsite.core import events
 from authsite.core.clientip import client_ip
 from authsite.core.parsing import parse_id
@@ -28,9 +31,6 @@ from authsite.core.redirects import json_redirect
 from authsite.login import flow
 from authsite.login.listeners import notify_factor_failed
 from authsite.login.state import PendingLogin, pending_login_stash
-from authsite.reauth import recent_auth_required
-from authsite.sessions import user_sessions_end
-from authsite.views import safe_redirect_target
 from factors import services, webauthn
 from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice, WebAuthnCredential
@@ -451,7 +451,7 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_GET
 def security_view(request: HttpRequest) -> HttpResponse:
-    from authsite.center import session_rows
+    from authsite.center.activity import session_rows
 
     user = request.user
     devices = services.user_factors(user)

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from authsite.accounts.services import send_templated_email
 from authsite.core import clock, events
 from authsite.core.clientip import client_ip
 from authsite.core.links import absolute_url
@@ -26,7 +27,6 @@ from authsite.login import flow
 from authsite.login.listeners import LoginListener
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
-from authsite.services import send_templated_email
 from factors.registry import Requirement
 from risk import conf, services
 from risk.context import LoginContext, context_from_parts, device_digest
@@ -191,7 +191,7 @@ def _json_safe(value):
 
 
 def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> None:
-    from authsite.center import sign_in_facts
+    from authsite.center.activity import sign_in_facts
 
     send_templated_email(
         to=user.email,
@@ -301,8 +301,8 @@ class RiskLoginListener(LoginListener):
         services.login_failed(user_id=user.pk, ip=client_ip(request), at=clock.now())
 
     def login_succeeded(self, request: HttpRequest, response: HttpResponse, *, user, pending: PendingLogin) -> None:
-        from authsite.center import notify_new_sign_in, sign_in_is_new
-        from authsite.sessions import session_record_client
+        from authsite.accounts.sessions import session_record_client
+        from authsite.center.activity import notify_new_sign_in, sign_in_is_new
 
         # The session list on the Security page shows where each session was started from.
         session_record_client(request)

@@ -10,7 +10,7 @@ import tempfile
 from django.core.cache import cache
 from django.test import TestCase, override_settings
 
-from authsite.models import User
+from authsite.accounts.models import User
 
 PASSWORD = "correct horse battery staple"
 # The login stages the site ships with (the default of authsite.settings.LOGIN_STAGES).

@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
 from django.utils.crypto import constant_time_compare
 
+from authsite.accounts.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
+from authsite.accounts.reauth import reauth_mark
 from authsite.core import clock, events
 from authsite.core.redirects import for_scripts
 from authsite.login.listeners import notify_login_succeeded
@@ -25,8 +27,6 @@ from authsite.login.state import (
     pending_login_load,
     pending_login_stash,
 )
-from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
-from authsite.reauth import reauth_mark
 
 EXPIRED_MESSAGE = "Your sign-in took too long and has expired. Please enter your password again."
 MISSING_MESSAGE = "Please sign in first."

@@ -10,9 +10,9 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
-from authsite.models import User
-from authsite.sessions_models import UserSession
-from authsite.throttle import account_key
+from authsite.accounts.models import User
+from authsite.accounts.sessions_models import UserSession
+from authsite.accounts.throttle import account_key
 from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from tests.authsite.test_notifications import BROKEN_MAILER

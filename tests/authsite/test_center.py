@@ -11,8 +11,8 @@ from django.core import mail
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from authsite.sessions import session_public_id
-from authsite.sessions_models import UserSession
+from authsite.accounts.sessions import session_public_id
+from authsite.accounts.sessions_models import UserSession
 from factors import webauthn
 from risk.models import LoginEvent, TrustedDevice
 from tests.factors.softauthn import SoftAuthenticator

@@ -48,7 +48,7 @@ class SpoofedForwardedForTests(SimpleTestCase):
         from django.core.cache import cache
         from django.test import Client
 
-        from authsite.throttle import _ip_key
+        from authsite.accounts.throttle import _ip_key
 
         cache.clear()
         with override_settings(

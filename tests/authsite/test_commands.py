@@ -11,7 +11,7 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import Client, override_settings
 
-from authsite.sessions_models import UserSession
+from authsite.accounts.sessions_models import UserSession
 from factors.models import RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from risk.geo import build_demo_databases

@@ -9,7 +9,7 @@ from django.core import mail
 from django.core.checks import run_checks
 from django.test import Client, override_settings
 
-from authsite.models import User
+from authsite.accounts.models import User
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 CAPS = {"address": {"hour": 3}, "ip": {"hour": 1000}}
@@ -66,7 +66,7 @@ class AccountEmailCapTests(CacheClearingTestCase):
     def test_cache_outage_sends_nothing_and_answers_the_same(self):
         make_user("dave@example.com")
         with (
-            mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("cache down")),
+            mock.patch("authsite.accounts.caps.cache.get_many", side_effect=ConnectionError("cache down")),
             self.assertLogs("authsite", "WARNING"),
         ):
             response = self.reset("dave@example.com")

@@ -75,7 +75,7 @@ class SiteUrlCheckTests(CacheClearingTestCase):
 
 class ConsoleEmailTests(CacheClearingTestCase):
     def test_a_long_link_stays_on_one_line_in_the_console(self):
-        from authsite.tasks import send_email
+        from authsite.accounts.tasks import send_email
 
         stream = io.StringIO()
         link = "https://auth.example.com/signup/activate/" + "eyJ1IjoxLCJzIjoiYWJjIn0" * 6 + ":1vAbCd:signature/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.hashers import make_password
 from django.test import Client, override_settings
 
-from authsite.models import User
+from authsite.accounts.models import User
 from authsite.testrunner import PRODUCTION_PASSWORD_HASHERS
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, normalized_body
 

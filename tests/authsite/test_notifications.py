@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core import mail
 from django.test import override_settings
 
-from authsite.services import send_templated_email
+from authsite.accounts.services import send_templated_email
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 BROKEN_MAILER = {"default": {"BACKEND": "tests.authsite.test_notifications.BrokenMailBackend"}}
@@ -63,7 +63,7 @@ class DeviceLineTests(CacheClearingTestCase):
     def test_every_email_names_the_device_the_same_way(self):
         from django.test import RequestFactory
 
-        from authsite.services import notify_password_changed
+        from authsite.accounts.services import notify_password_changed
         from factors.notify import notify_factor_change
         from tests.risk.test_login_flow import LAPTOP
 

@@ -26,7 +26,7 @@ urlpatterns = [
     path("fine/", fine),
     path("", include("authsite.urls")),
 ]
-handler500 = "authsite.views.server_error"
+handler500 = "authsite.accounts.views.server_error"
 
 
 @override_settings(ROOT_URLCONF="tests.authsite.test_outage", DEBUG=False)

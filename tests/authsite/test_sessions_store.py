@@ -15,8 +15,8 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test import TestCase, TransactionTestCase, override_settings
 from django.utils import timezone
 
-from authsite.middleware import SESSION_AUTH_AT
-from authsite.sessions import (
+from authsite.accounts.middleware import SESSION_AUTH_AT
+from authsite.accounts.sessions import (
     SESSION_IP,
     SESSION_UA,
     SessionStore,
@@ -25,7 +25,7 @@ from authsite.sessions import (
     user_sessions,
     user_sessions_end,
 )
-from authsite.sessions_models import UserSession
+from authsite.accounts.sessions_models import UserSession
 from tests.helpers import make_user
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -49,7 +49,7 @@ class SessionStoreTests(TestCase):
     def test_engine_is_the_project_store(self):
         from django.conf import settings
 
-        self.assertEqual(settings.SESSION_ENGINE, "authsite.sessions")
+        self.assertEqual(settings.SESSION_ENGINE, "authsite.accounts.sessions")
         self.assertIs(UserSession.get_session_store_class(), SessionStore)
 
     def test_a_signed_in_session_records_user_address_browser_and_times(self):
@@ -159,7 +159,9 @@ class OldSessionTableMigrationTests(TransactionTestCase):
     """accounts 0004 removes what django.contrib.sessions left in databases that once had it."""
 
     def test_drops_the_old_table_and_its_migration_rows_and_runs_again_harmlessly(self):
-        drop = importlib.import_module("authsite.migrations.0004_drop_contrib_sessions_table").drop_contrib_sessions
+        drop = importlib.import_module(
+            "authsite.accounts.migrations.0004_drop_contrib_sessions_table"
+        ).drop_contrib_sessions
         with connection.cursor() as cursor:
             cursor.execute("CREATE TABLE django_session (session_key varchar(40) PRIMARY KEY, session_data text)")
             cursor.execute("INSERT INTO django_session VALUES ('abc', 'old data')")

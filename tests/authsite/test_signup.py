@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from authsite.models import User
+from authsite.accounts.models import User
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, normalized_body
 
 

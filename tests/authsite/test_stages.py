@@ -137,7 +137,7 @@ class StagedLoginTests(CacheClearingTestCase):
 
 class StageSettingTests(CacheClearingTestCase):
     def test_bad_stage_path_is_a_system_check_error(self):
-        from authsite.checks import check_login_settings
+        from authsite.accounts.checks import check_login_settings
 
         with override_settings(LOGIN_STAGES=["no.such.Stage"]):
             errors = check_login_settings()

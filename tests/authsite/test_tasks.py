@@ -16,8 +16,8 @@ from django.core import mail
 from django.test import Client, SimpleTestCase, override_settings
 from django.utils import timezone
 
-from authsite import tasks
-from authsite.models import User
+from authsite.accounts import tasks
+from authsite.accounts.models import User
 from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_login_event, make_user
 
 BROKEN_MAILER = {"default": {"BACKEND": "tests.authsite.test_notifications.BrokenMailBackend"}}
@@ -33,7 +33,7 @@ class RetryPolicyTests(SimpleTestCase):
         queued = mock.Mock()
         deferring = mock.Mock(supports_defer=True)
         with (
-            mock.patch("authsite.tasks.default_task_backend", deferring),
+            mock.patch("authsite.accounts.tasks.default_task_backend", deferring),
             mock.patch("authsite.core.clock.now", return_value=now),
             mock.patch.object(type(tasks.send_email), "using", return_value=queued) as using,
             self.assertLogs("authsite.notifications", "WARNING") as logs,
@@ -42,7 +42,10 @@ class RetryPolicyTests(SimpleTestCase):
         using.assert_called_once_with(run_after=now + timedelta(seconds=300))
         queued.enqueue.assert_called_once_with(to="a@example.com", subject="s", body="b", attempt=3)
         self.assertIn("retry queued", logs.output[0])
-        with mock.patch("authsite.tasks.default_task_backend", deferring), self.assertRaises(ConnectionRefusedError):
+        with (
+            mock.patch("authsite.accounts.tasks.default_task_backend", deferring),
+            self.assertRaises(ConnectionRefusedError),
+        ):
             tasks.send_email.call(to="a@example.com", subject="s", body="b", attempt=3)
 
     @override_settings(MAILERS=BROKEN_MAILER)
@@ -76,7 +79,7 @@ class DatabaseQueueTests(SimpleTestCase):
 
             self.assertEqual(manage("migrate", "--noinput").returncode, 0)
             enqueue = (
-                "from authsite.services import send_templated_email;"
+                "from authsite.accounts.services import send_templated_email;"
                 "print(send_templated_email(to='queued@example.com', subject='queued', "
                 "template='emails/signup_exists.txt', context={}))"
             )
@@ -97,7 +100,7 @@ class QueuedSingleUseLinkTests(CacheClearingTestCase):
     def queued_email(self) -> dict:
         from django_tasks_db.models import DBTaskResult
 
-        [row] = DBTaskResult.objects.filter(task_path="authsite.tasks.send_email")
+        [row] = DBTaskResult.objects.filter(task_path="authsite.accounts.tasks.send_email")
         kwargs = row.args_kwargs["kwargs"]
         self.assertEqual(mail.outbox, [], "nothing is sent before the worker runs")
         row.task.call(**kwargs)  # what db_worker does

@@ -82,9 +82,9 @@ class ThrottleTests(CacheClearingTestCase):
 
     def test_cache_outage_fails_closed_into_the_pending_login(self):
         with (
-            mock.patch("authsite.throttle.cache.get_many", side_effect=ConnectionError("cache down")),
-            mock.patch("authsite.throttle.cache.add", side_effect=ConnectionError("cache down")),
-            mock.patch("authsite.throttle.cache.delete", side_effect=ConnectionError("cache down")),
+            mock.patch("authsite.accounts.throttle.cache.get_many", side_effect=ConnectionError("cache down")),
+            mock.patch("authsite.accounts.throttle.cache.add", side_effect=ConnectionError("cache down")),
+            mock.patch("authsite.accounts.throttle.cache.delete", side_effect=ConnectionError("cache down")),
             override_settings(
                 ROOT_URLCONF="tests.authsite.stages", LOGIN_STAGES=["tests.authsite.stages.ConfirmStage"]
             ),
@@ -109,7 +109,7 @@ class AccountSpellingTests(CacheClearingTestCase):
         return Client(REMOTE_ADDR="192.0.2.9").post("/login/", {"email": email, "password": password})
 
     def test_the_lookup_follows_the_canonical_fold_on_every_database(self):
-        from authsite.models import User
+        from authsite.accounts.models import User
 
         # U+017F LONG S is "s" under NFKC; case does not matter.
         self.assertEqual(User.objects.get_by_email("iri\u017f@example.com"), self.user)

@@ -121,8 +121,8 @@ class BrowserTestCase(StaticLiveServerTestCase):
 
         from django.test import Client
 
+        from authsite.accounts.reauth import SESSION_REAUTH_AT
         from authsite.core import clock
-        from authsite.reauth import SESSION_REAUTH_AT
         from factors.registry import Strength
         from factors.stepup import factor_reauth_mark
         from tests.helpers import force_login_verified

@@ -14,7 +14,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from authsite.account_admin import account_mfa_status
+from authsite.center.account_admin import account_mfa_status
 from factors import otp, services
 from factors.models import EmailDevice, RecoveryCodeDevice, WebAuthnCredential
 from factors.registry import Strength

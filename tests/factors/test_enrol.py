@@ -13,8 +13,8 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from authsite.account_admin import account_mfa_reset
-from authsite.models import User
+from authsite.accounts.models import User
+from authsite.center.account_admin import account_mfa_reset
 from factors import otp
 from factors.models import EmailDevice, TOTPDevice, WebAuthnCredential
 from factors.services import factor_enroll_totp_begin, factor_enroll_totp_confirm, user_has_factor

@@ -107,7 +107,7 @@ class SmsCapTests(FactorsTestMixin, TestCase):
     def test_cache_failure_fails_closed(self):
         device = verified_sms_device(make_user())
         with (
-            mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("redis down")),
+            mock.patch("authsite.accounts.caps.cache.get_many", side_effect=ConnectionError("redis down")),
             self.assertLogs("factors", "WARNING"),
         ):
             self.assertEqual(self.send(device), SendStatus.CAPPED)
@@ -143,7 +143,7 @@ class EmailSendCapTests(FactorsTestMixin, TestCase):
                     )
         self.assertEqual(statuses, [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
         with (
-            mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("redis down")),
+            mock.patch("authsite.accounts.caps.cache.get_many", side_effect=ConnectionError("redis down")),
             mock.patch("factors.seams.now", return_value=start + timedelta(hours=2)),
         ):
             result = factor_email_send_code(user=user, device_id=device.persistent_id, bind="login-x")

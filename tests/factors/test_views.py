@@ -287,7 +287,7 @@ class ChallengeStageTests(CacheClearingTestCase):
 
     def test_throttle_outage_challenges_even_if_policy_would_not(self):
         totp_device(self.user)
-        with mock.patch("authsite.throttle.cache.get_many", side_effect=ConnectionError):
+        with mock.patch("authsite.accounts.throttle.cache.get_many", side_effect=ConnectionError):
             self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)
 
     def test_open_redirect_on_challenge_is_dropped(self):

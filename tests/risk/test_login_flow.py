@@ -462,7 +462,7 @@ class FailClosedTests(RiskFlowTestCase):
 
     def test_cache_outage_never_lets_the_password_suffice(self):
         self.learn_history()
-        with mock.patch("authsite.throttle.cache.get_many", side_effect=ConnectionError("cache down")):
+        with mock.patch("authsite.accounts.throttle.cache.get_many", side_effect=ConnectionError("cache down")):
             client = self.client_for(OSLO_2, LAPTOP, DEVICE)
             response = self.sign_in(client)
         self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)

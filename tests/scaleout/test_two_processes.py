@@ -28,7 +28,7 @@ ON_POSTGRES_AND_REDIS = connection.vendor == "postgresql" and bool(REDIS_URL)
 SETUP_SCRIPT = """
 import json
 from django.utils import timezone
-from authsite.models import User
+from authsite.accounts.models import User
 from factors import services
 from factors.models import SMSDevice
 

@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
+from authsite.accounts.models import User
+from authsite.accounts.reauth import SESSION_REAUTH_AT
 from authsite.core import clock
-from authsite.models import User
-from authsite.reauth import SESSION_REAUTH_AT
 from factors.models import SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox

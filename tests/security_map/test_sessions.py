@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.test import Client
 
+from authsite.accounts.reauth import SESSION_REAUTH_AT
 from authsite.core import clock
-from authsite.reauth import SESSION_REAUTH_AT
 from factors import services
 from factors.models import TOTPDevice
 from factors.registry import Strength

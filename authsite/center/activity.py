@@ -21,12 +21,12 @@ from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from authsite.accounts.services import send_templated_email
+from authsite.accounts.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
 from authsite.core import clock, events
 from authsite.core.links import absolute_url
 from authsite.core.parsing import parse_id
 from authsite.core.ua import parse_ua
-from authsite.services import send_templated_email
-from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
 from risk import services as risk_services
 from risk.models import LoginEvent
 from risk.policy import reason_texts

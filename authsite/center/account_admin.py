@@ -17,11 +17,11 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
+from authsite.accounts.models import User
+from authsite.accounts.sessions import user_sessions_end
+from authsite.accounts.throttle import account_key
 from authsite.core import clock, events
 from authsite.core.links import absolute_url
-from authsite.models import User
-from authsite.sessions import user_sessions_end
-from authsite.throttle import account_key
 
 MFA_RESET = "authn_mfa_reset"
 MFA_ENROL_REQUIRE = "authn_mfa_enrol_require"
@@ -75,7 +75,7 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
         sessions_ended=ended,
         enrol_required=True,
     )
-    from authsite.services import send_templated_email
+    from authsite.accounts.services import send_templated_email
 
     emailed = send_templated_email(
         to=user.email,
@@ -108,7 +108,7 @@ def account_factor_revoke(*, device, by: User | None, request: HttpRequest | Non
         factor=device.factor_kind,
         sessions_ended=ended,
     )
-    from authsite.services import send_templated_email
+    from authsite.accounts.services import send_templated_email
 
     send_templated_email(
         to=user.email,
@@ -169,7 +169,7 @@ def account_password_reset_send(*, request: HttpRequest, user: User, by: User | 
     """
     if not user.is_active:
         return False
-    from authsite.tasks import password_reset_message
+    from authsite.accounts.tasks import password_reset_message
 
     # Sent here rather than queued: the admin must know whether the link went out. Unlike the
     # public reset page, an account without a usable password yet (made by an admin) gets one.

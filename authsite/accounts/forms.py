@@ -88,7 +88,7 @@ class SignupForm(AccessibleFormMixin, forms.Form):
         cleaned = super().clean()
         email, password = cleaned.get("email"), cleaned.get("password")
         if email and password:
-            from authsite.models import User
+            from authsite.accounts.models import User
 
             try:
                 password_validation.validate_password(password, User(email=email))

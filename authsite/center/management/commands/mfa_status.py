@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
-from authsite.account_admin import account_mfa_status, user_by_email
+from authsite.center.account_admin import account_mfa_status, user_by_email
 
 
 def _when(value: datetime | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from authsite.sessions import sessions_clear_expired
+from authsite.accounts.sessions import sessions_clear_expired
 
 
 class Command(BaseCommand):

@@ -7,9 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
+from authsite.accounts.reauth import recent_auth_required
 from authsite.core import events
 from authsite.core.parsing import parse_id
-from authsite.reauth import recent_auth_required
 from risk.trust import trusted_devices_revoke
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from authsite.account_admin import account_mfa_reset, user_by_email
+from authsite.center.account_admin import account_mfa_reset, user_by_email
 
 
 class Command(BaseCommand):

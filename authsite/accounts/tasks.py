@@ -55,8 +55,8 @@ def single_use_link(kind: str, user) -> str:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
+    from authsite.accounts.services import account_activation_token
     from authsite.core.links import absolute_url
-    from authsite.services import account_activation_token
 
     if kind == "reset":
         uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
@@ -78,7 +78,7 @@ def send_email(
     """
     text = body
     if link:
-        from authsite.models import User
+        from authsite.accounts.models import User
 
         user = User.objects.filter(pk=user_id).first()
         if user is None:
@@ -118,7 +118,7 @@ def send_password_reset(*, address: str) -> None:
     made here: neither the request's work nor the queued arguments depend on whether the account
     exists, and no token is stored in the queue.
     """
-    from authsite.models import User
+    from authsite.accounts.models import User
 
     user = User.objects.get_by_email(address)
     if user is None or not user.is_active or not user.has_usable_password():

@@ -139,4 +139,4 @@ class User(AbstractUser):
         return True
 
 
-from authsite.sessions_models import UserSession  # noqa: E402, F401  (the session table, see that module)
+from authsite.accounts.sessions_models import UserSession  # noqa: E402, F401  (the session table, see that module)

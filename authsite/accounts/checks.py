@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
-from authsite.caps import caps_problems
+from authsite.accounts.caps import caps_problems
 
 
 @register()

@@ -15,10 +15,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from authsite import forms, services
+from authsite.accounts import forms, services
+from authsite.accounts.throttle import ThrottleState
 from authsite.core import events
 from authsite.login import flow
-from authsite.throttle import ThrottleState
 
 INVALID_LOGIN = (
     "That email address and password don't match an active account. If you signed up "

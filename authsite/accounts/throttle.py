@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from authsite.accounts.models import email_fold
 from authsite.core.clientip import ip_rate_key
-from authsite.models import email_fold
 
 logger = logging.getLogger("authsite.throttle")
 

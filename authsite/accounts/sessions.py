@@ -1,4 +1,4 @@
-"""The session store (``SESSION_ENGINE = "authsite.sessions"``) and the user's own session controls.
+"""The session store (``SESSION_ENGINE = "authsite.accounts.sessions"``) and the user's own session controls.
 
 Django's database backend, with a session table that also records whose session it is, from
 which address and browser, when they signed in and when the session was last saved. That lets
@@ -20,16 +20,16 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.http import HttpRequest
 
+from authsite.accounts.middleware import SESSION_AUTH_AT
+from authsite.accounts.sessions_models import UserSession
 from authsite.core import clock
 from authsite.core.clientip import client_ip, normalize_ip
-from authsite.middleware import SESSION_AUTH_AT
-from authsite.sessions_models import UserSession
 
 SESSION_IP = "_ip"
 SESSION_UA = "_ua"
 _UA_MAX = 512
 # The idle timeout is checked against "_seen_at", which is written at most once a minute
-# (authsite.middleware._SEEN_AT_RESOLUTION); the list allows the same slack.
+# (authsite.accounts.middleware._SEEN_AT_RESOLUTION); the list allows the same slack.
 _SEEN_SLACK = timedelta(seconds=60)
 
 

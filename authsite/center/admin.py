@@ -1,7 +1,7 @@
 """Admin for users. Admins never type a user's password; they send a reset link (OWASP ASVS 6.4.6).
 
 A user's factors show inline, read-only and without secrets; the actions call the services in
-``authsite.account_admin``.
+``authsite.center.account_admin``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
 
-from authsite import account_admin
-from authsite.models import User, normalize_email_address
+from authsite.accounts.models import User, normalize_email_address
+from authsite.center import account_admin
 from factors.admin import FACTOR_INLINES
 
 

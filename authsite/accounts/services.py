@@ -19,14 +19,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlsafe_base64_decode
 
-from authsite.caps import cap_take
-from authsite.core import clock, events
-from authsite.core.clientip import client_ip, ip_rate_key
-from authsite.core.links import absolute_url
-from authsite.login.listeners import notify_password_failed
-from authsite.models import User, email_fold, normalize_email_address, normalize_password
-from authsite.reauth import reauth_mark
-from authsite.throttle import (
+from authsite.accounts.caps import cap_take
+from authsite.accounts.models import User, email_fold, normalize_email_address, normalize_password
+from authsite.accounts.reauth import reauth_mark
+from authsite.accounts.throttle import (
     ThrottleState,
     ThrottleVerdict,
     account_key,
@@ -34,6 +30,10 @@ from authsite.throttle import (
     login_throttle_record_failure,
     login_throttle_record_success,
 )
+from authsite.core import clock, events
+from authsite.core.clientip import client_ip, ip_rate_key
+from authsite.core.links import absolute_url
+from authsite.login.listeners import notify_password_failed
 
 logger = logging.getLogger("authsite.notifications")
 
@@ -45,7 +45,7 @@ def send_templated_email(
 ) -> bool:
     """Render ``template`` and hand it to the email task; return whether it was sent.
 
-    A single-use link (``link``, a kind of ``authsite.tasks.single_use_link``, for ``user``) is
+    A single-use link (``link``, a kind of ``authsite.accounts.tasks.single_use_link``, for ``user``) is
     made by the task as it sends, and the template shows it as ``link_name``: a token never
     waits in the queue.
 
@@ -54,7 +54,7 @@ def send_templated_email(
     """
     from django.tasks import TaskResultStatus
 
-    from authsite.tasks import LINK_MARK, send_email
+    from authsite.accounts.tasks import LINK_MARK, send_email
 
     if link:
         context = {**context, link_name: LINK_MARK}
@@ -205,14 +205,14 @@ def account_password_reset_request(request: HttpRequest, *, email: str) -> None:
     """Queue a password reset email for ``email``, whether or not it names an account.
 
     The request's work is the same for every address (count the caps, queue one task); the task
-    looks the account up and sends the link (``authsite.tasks.send_password_reset``). With the
+    looks the account up and sends the link (``authsite.accounts.tasks.send_password_reset``). With the
     database task backend nothing here depends on the account existing; with the immediate one
     the task runs in the request, and sending the email takes the time it takes.
     """
     events.auth_event(request, events.PASSWORD_RESET_REQUEST, outcome="requested")
     if not account_email_allowed(request, address=email, kind="password_reset"):
         return
-    from authsite.tasks import send_password_reset
+    from authsite.accounts.tasks import send_password_reset
 
     try:
         send_password_reset.enqueue(address=normalize_email_address(email))

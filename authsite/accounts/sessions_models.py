@@ -1,6 +1,6 @@
 """The session table: Django's database session plus who it belongs to and where it came from.
 
-Imported by ``authsite.models`` so that the model belongs to the accounts app.
+Imported by ``authsite.accounts.models`` so that the model belongs to the accounts app.
 """
 
 from __future__ import annotations
@@ -35,6 +35,6 @@ class UserSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from authsite.sessions import SessionStore
+        from authsite.accounts.sessions import SessionStore
 
         return SessionStore

@@ -1,6 +1,6 @@
 """Drop what django.contrib.sessions left behind in databases created while it was installed.
 
-Sessions live in ``accounts_session`` (authsite.sessions). On such databases the old
+Sessions live in ``accounts_session`` (authsite.accounts.sessions). On such databases the old
 ``django_session`` table holds nothing the site reads, and the ``sessions`` rows of
 ``django_migrations`` would make a later reinstall of the app skip creating its table, so both
 go. On a database that never had the app this does nothing. Reversing it does nothing either:

@@ -54,7 +54,7 @@ class MfaAdminSite(admin.AdminSite):
         Staff whose session did not pass an app, passkey or security key go to the step-up page
         with those factors; staff without one are told to add one first.
         """
-        from authsite.views import safe_next_url
+        from authsite.accounts.views import safe_next_url
         from factors.stepup import staff_factors
 
         next_url = safe_next_url(request) or reverse("admin:index")
