@@ -221,7 +221,14 @@ LOGIN_STAGES: list[str] = env_list(
     "LOGIN_STAGES", ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
 )
 # Told about password failures and finished sign-ins (authsite.login.listeners).
-LOGIN_LISTENERS: list[str] = ["risk.login.RiskLoginListener"]
+# In this order: the session's client, the risk engine's learning, then the new-sign-in email.
+LOGIN_LISTENERS: list[str] = [
+    "authsite.accounts.listeners.SessionClientListener",
+    "risk.login.RiskLoginListener",
+    "authsite.center.listeners.NewSignInListener",
+]
+# Where the login framework finds a user's second factors (authsite.login.inventory).
+LOGIN_FACTOR_INVENTORY = "factors.services.user_factor_summaries"
 # A pending login (password checked, later stages not yet passed) expires after this many seconds.
 LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600, minimum=1)
 

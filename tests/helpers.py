@@ -7,6 +7,7 @@ import re
 import shutil
 import tempfile
 
+from django.conf import settings
 from django.core.cache import cache
 from django.test import TestCase, override_settings
 
@@ -91,7 +92,7 @@ class DemoGeoLoginTestCase(CacheClearingTestCase):
             RISK_GEOIP_CITY_DB=str(self.city_db),
             RISK_GEOIP_ASN_DB=str(self.asn_db),
             LOGIN_STAGES=SHIPPED_STAGES,
-            LOGIN_LISTENERS=["risk.login.RiskLoginListener"],
+            LOGIN_LISTENERS=settings.LOGIN_LISTENERS,
         )
         override.enable()
         self.addCleanup(override.disable)

@@ -19,6 +19,7 @@ from authsite.accounts import forms, services
 from authsite.accounts.throttle import ThrottleState
 from authsite.core import events
 from authsite.login import flow
+from authsite.login.facts import LoginFacts
 
 INVALID_LOGIN = (
     "That email address and password don't match an active account. If you signed up "
@@ -62,9 +63,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             response["Retry-After"] = str(check.throttle.retry_after)
             return response
         if check.user is not None:
-            flags = {"throttle_unavailable": check.throttle.state is ThrottleState.UNAVAILABLE}
+            facts = LoginFacts(throttle_unavailable=check.throttle.state is ThrottleState.UNAVAILABLE)
             return flow.login_begin(
-                request, user=check.user, backend=check.user.backend, next_url=next_url, flags=flags
+                request, user=check.user, backend=check.user.backend, next_url=next_url, facts=facts
             )
         form.add_error(None, INVALID_LOGIN)
     return render(request, "registration/login.html", {"form": form, "next": next_url}, status=status)

@@ -1,7 +1,7 @@
 """The Security center's account-activity part: active sessions, recent sign-ins, "This wasn't me".
 
-Also the "new sign-in" email, which the risk engine's login listener sends after a completed
-sign-in from a new device or place. Selectors and services first, then the views, which parse,
+Also the "new sign-in" email, which this app's login listener (authsite.center.listeners) sends
+after a completed sign-in from a new device or place. Selectors and services first, then the views, which parse,
 call one of them and respond. Every state change is a POST with a CSRF token. Ending sessions
 needs only a signed-in user: it can only take access away, so making it hard (a fresh password)
 would help no one.
@@ -29,6 +29,7 @@ from authsite.core.parsing import parse_id
 from authsite.core.ua import parse_ua
 from risk import services as risk_services
 from risk.models import LoginEvent
+from risk.notify import sign_in_facts
 from risk.policy import reason_texts
 from risk.trust import trusted_devices_revoke
 
@@ -218,20 +219,7 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
     auth.logout(request)
 
 
-def sign_in_facts(attempt, *, when) -> dict:
-    """The when, where, IP address and device lines of an email about one sign-in.
-
-    ``attempt`` is a stored ``LoginEvent`` or the ``LoginContext`` of one being assessed.
-    """
-    return {
-        "when": when,
-        "where": ", ".join(p for p in (attempt.city, attempt.country) if p) or "an unknown place",
-        "ip": attempt.ip,
-        "device": " on ".join(p for p in (attempt.browser, attempt.os) if p) or "an unknown device",
-    }
-
-
-# --- New sign-in notification (sent by risk.login.RiskLoginListener.login_succeeded) -------------
+# --- New sign-in notification (sent by authsite.center.listeners.NewSignInListener) ------------
 
 # Reasons that say the device or the place is new to this account (new_device and new_network come
 # from risk.policy.model_reasons, new_country, unknown_device and trusted_device_mismatch, a

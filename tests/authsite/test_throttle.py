@@ -92,7 +92,7 @@ class ThrottleTests(CacheClearingTestCase):
         ):
             response = self.attempt(self.client, password=PASSWORD)
         self.assertEqual(response.status_code, 302)
-        self.assertTrue(self.client.session[PENDING_KEY]["flags"]["throttle_unavailable"])
+        self.assertTrue(self.client.session[PENDING_KEY]["facts"]["throttle_unavailable"])
         self.assertTrue(any("authn_throttle_unavailable" in line for line in logs.output))
 
 

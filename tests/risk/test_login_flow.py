@@ -149,7 +149,7 @@ class AdaptiveDecisionTests(RiskFlowTestCase):
         self.assertTrue(any("sign-in" in m.subject for m in mail.outbox), "the user is told by email")
         if event.decision == "challenge_strong":
             # The user has an app (no passkey): only it will do, not email or SMS.
-            self.assertEqual(client.session["pending_login"]["flags"]["factor_requirement"], "strong")
+            self.assertEqual(client.session["pending_login"]["facts"]["requirement"]["minimum"], "strong")
             self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
 
     def test_blocklisted_address_with_a_burst_of_failures_is_denied(self):
