@@ -8,7 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.test import SimpleTestCase
 
-from risk.simulate import ATTACKER_TYPES, EXTRA, HEADER, SimConfig, simulate
+from risk.evaluation.simulate import ATTACKER_TYPES, EXTRA, HEADER, SimConfig, simulate
 
 
 def generate(**kw):

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from risk.replay import (
-    _LO,
-    _WIDTH,
+from risk.evaluation.replay import (
+    BIN_WIDTH,
+    SCORE_MIN,
     ReplayEncodingError,
     ReplayFormatError,
     ScoreHistogram,
@@ -134,10 +134,10 @@ def calibrate(ato: list[float], legit: ScoreHistogram, *, target: float, max_den
     running = 0
     for i in range(len(legit.counts) - 1, -1, -1):
         if (running + legit.counts[i]) / n > max_deny_rate:
-            deny = _LO + (i + 1) * _WIDTH
+            deny = SCORE_MIN + (i + 1) * BIN_WIDTH
             break
         running += legit.counts[i]
     if deny is None:
-        deny = _LO
+        deny = SCORE_MIN
     deny = max(deny, challenge)
     return Calibration(target, challenge, challenge_rate, deny, legit.at_least(deny) / n, len(ato), legit.n)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from risk.rba_format import COLUMNS
+from risk.evaluation.rba_format import COLUMNS
 
 HEADER = COLUMNS
 EXTRA = ("Latitude", "Longitude", "Device ID", "Attacker Type")

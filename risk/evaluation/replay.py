@@ -18,9 +18,9 @@ from typing import TextIO
 from authsite.core.ua import ParsedUA, parse_ua
 from risk.context import context_from_parts
 from risk.decision import Decision
+from risk.evaluation.rba_format import COLUMNS
 from risk.geo import GeoResult
 from risk.policy import Assessment, FreemanPolicy, assess, learn
-from risk.rba_format import COLUMNS
 from risk.store import MemoryCountStore
 from risk.velocity import MemoryVelocityStore
 
@@ -30,8 +30,8 @@ OPTIONAL_COLUMNS = ("Latitude", "Longitude", "Device ID")
 OUTPUT_HEADER = ("index", "score", "decision", "reasons")
 
 # Histogram of scores for the AUC: bins of 0.02 between -60 and +60; outside values are clamped.
-_LO, _HI, _WIDTH = -60.0, 60.0, 0.02
-_BINS = int((_HI - _LO) / _WIDTH) + 1
+SCORE_MIN, SCORE_MAX, BIN_WIDTH = -60.0, 60.0, 0.02
+_BINS = int((SCORE_MAX - SCORE_MIN) / BIN_WIDTH) + 1
 
 
 class ReplayFormatError(ValueError):
@@ -113,14 +113,14 @@ class ScoreHistogram:
 
     def add(self, score: float) -> None:
         if math.isnan(score):
-            score = _HI
-        i = int((min(max(score, _LO), _HI) - _LO) / _WIDTH)
+            score = SCORE_MAX
+        i = int((min(max(score, SCORE_MIN), SCORE_MAX) - SCORE_MIN) / BIN_WIDTH)
         self.counts[i] += 1
         self.n += 1
 
     def at_least(self, threshold: float) -> int:
         """Return how many scores fall in bins at or above ``threshold`` (bin resolution)."""
-        i = int((min(max(threshold, _LO), _HI) - _LO) / _WIDTH)
+        i = int((min(max(threshold, SCORE_MIN), SCORE_MAX) - SCORE_MIN) / BIN_WIDTH)
         return sum(self.counts[i:])
 
 
