@@ -424,4 +424,4 @@ LOGGING = {
     },
 }
 
-TEST_RUNNER = "authsite.testrunner.TestRunner"
+TEST_RUNNER = "tests.runner.TestRunner"

@@ -9,9 +9,10 @@ import tempfile
 
 from django.conf import settings
 from django.core.cache import cache
-from django.test import TestCase, override_settings
+from django.test import override_settings
 
 from authsite.accounts.models import User
+from tests.base import TestCase
 
 PASSWORD = "correct horse battery staple"
 # The login stages the site ships with (the default of authsite.settings.LOGIN_STAGES).

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import logging
 import re
 from dataclasses import dataclass
@@ -30,14 +29,13 @@ from authsite.accounts.throttle import (
     login_throttle_record_failure,
     login_throttle_record_success,
 )
+from authsite.accounts.tokens import ACTIVATION_SALT, activation_state
 from authsite.core import clock, events
 from authsite.core.clientip import client_ip, ip_rate_key
 from authsite.core.links import absolute_url
 from authsite.login.listeners import notify_password_failed
 
 logger = logging.getLogger("authsite.notifications")
-
-_ACTIVATION_SALT = "accounts.activation"
 
 
 def send_templated_email(
@@ -72,17 +70,6 @@ def send_templated_email(
     return True
 
 
-def _activation_state(user: User) -> str:
-    # Changes once the account is activated or its password changes, so a link works once.
-    raw = f"{user.pk}:{user.is_active}:{user.email_verified_at}:{user.password}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def account_activation_token(user: User) -> str:
-    """Return a signed, expiring, single-use token that activates ``user``."""
-    return signing.dumps({"u": user.pk, "s": _activation_state(user)}, salt=_ACTIVATION_SALT)
-
-
 class LinkProblem(enum.Enum):
     """Why an emailed link does not work, in the words the page uses."""
 
@@ -100,7 +87,7 @@ class ActivationLink:
 def account_activation_check(token: str) -> ActivationLink:
     """Return the inactive user a valid activation ``token`` activates, or why it does not."""
     try:
-        data = signing.loads(token, salt=_ACTIVATION_SALT, max_age=settings.ACCOUNT_ACTIVATION_TIMEOUT)
+        data = signing.loads(token, salt=ACTIVATION_SALT, max_age=settings.ACCOUNT_ACTIVATION_TIMEOUT)
     except signing.SignatureExpired:
         return ActivationLink(None, LinkProblem.EXPIRED)
     except signing.BadSignature:
@@ -108,7 +95,7 @@ def account_activation_check(token: str) -> ActivationLink:
     if not isinstance(data, dict):
         return ActivationLink(None, LinkProblem.MALFORMED)
     user = User.objects.filter(pk=data.get("u"), is_active=False, email_verified_at__isnull=True).first()
-    if user is None or not signing.constant_time_compare(data.get("s", ""), _activation_state(user)):
+    if user is None or not signing.constant_time_compare(data.get("s", ""), activation_state(user)):
         return ActivationLink(None, LinkProblem.USED)
     return ActivationLink(user)
 

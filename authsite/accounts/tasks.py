@@ -55,7 +55,7 @@ def single_use_link(kind: str, user) -> str:
     from django.utils.encoding import force_bytes
     from django.utils.http import urlsafe_base64_encode
 
-    from authsite.accounts.services import account_activation_token
+    from authsite.accounts.tokens import account_activation_token
     from authsite.core.links import absolute_url
 
     if kind == "reset":

@@ -119,12 +119,11 @@ class BrowserTestCase(StaticLiveServerTestCase):
         """
         from urllib.parse import urlparse
 
-        from django.test import Client
-
         from authsite.accounts.reauth import SESSION_REAUTH_AT
         from authsite.core import clock
         from factors.registry import Strength
         from factors.stepup import factor_reauth_mark
+        from tests.base import BrowserClient as Client
         from tests.helpers import force_login_verified
 
         client = Client()

@@ -9,7 +9,7 @@ from unittest import mock
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -18,6 +18,7 @@ from authsite.center.account_admin import account_mfa_reset
 from factors import otp
 from factors.models import EmailDevice, TOTPDevice, WebAuthnCredential
 from factors.services import factor_enroll_totp_begin, factor_enroll_totp_confirm, user_has_factor
+from tests.base import BrowserClient as Client
 from tests.factors.softauthn import SoftAuthenticator
 from tests.factors.test_views import CHALLENGE, last_code, totp_device
 from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user

@@ -6,12 +6,13 @@ import contextlib
 from datetime import timedelta
 from unittest import mock
 
-from django.test import TestCase, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors.models import EmailDevice, SMSDevice
 from factors.services import SendStatus, factor_email_send_code, factor_sms_send_code
 from factors.sms.backends import locmem
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 NO_CAPS = {"user": {}, "number": {}, "ip": {}, "country": {}}

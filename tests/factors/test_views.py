@@ -9,7 +9,7 @@ from unittest import mock
 import pyotp
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -19,6 +19,7 @@ from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.sms.base import BaseSmsBackend, SmsDeliveryError
 from factors.stepup import factor_reauth_mark
+from tests.base import BrowserClient as Client
 from tests.factors.base import wrong_code
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 

@@ -10,7 +10,7 @@ from unittest import mock
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.http import HttpResponse
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp
@@ -23,6 +23,7 @@ from risk.geo import lookup
 from risk.loading import clear_caches
 from risk.models import LoginEvent, TrustedDevice
 from risk.velocity import CacheVelocityStore
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, DemoGeoLoginTestCase, make_user
 
 OSLO = "192.0.2.10"

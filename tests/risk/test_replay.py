@@ -3,7 +3,7 @@ import io
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 
 from risk.evaluation.replay import (
     COLUMNS,
@@ -14,6 +14,7 @@ from risk.evaluation.replay import (
     roc_auc,
 )
 from risk.evaluation.simulate import SimConfig, simulate
+from tests.base import SimpleTestCase
 
 from .factories import CHROME
 

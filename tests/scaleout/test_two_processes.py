@@ -15,10 +15,10 @@ import unittest
 
 from django.conf import settings
 from django.db import connection
-from django.test import SimpleTestCase
 
-from tests.authsite.test_settings import production_env
+from tests.base import SimpleTestCase
 from tests.scaleout.live import Browser, LiveSite, cache_keys_delete
+from tests.test_settings import production_env
 
 PASSWORD = "correct horse battery staple"
 REDIS_URL = os.environ.get("REDIS_URL", "")

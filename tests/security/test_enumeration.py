@@ -10,11 +10,12 @@ from collections.abc import Callable
 
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from authsite.accounts.models import User
-from authsite.testrunner import PRODUCTION_PASSWORD_HASHERS
+from tests.base import BrowserClient as Client
 from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_user, normalized_body
+from tests.runner import PRODUCTION_PASSWORD_HASHERS
 
 KNOWN = "alice@example.com"
 UNKNOWN = "zelda@example.com"

@@ -6,13 +6,14 @@ from datetime import timedelta
 from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp
 from factors.conf import factors_settings
 from factors.models import SMSDevice, TOTPDevice
 from factors.sms.backends.locmem import outbox as sms_outbox
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 from tests.security.base import CHALLENGE, totp_device
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest import mock
 
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 
 SAMPLE_VALUES = {"token": "abc-123", "uidb64": "MQ"}

@@ -7,10 +7,12 @@ import re
 from pathlib import Path
 
 from django.conf import settings
-from django.test import Client, SimpleTestCase, override_settings
+from django.test import override_settings
 
-from tests.authsite.test_settings import production_env, run_manage
+from tests.base import BrowserClient as Client
+from tests.base import SimpleTestCase
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+from tests.test_settings import production_env, run_manage
 
 ROOT = Path(settings.BASE_DIR)
 # risk/evaluation/simulate.py generates synthetic login traces for experiments; it authenticates nobody.

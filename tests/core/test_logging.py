@@ -8,9 +8,9 @@ import logging
 import re
 
 from django.core import mail
-from django.test import Client
 
 from authsite.core.logging import JsonFormatter
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 

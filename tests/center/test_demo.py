@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.test import RequestFactory, SimpleTestCase, override_settings
+from django.test import override_settings
 
 from authsite.core.clientip import DEMO_COOKIE, client_ip
+from tests.base import BrowserRequestFactory as RequestFactory
+from tests.base import SimpleTestCase
 
 
 class DemoClientIpTests(SimpleTestCase):

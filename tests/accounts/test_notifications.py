@@ -8,7 +8,7 @@ from django.test import override_settings
 from authsite.accounts.services import send_templated_email
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
-BROKEN_MAILER = {"default": {"BACKEND": "tests.authsite.test_notifications.BrokenMailBackend"}}
+BROKEN_MAILER = {"default": {"BACKEND": "tests.accounts.test_notifications.BrokenMailBackend"}}
 
 
 class BrokenMailBackend:
@@ -61,10 +61,9 @@ class NotificationTests(CacheClearingTestCase):
 
 class DeviceLineTests(CacheClearingTestCase):
     def test_every_email_names_the_device_the_same_way(self):
-        from django.test import RequestFactory
-
         from authsite.accounts.services import notify_password_changed
         from factors.notify import notify_factor_change
+        from tests.base import BrowserRequestFactory as RequestFactory
         from tests.risk.test_login_flow import LAPTOP
 
         user = make_user()

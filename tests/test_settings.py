@@ -19,7 +19,8 @@ from unittest import mock
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.test import SimpleTestCase, TestCase
+
+from tests.base import SimpleTestCase, TestCase
 
 ROOT = Path(settings.BASE_DIR)
 

@@ -7,7 +7,7 @@ import re
 from django.contrib import messages
 from django.core import mail
 from django.core.cache import cache
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.urls import NoReverseMatch, reverse
 
 from authsite.accounts.models import User
@@ -15,7 +15,8 @@ from authsite.accounts.sessions_models import UserSession
 from authsite.accounts.throttle import account_key
 from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
-from tests.authsite.test_notifications import BROKEN_MAILER
+from tests.accounts.test_notifications import BROKEN_MAILER
+from tests.base import BrowserClient as Client
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 from tests.risk.test_admin_and_controls import remembered
 

@@ -34,14 +34,14 @@ class ListenerTests(CacheClearingTestCase):
         heard.clear()
         self.user = make_user()
 
-    @override_settings(LOGIN_LISTENERS=["tests.authsite.test_listeners.RecordingListener"])
+    @override_settings(LOGIN_LISTENERS=["tests.login.test_listeners.RecordingListener"])
     def test_listeners_hear_failures_and_successes_and_may_set_cookies(self):
         self.client.post("/login/", {"email": "ALICE@example.com", "password": "wrong password"})
         response = self.client.post("/login/", {"email": self.user.email, "password": PASSWORD})
         self.assertEqual(heard, [("failed", "alice@example.com"), ("succeeded", self.user.email, self.user.pk)])
         self.assertEqual(response.cookies["listener"].value, "was-here")
 
-    @override_settings(LOGIN_LISTENERS=["tests.authsite.test_listeners.BrokenListener"])
+    @override_settings(LOGIN_LISTENERS=["tests.login.test_listeners.BrokenListener"])
     def test_a_failing_listener_is_logged_and_the_sign_in_goes_on(self):
         with self.assertLogs("authsite.login", "ERROR") as logs:
             self.client.post("/login/", {"email": self.user.email, "password": "wrong password"})

@@ -8,13 +8,14 @@ from datetime import timedelta
 
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from authsite.accounts.sessions import session_public_id
 from authsite.accounts.sessions_models import UserSession
 from factors import webauthn
 from risk.models import LoginEvent, TrustedDevice
+from tests.base import BrowserClient as Client
 from tests.factors.softauthn import SoftAuthenticator
 from tests.factors.test_webauthn import session_round_trip
 from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_login_event, make_user

@@ -7,9 +7,10 @@ from unittest import mock
 
 from django.core import mail
 from django.core.checks import run_checks
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from authsite.accounts.models import User
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 CAPS = {"address": {"hour": 3}, "ip": {"hour": 1000}}

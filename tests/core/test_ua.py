@@ -4,12 +4,12 @@ from pathlib import Path
 
 import ua_parser
 import user_agents
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 
 from authsite.core import ua as ua_module
 from authsite.core.ua import parse_ua, user_agents_parse
-
-from .factories import CHROME, IPHONE
+from tests.base import SimpleTestCase
+from tests.risk.factories import CHROME, IPHONE
 
 IPAD = (
     "Mozilla/5.0 (iPad; CPU OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "

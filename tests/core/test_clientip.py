@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from django.test import RequestFactory, SimpleTestCase, override_settings
+from django.test import override_settings
 
 from authsite.core.clientip import client_ip, normalize_ip
+from tests.base import BrowserRequestFactory as RequestFactory
+from tests.base import SimpleTestCase
 
 
 class ClientIpTests(SimpleTestCase):
@@ -46,9 +48,9 @@ class SpoofedForwardedForTests(SimpleTestCase):
 
     def test_spoofed_header_does_not_change_the_rate_limit_key(self):
         from django.core.cache import cache
-        from django.test import Client
 
         from authsite.accounts.throttle import _ip_key
+        from tests.base import BrowserClient as Client
 
         cache.clear()
         with override_settings(

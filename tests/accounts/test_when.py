@@ -6,8 +6,9 @@ from datetime import timedelta
 from unittest import mock
 
 from django.template import Context, Template
-from django.test import SimpleTestCase
 from django.utils import timezone
+
+from tests.base import SimpleTestCase
 
 
 class AgoFilterTests(SimpleTestCase):

@@ -7,10 +7,10 @@ from datetime import timedelta
 from unittest import mock
 
 from django.core import mail
-from django.test import Client
 from django.utils import timezone
 
 from authsite.accounts.models import User
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, normalized_body
 
 

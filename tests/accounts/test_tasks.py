@@ -13,14 +13,16 @@ from unittest import mock
 
 from django.conf import settings
 from django.core import mail
-from django.test import Client, SimpleTestCase, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from authsite.accounts import tasks
 from authsite.accounts.models import User
+from tests.base import BrowserClient as Client
+from tests.base import SimpleTestCase
 from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_login_event, make_user
 
-BROKEN_MAILER = {"default": {"BACKEND": "tests.authsite.test_notifications.BrokenMailBackend"}}
+BROKEN_MAILER = {"default": {"BACKEND": "tests.accounts.test_notifications.BrokenMailBackend"}}
 
 
 class RetryPolicyTests(SimpleTestCase):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from unittest import mock
 
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from authsite.login.state import SESSION_KEY as PENDING_KEY
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 
@@ -85,9 +86,7 @@ class ThrottleTests(CacheClearingTestCase):
             mock.patch("authsite.accounts.throttle.cache.get_many", side_effect=ConnectionError("cache down")),
             mock.patch("authsite.accounts.throttle.cache.add", side_effect=ConnectionError("cache down")),
             mock.patch("authsite.accounts.throttle.cache.delete", side_effect=ConnectionError("cache down")),
-            override_settings(
-                ROOT_URLCONF="tests.authsite.stages", LOGIN_STAGES=["tests.authsite.stages.ConfirmStage"]
-            ),
+            override_settings(ROOT_URLCONF="tests.login.stages", LOGIN_STAGES=["tests.login.stages.ConfirmStage"]),
             self.assertLogs("authsite", level="INFO") as logs,
         ):
             response = self.attempt(self.client, password=PASSWORD)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.hashers import make_password
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from authsite.accounts.models import User
-from authsite.testrunner import PRODUCTION_PASSWORD_HASHERS
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, normalized_body
+from tests.runner import PRODUCTION_PASSWORD_HASHERS
 
 OPEN_REDIRECTS = [
     "http://example.com",
@@ -83,9 +84,9 @@ class LoginTests(CacheClearingTestCase):
 
     def test_unknown_user_costs_the_same_hashing_work_as_a_wrong_password(self):
         # Timing parity by construction: one hash computation on both paths (Django #20760).
-        from tests.authsite.hashers import CountingHasher
+        from tests.accounts.hashers import CountingHasher
 
-        hasher = "tests.authsite.hashers.CountingHasher"
+        hasher = "tests.accounts.hashers.CountingHasher"
         with self.settings(PASSWORD_HASHERS=[hasher]):
             User.objects.filter(pk=self.user.pk).update(password=make_password(PASSWORD, hasher="md5"))
             counts = []
@@ -151,7 +152,7 @@ class LoginTests(CacheClearingTestCase):
                 self.assertContains(response, "This field is required.")
 
     def test_oversized_password_refused_before_hashing(self):
-        with self.settings(PASSWORD_HASHERS=["tests.authsite.hashers.ExplodingHasher"]):
+        with self.settings(PASSWORD_HASHERS=["tests.accounts.hashers.ExplodingHasher"]):
             response = self.login(password="x" * 1_000_000)
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "This password is too long")

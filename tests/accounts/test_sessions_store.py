@@ -12,7 +12,7 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
-from django.test import TestCase, TransactionTestCase, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from authsite.accounts.middleware import SESSION_AUTH_AT
@@ -26,6 +26,7 @@ from authsite.accounts.sessions import (
     user_sessions_end,
 )
 from authsite.accounts.sessions_models import UserSession
+from tests.base import TestCase, TransactionTestCase
 from tests.helpers import make_user
 
 UA = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"

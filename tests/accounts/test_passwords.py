@@ -7,9 +7,9 @@ from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import Client
 
 from authsite.accounts.models import User
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, normalized_body
 
 NEW = "a brand new passphrase"
@@ -125,7 +125,7 @@ class PasswordPagesAreNotStoredTests(CacheClearingTestCase):
     """Every page that shows or takes a password or a secret says Cache-Control: no-store."""
 
     def test_password_pages_forbid_storing(self):
-        from authsite.accounts.services import account_activation_token
+        from authsite.accounts.tokens import account_activation_token
 
         user = make_user()
         pending = make_user("pending@example.com", is_active=False, email_verified_at=None)
@@ -216,7 +216,7 @@ class SensitivePostParametersTests(CacheClearingTestCase):
     def test_password_views_hide_the_password_from_error_reports(self):
         from django.views.debug import SafeExceptionReporterFilter
 
-        from authsite.accounts.services import account_activation_token
+        from authsite.accounts.tokens import account_activation_token
 
         user = make_user()
         pending = make_user("pending@example.com", is_active=False, email_verified_at=None)

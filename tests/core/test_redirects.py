@@ -6,9 +6,10 @@ import json
 from datetime import timedelta
 from unittest import mock
 
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
+from tests.base import BrowserClient as Client
 from tests.factors.test_views import totp_device
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 

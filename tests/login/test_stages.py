@@ -6,20 +6,21 @@ from datetime import timedelta
 from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from authsite.login.state import SESSION_KEY as PENDING_KEY
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 STAGES = [
-    "tests.authsite.stages.SkippedStage",
-    "tests.authsite.stages.ConfirmStage",
-    "tests.authsite.stages.SecondStage",
+    "tests.login.stages.SkippedStage",
+    "tests.login.stages.ConfirmStage",
+    "tests.login.stages.SecondStage",
 ]
 
 
-@override_settings(ROOT_URLCONF="tests.authsite.stages", LOGIN_STAGES=STAGES)
+@override_settings(ROOT_URLCONF="tests.login.stages", LOGIN_STAGES=STAGES)
 class StagedLoginTests(CacheClearingTestCase):
     def setUp(self) -> None:
         super().setUp()
@@ -27,6 +28,17 @@ class StagedLoginTests(CacheClearingTestCase):
 
     def password(self, client: Client | None = None):
         return (client or self.client).post("/login/", {"email": self.user.email, "password": PASSWORD})
+
+    def test_a_pending_login_stored_by_the_previous_version_counts_as_absent(self):
+        # The previous version kept an untyped "flags" dict instead of typed facts.
+        self.password()
+        session = self.client.session
+        old = {k: v for k, v in session[PENDING_KEY].items() if k != "facts"}
+        session[PENDING_KEY] = {**old, "flags": {"risk_event_id": 1, "require_factor": True}}
+        session.save()
+        response = self.client.get("/test/confirm/")
+        self.assertRedirects(response, "/login/", fetch_redirect_response=False)
+        self.assertNotIn(SESSION_KEY, self.client.session)
 
     def test_password_alone_does_not_sign_in_when_stages_are_configured(self):
         response = self.password()
@@ -113,7 +125,7 @@ class StagedLoginTests(CacheClearingTestCase):
         failed = [r for r in logs.records if r.getMessage() == "authn_login_fail"]
         self.assertEqual([(r.outcome, r.user_id) for r in failed], [("password_changed", self.user.pk)])
 
-    @override_settings(LOGIN_STAGES=["tests.authsite.stages.RefuseOnceStage", "tests.authsite.stages.ConfirmStage"])
+    @override_settings(LOGIN_STAGES=["tests.login.stages.RefuseOnceStage", "tests.login.stages.ConfirmStage"])
     def test_a_refused_login_is_gone_and_cannot_be_resumed_without_the_password(self):
         response = self.password()
         self.assertRedirects(response, "/login/", fetch_redirect_response=False)

@@ -9,12 +9,13 @@ from unittest import mock
 
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from authsite.accounts.sessions_models import UserSession
 from factors.models import RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from risk.geo import build_demo_databases
+from tests.base import BrowserClient as Client
 from tests.helpers import CacheClearingTestCase, make_user
 from tests.risk.test_admin_and_controls import event, remembered
 

@@ -9,8 +9,9 @@ import re
 from django.core import mail
 from django.core.checks import run_checks
 from django.core.mail.backends.console import EmailBackend as ConsoleEmailBackend
-from django.test import Client, override_settings
+from django.test import override_settings
 
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 # A host ALLOWED_HOSTS accepts (the port is not checked), as an attacker would send it.
@@ -82,7 +83,7 @@ class ConsoleEmailTests(CacheClearingTestCase):
         StreamConsole.stream = stream
         self.addCleanup(setattr, StreamConsole, "stream", None)
         with override_settings(
-            MAILERS={"default": {"BACKEND": "tests.authsite.test_email_links.StreamConsole", "OPTIONS": {}}}
+            MAILERS={"default": {"BACKEND": "tests.accounts.test_email_links.StreamConsole", "OPTIONS": {}}}
         ):
             send_email.call(to="a@example.com", subject="confirm", body=f"Open this link, caf\u00e9:\n\n{link}\n")
         output = stream.getvalue()

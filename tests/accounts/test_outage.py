@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.db import OperationalError
 from django.http import HttpResponse
-from django.test import Client, TestCase, override_settings
+from django.test import override_settings
 from django.urls import include, path
+
+from tests.base import BrowserClient as Client
+from tests.base import TestCase
 
 
 def broken_database(request):
@@ -29,7 +32,7 @@ urlpatterns = [
 handler500 = "authsite.accounts.views.server_error"
 
 
-@override_settings(ROOT_URLCONF="tests.authsite.test_outage", DEBUG=False)
+@override_settings(ROOT_URLCONF="tests.accounts.test_outage", DEBUG=False)
 class OutageTests(TestCase):
     def setUp(self) -> None:
         self.client = Client(raise_request_exception=False)
