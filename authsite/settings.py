@@ -105,16 +105,17 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # Number of reverse proxies in front of the app that append to X-Forwarded-For. 0 means the client
-# IP is REMOTE_ADDR and forwarded headers are ignored (see authsite.clientip).
+# IP is REMOTE_ADDR and forwarded headers are ignored (see authsite.core.clientip).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
-    "authsite.apps.AccountsConfig",
+    "authsite.accounts.apps.AccountsConfig",
     "factors.apps.FactorsConfig",
     "risk.apps.RiskConfig",
+    "authsite.center.apps.CenterConfig",
     "django_otp",
     "django_tasks_db",
-    "authsite.apps.MfaAdminConfig",
+    "authsite.center.apps.MfaAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.messages",
@@ -123,7 +124,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "authsite.middleware.RequestIdMiddleware",
+    "authsite.accounts.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -132,7 +133,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "authsite.middleware.SessionTimeoutMiddleware",
+    "authsite.accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
 ]
@@ -204,7 +205,7 @@ AUTH_PASSWORD_VALIDATORS = [
         "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH},
     },
     {
-        "NAME": "authsite.validators.MaximumLengthValidator",
+        "NAME": "authsite.accounts.validators.MaximumLengthValidator",
         "OPTIONS": {"max_length": PASSWORD_MAX_LENGTH},
     },
     {
@@ -220,7 +221,14 @@ LOGIN_STAGES: list[str] = env_list(
     "LOGIN_STAGES", ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
 )
 # Told about password failures and finished sign-ins (authsite.login.listeners).
-LOGIN_LISTENERS: list[str] = ["risk.login.RiskLoginListener"]
+# In this order: the session's client, the risk engine's learning, then the new-sign-in email.
+LOGIN_LISTENERS: list[str] = [
+    "authsite.accounts.listeners.SessionClientListener",
+    "risk.login.RiskLoginListener",
+    "authsite.center.listeners.NewSignInListener",
+]
+# Where the login framework finds a user's second factors (authsite.login.inventory).
+LOGIN_FACTOR_INVENTORY = "factors.services.user_factor_summaries"
 # A pending login (password checked, later stages not yet passed) expires after this many seconds.
 LOGIN_PENDING_TIMEOUT = env_int("LOGIN_PENDING_TIMEOUT", 600, minimum=1)
 
@@ -231,7 +239,7 @@ REAUTH_STEP_UP = "factors.stepup.step_up_url"
 # Staff must have a second factor, and the admin needs an OTP-verified session.
 MFA_REQUIRED_FOR_STAFF = env_bool("MFA_REQUIRED_FOR_STAFF", True)
 
-# Throttling of the password step (authsite.throttle); counters live in the cache, so they are
+# Throttling of the password step (authsite.accounts.throttle); counters live in the cache, so they are
 # shared between processes when REDIS_URL is set. No permanent lockout: a window expires.
 LOGIN_THROTTLE = {
     "ACCOUNT_MAX_FAILURES": env_int("LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES", 100, minimum=1),
@@ -266,8 +274,8 @@ RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24, maxim
 
 # --- Sessions -----------------------------------------------------------------------------------
 # Database sessions that record their user, address and browser, so people can see and end their
-# own sessions on the Security page (authsite.sessions).
-SESSION_ENGINE = "authsite.sessions"
+# own sessions on the Security page (authsite.accounts.sessions).
+SESSION_ENGINE = "authsite.accounts.sessions"
 SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
 SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_TIMEOUT", 12 * 60 * 60, minimum=60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
@@ -347,7 +355,7 @@ def _development_site_url() -> str:
 SITE_URL = os.environ.get("SITE_URL", "").strip() or (_development_site_url() if DEBUG else "")
 
 # Caps on account emails (sign-up, activation, "you already have an account", password reset)
-# per destination address and per client IP (an IPv6 client by its /64), per hour (authsite.caps).
+# per destination address and per client IP (an IPv6 client by its /64), per hour (authsite.accounts.caps).
 ACCOUNT_EMAIL_CAPS = {
     "address": {"hour": env_int("ACCOUNT_EMAIL_CAP_PER_ADDRESS", 5, minimum=1)},
     "ip": {"hour": env_int("ACCOUNT_EMAIL_CAP_PER_IP", 20, minimum=1)},
@@ -402,7 +410,7 @@ if LOG_LEVEL not in logging.getLevelNamesMapping():
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "authsite.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "authsite.core.logging.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -419,4 +427,4 @@ LOGGING = {
     },
 }
 
-TEST_RUNNER = "authsite.testrunner.TestRunner"
+TEST_RUNNER = "tests.runner.TestRunner"

@@ -2,9 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from authsite import center, views
-from authsite.demo import demo_view
-from risk.views import trusted_device_revoke_view
+from authsite.accounts import views
+from authsite.center import activity as center
+from authsite.center.demo import demo_view
+from authsite.center.remembered import trusted_device_revoke_view
+from authsite.center.security import security_view
+from factors import urls as factors_urls
+
+# The Security page shows factors, sessions and remembered devices, so it lives in the center; its
+# name stays in the factors namespace, where every link already points.
+FACTORS_PATTERNS = [*factors_urls.urlpatterns, path("account/security/", security_view, name="security")]
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,7 +39,9 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("account/reauthenticate/", views.reauthenticate_view, name="reauthenticate"),
-    path("", include("factors.urls")),
+    path(
+        "", include(([*factors_urls.urlpatterns, path("account/security/", security_view, name="security")], "factors"))
+    ),
     path("", include((center.urlpatterns, "center"))),
     path("account/security/devices/forget/", trusted_device_revoke_view, name="trusted_device_revoke"),
     path("admin/", admin.site.urls),
@@ -40,4 +49,4 @@ urlpatterns = [
     path("demo/", demo_view, name="demo"),
 ]
 
-handler500 = "authsite.views.server_error"
+handler500 = "authsite.accounts.views.server_error"

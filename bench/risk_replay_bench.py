@@ -3,7 +3,7 @@
     python bench/risk_replay_bench.py [--users 2000] [--days 180] [--seed 1] [--trace FILE]
                                       [--tracemalloc]
 
-Generates a trace with risk.simulate (about 110 rows per user over 180 days) and replays it with
+Generates a trace with risk.evaluation.simulate (about 110 rows per user over 180 days) and replays it with
 the replay contract of RISK.md three ways: "engine" (the RBA columns plus coordinates only, as for
 the public data set), "engine+cookie" (also the trace's Device ID column, i.e. the device cookie
 a real deployment has), and "freeman" (the plain Freeman et al. baseline). It prints
@@ -32,8 +32,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authsite.settings")
 
 def run(trace: Path, *, baseline: bool, trace_memory: bool, device_ids: bool = False) -> dict:
     from risk.decision import Decision
-    from risk.replay import Replayer, ScoreHistogram, roc_auc
-    from risk.simulate import ATTACKER_TYPES
+    from risk.evaluation.replay import Replayer, ScoreHistogram, roc_auc
+    from risk.evaluation.simulate import ATTACKER_TYPES
 
     per_type = {t: {"n": 0, "caught": 0, "denied": 0, "hist": ScoreHistogram()} for t in ATTACKER_TYPES}
     settled = {"n": 0, "challenged": 0, "denied": 0}
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    from risk.simulate import SimConfig, simulate
+    from risk.evaluation.simulate import SimConfig, simulate
 
     with tempfile.TemporaryDirectory() as tmpdir:
         if args.trace:

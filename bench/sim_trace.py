@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from risk.simulate import SimConfig, simulate
+    from risk.evaluation.simulate import SimConfig, simulate
 
     config = SimConfig(
         users=args.users,

@@ -5,15 +5,15 @@
 User agents: ``--strings`` distinct realistic strings (bench/ua_strings.py), each parsed once per
 pass with every cache out of the way, side by side:
 
-- ``risk.ua (uncached)``: ``risk.ua._parse``, the function behind the LRU of ``parse_ua``, with
+- ``authsite.core.ua (uncached)``: ``authsite.core.ua._parse``, the function behind the LRU of ``parse_ua``, with
   ua-parser's global parser swapped for one without its S3-FIFO cache (this process only), so
   every call really runs the resolver;
 - ``user_agents.parse (stock)``: the ``user_agents`` package as shipped (ua-parser's legacy API);
   its 200-entry module cache is emptied before every call;
-- ``risk.ua.parse_ua (LRU hit)``: for reference, what a repeated string costs on the site.
+- ``authsite.core.ua.parse_ua (LRU hit)``: for reference, what a repeated string costs on the site.
 
-Two indented rows split the uncached risk.ua parse: the ua-parser resolver alone, and the three
-regular expressions risk.ua runs itself (automation, tablet, mobile).
+Two indented rows split the uncached authsite.core.ua parse: the ua-parser resolver alone, and the three
+regular expressions authsite.core.ua runs itself (automation, tablet, mobile).
 
 GeoIP: demo City and ASN databases (risk.geo.build_demo_databases, temp dir), addresses inside
 the demo ranges (found) and outside them (IPv4 and IPv6, not found), timed per call for the raw
@@ -22,7 +22,7 @@ what the login flow calls); indented rows: the raw maxminddb read of the City da
 geoip2's model objects) and risk.geo.normalize_ip.
 
 Prints per-call microseconds (median, mean, p99) in one table. Targets: GeoIP <= 20 us a lookup;
-the uncached risk.ua parse is expected far below the stock ~0.6 ms.
+the uncached authsite.core.ua parse is expected far below the stock ~0.6 ms.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
     from ua_parser import user_agent_parser
     from ua_strings import make_user_agents
 
-    from risk import ua as risk_ua
+    from authsite.core import ua as risk_ua
     from risk.geo import MaxMindGeoProvider, build_demo_databases, normalize_ip
 
     rng = random.Random(args.seed)
@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
         for s in warm:  # compile the lazily built regexes of both parsers
             risk_ua._parse(s)
             user_agents.parse(s)
-        rows.append(("risk.ua._parse (uncached)", len(strings), per_call_us(risk_ua._parse, strings, args.passes)))
+        rows.append(
+            ("authsite.core.ua._parse (uncached)", len(strings), per_call_us(risk_ua._parse, strings, args.passes))
+        )
         rows.append(("  of which ua-parser resolver", len(strings), per_call_us(uncached.parse, strings, args.passes)))
     finally:
         ua_parser.parser = stock_parser
@@ -140,7 +142,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
         risk_ua._MOBILE_RE.search(s)
 
     rows.append(
-        ("  risk.ua's regexes (non-ASCII fallback)", len(strings), per_call_us(risk_regexes, strings, args.passes))
+        (
+            "  authsite.core.ua's regexes (non-ASCII fallback)",
+            len(strings),
+            per_call_us(risk_regexes, strings, args.passes),
+        )
     )
     rows.append(
         (
@@ -152,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
     risk_ua.clear_cache()
     for s in strings[:1000]:
         risk_ua.parse_ua(s)
-    rows.append(("risk.ua.parse_ua (LRU hit)", 1000, per_call_us(risk_ua.parse_ua, strings[:1000], args.passes)))
+    rows.append(
+        ("authsite.core.ua.parse_ua (LRU hit)", 1000, per_call_us(risk_ua.parse_ua, strings[:1000], args.passes))
+    )
     ua_rows = len(rows)
 
     # --- GeoIP -------------------------------------------------------------------------------
@@ -208,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
         med, mean, p99 = summary(samples)
         print(f"{label:40}{n:>8}{len(samples):>8}{med:>10.1f}{mean:>10.1f}{p99:>10.1f}")
     stock, risk_med = summary(rows[3][2])[0], summary(rows[0][2])[0]
-    print(f"\nuncached parse: risk.ua is {stock / risk_med:.0f}x faster than user_agents.parse (median)")
+    print(f"\nuncached parse: authsite.core.ua is {stock / risk_med:.0f}x faster than user_agents.parse (median)")
     worst = max(summary(s)[1] for _, _, s in rows[ua_rows : ua_rows + 4])
     print(
         f"GeoIP target <= {GEO_TARGET_US:.0f} us per City or ASN lookup: "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from authsite.account_admin import account_factor_revoke, factor_locked_until
+from authsite.center.account_admin import account_factor_revoke, factor_locked_until
 from factors.models import (
     EmailDevice,
     RecoveryCodeDevice,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from authsite.forms import AccessibleFormMixin
+from authsite.accounts.forms import AccessibleFormMixin
 
 
 class CodeForm(AccessibleFormMixin, forms.Form):

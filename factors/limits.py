@@ -1,16 +1,16 @@
-"""Send caps for text messages and email codes (the shared mechanism is ``authsite.caps``).
+"""Send caps for text messages and email codes (the shared mechanism is ``authsite.accounts.caps``).
 
 Fixed windows of an hour and a day per scope (user, phone number or address, client IP, country
 calling code), configured by ``FACTORS_SMS_CAPS`` and ``FACTORS_EMAIL_CAPS``. The cache is shared
 by all processes when it is Redis, so the caps hold across workers (house rule 5). An IPv6 client
-is counted by its /64 (``authsite.clientip.ip_rate_key``).
+is counted by its /64 (``authsite.core.clientip.ip_rate_key``).
 """
 
 from __future__ import annotations
 
-from authsite.caps import cap_take
-from authsite.clientip import ip_rate_key
-from authsite.models import email_fold
+from authsite.accounts.caps import cap_take
+from authsite.accounts.models import email_fold
+from authsite.core.clientip import ip_rate_key
 from factors import seams
 from factors.conf import factors_settings
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.http import HttpRequest
 from django.urls import reverse
 
-from authsite import clock
-from authsite.clientip import client_ip
-from authsite.links import absolute_url
-from authsite.services import send_templated_email
-from risk.ua import parse_ua
+from authsite.accounts.services import send_templated_email
+from authsite.core import clock
+from authsite.core.clientip import client_ip
+from authsite.core.links import absolute_url
+from authsite.core.ua import parse_ua
 
 
 def notify_factor_change(request: HttpRequest, *, user, subject: str, what: str) -> None:

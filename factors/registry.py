@@ -24,6 +24,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+# What a sign-in asks of its second step is a fact of the login framework, set by any stage.
+from authsite.login.facts import Requirement
+
 
 class Strength(enum.IntEnum):
     """How much a verified factor of a kind is worth; higher is stronger."""
@@ -33,14 +36,6 @@ class Strength(enum.IntEnum):
     RESTRICTED = 30
     APP = 40
     PHISHING_RESISTANT = 50
-
-
-class Requirement(enum.StrEnum):
-    """What the risk policy asks of the second factor."""
-
-    ANY = "any"
-    STRONG = "strong"
-    PHISHING_RESISTANT = "phishing_resistant"
 
 
 @dataclass(frozen=True)

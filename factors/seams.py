@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from authsite import clock
+from authsite.core import clock
 
 
 def now() -> datetime:

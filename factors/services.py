@@ -17,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 
-from authsite.parsing import parse_id
+from authsite.core.parsing import parse_id
+from authsite.login.inventory import FactorSummary
 from factors import crypto, limits, otp, seams
 from factors.conf import factors_settings
 from factors.models import (
@@ -533,6 +534,18 @@ def user_factors(user) -> list[FactorDevice]:
             model.objects.filter(model.factor_filter, user=user, confirmed=True).order_by("created_at", "pk")
         )
     return sorted(devices, key=sort_key)
+
+
+def user_factor_summaries(user) -> list[FactorSummary]:
+    """List the user's confirmed factors for the login framework (``LOGIN_FACTOR_INVENTORY``)."""
+    return [
+        FactorSummary(
+            kind=d.factor_kind,
+            id=d.persistent_id,
+            usable=not (d.factor_kind == "sms" and not d.verified),
+        )
+        for d in user_factors(user)
+    ]
 
 
 def _counts_as_factor(device: FactorDevice) -> bool:

@@ -6,10 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from authsite import clock, events
+from authsite.core import clock, events
+from authsite.login.facts import Requirement
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
-from factors.registry import Requirement
 from factors.services import factor_account_email_device, user_has_factor
 
 KEY = "challenge"
@@ -19,10 +19,11 @@ ENROL_KEY = "enrol"
 class ChallengeStage(LoginStage):
     """Ask for a second factor when the login needs one.
 
-    What is needed comes from the pending login's flags, which earlier stages (the risk engine)
-    set: ``require_factor`` (bool) and ``factor_requirement`` (a ``Requirement``). Without them the
-    rule is plain MFA: a user with a factor is asked for it at every sign-in, a user without one
-    is not. A cache outage at the password step (``throttle_unavailable``) always asks.
+    What is needed comes from the pending login's facts, which earlier stages (the risk engine)
+    publish: ``requirement`` (a ``FactorRequirement``) and ``has_factor``. Without them the rule is
+    plain MFA: a user with a factor is asked for it at every sign-in, a user without one is not.
+    A cache outage at the password step (``throttle_unavailable``) always asks. A user without a
+    factor who is asked gets a code at the confirmed account address.
 
     A user who must set up a new factor (``mfa_enrol_required_at``) is always asked, for one of
     their factors or else a code sent to the account address: whoever binds the next factor to the
@@ -33,29 +34,32 @@ class ChallengeStage(LoginStage):
     key = KEY
 
     def handle(self, request: HttpRequest, pending: PendingLogin) -> HttpResponse | None:
-        if pending.flags.get("passkey_uv"):
+        facts = pending.facts
+        if facts.passkey_verified:
             # A passkey assertion with user verification is two factors by itself.
             return None
         user = pending.user()
-        has_factor = pending.flags.get("has_factor")
+        has_factor = facts.has_factor
         if has_factor is None:  # no earlier stage looked
             has_factor = user_has_factor(user)
-        required = pending.flags.get("require_factor")
-        if required is None:
-            required = has_factor
-        if pending.flags.get("throttle_unavailable") and has_factor:
+        requirement = facts.requirement
+        required = requirement.required if requirement is not None else has_factor
+        if facts.throttle_unavailable and has_factor:
             required = True
         if user.mfa_enrol_required_at is not None and not required:
             required = True
-            if not has_factor:
-                factor_account_email_device(user=user)
+        if required and not has_factor:
+            # A user without a factor is asked for a code sent to the confirmed account address.
+            factor_account_email_device(user=user)
         if not required:
             if not has_factor and user.last_login is None and not pending.next_url:
                 # First sign-in after sign-up: offer to add a factor (skippable).
                 pending.next_url = reverse("factors:setup")
             return None
         state = pending.state_for(self.key)
-        state["minimum"] = str(Requirement(pending.flags.get("factor_requirement", Requirement.ANY)))
+        state["minimum"] = str(requirement.minimum if requirement is not None else Requirement.ANY)
+        state["exclude"] = list(requirement.exclude) if requirement is not None else []
+        state["reasons"] = list(requirement.reasons) if requirement is not None else []
         return redirect("factors:challenge")
 
 

@@ -1,7 +1,7 @@
 """Step-up re-authentication with a factor before changing how the account signs in.
 
 NIST SP 800-63B §4.1.2.1: adding or changing an authenticator needs authentication at the
-account's highest strength. A recent password check (``authsite.reauth``) is not enough for a user
+account's highest strength. A recent password check (``authsite.accounts.reauth``) is not enough for a user
 who has a second factor: they must also pass one of their strongest factors within
 ``REAUTH_WINDOW_SECONDS``. A sign-in that passed one of those counts, so the common case asks
 nothing; one that passed a weaker factor (an email or SMS code while the user has an app or a
@@ -23,10 +23,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 
-from authsite import clock, events
-from authsite.clientip import client_ip
-from authsite.reauth import reauth_mark
-from authsite.views import safe_next_url
+from authsite.accounts.reauth import reauth_mark
+from authsite.accounts.views import safe_next_url
+from authsite.core import clock, events
+from authsite.core.clientip import client_ip
 from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
@@ -104,7 +104,7 @@ def staff_session_verified(request: HttpRequest) -> bool:
 def step_up_url(request: HttpRequest) -> str | None:
     """Where to send a user who must pass a factor before a sensitive change, or None if not needed.
 
-    Called by ``authsite.reauth.recent_auth_required`` (setting ``REAUTH_STEP_UP``).
+    Called by ``authsite.accounts.reauth.recent_auth_required`` (setting ``REAUTH_STEP_UP``).
     """
     strongest = strongest_factors(request.user)
     if not strongest:
@@ -163,7 +163,7 @@ def stepup_view(request: HttpRequest) -> HttpResponse:
 def stepup_admin_view(request: HttpRequest) -> HttpResponse:
     """Pass an app, passkey or security key in this session before using the admin.
 
-    ``authsite.admin_site`` sends staff here when their session did not pass such a factor (a
+    ``authsite.center.admin_site`` sends staff here when their session did not pass such a factor (a
     sign-in the risk engine let through on the password, or one confirmed with an email code).
     """
     return _stepup(
@@ -268,6 +268,6 @@ def stepup_webauthn_complete(request: HttpRequest) -> JsonResponse:
         events.auth_event(request, events.REAUTH, outcome="webauthn_rejected", reason=exc.reason)
         return JsonResponse({"error": "That security key or passkey wasn't accepted. Try again."}, status=400)
     next_url = body.get("next") if isinstance(body.get("next"), str) else ""
-    from authsite.views import safe_redirect_target
+    from authsite.accounts.views import safe_redirect_target
 
     return JsonResponse({"redirect": _passed(request, result.credential, safe_redirect_target(request, next_url))})

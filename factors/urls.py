@@ -15,7 +15,6 @@ urlpatterns = [
     path("login/enrol/webauthn/complete/", views.enrol_webauthn_complete, name="enrol_webauthn_complete"),
     path("login/passkey/begin/", views.passkey_login_begin, name="passkey_begin"),
     path("login/passkey/complete/", views.passkey_login_complete, name="passkey_complete"),
-    path("account/security/", views.security_view, name="security"),
     path("account/setup/", views.setup_view, name="setup"),
     path("account/reauthenticate/factor/", stepup.stepup_view, name="stepup"),
     path("account/reauthenticate/admin/", stepup.stepup_admin_view, name="stepup_admin"),

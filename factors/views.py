@@ -21,16 +21,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp import login as otp_login
 
-from authsite import events
-from authsite.clientip import client_ip
+from authsite.accounts.reauth import recent_auth_required
+from authsite.accounts.sessions import user_sessions_end
+from authsite.accounts.views import safe_redirect_target
+from authsite.core import events
+from authsite.core.clientip import client_ip
+from authsite.core.parsing import parse_id
+from authsite.core.redirects import json_redirect
 from authsite.login import flow
+from authsite.login.facts import LoginFacts
 from authsite.login.listeners import notify_factor_failed
 from authsite.login.state import PendingLogin, pending_login_stash
-from authsite.parsing import parse_id
-from authsite.reauth import recent_auth_required
-from authsite.redirects import json_redirect
-from authsite.sessions import user_sessions_end
-from authsite.views import safe_redirect_target
 from factors import services, webauthn
 from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice, WebAuthnCredential
@@ -39,7 +40,6 @@ from factors.registry import Requirement, factor_type, offer_key, satisfies
 from factors.stages import ENROL_KEY
 from factors.stages import KEY as CHALLENGE_KEY
 from factors.stepup import SESSION_FACTOR, factor_reauth_mark, factor_reauth_proof, reauth_level
-from risk.trust import trusted_devices_of
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     user = _pending_user(pending)
     state = pending.state_for(CHALLENGE_KEY)
     minimum = state.get("minimum", Requirement.ANY)
-    options = challenge_options(user, minimum, pending.flags.get("factor_exclude", ()))
+    options = challenge_options(user, minimum, state.get("exclude", ()))
     if not options:
         events.auth_event(request, events.MFA_FAIL, outcome="no_usable_factor", user_id=user.pk, minimum=minimum)
         return flow.login_abort(
@@ -199,8 +199,8 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
             "others": others,
             "form": form,
             "sent": device.persistent_id in state.get("sent", []),
-            "reasons": pending.flags.get("risk_reasons") or [REASON_TEXTS.get(Requirement(minimum))],
-            "offer_remember": "risk_event_id" in pending.flags,
+            "reasons": state.get("reasons") or [REASON_TEXTS.get(Requirement(minimum))],
+            "offer_remember": pending.facts.can_remember_device,
             "remember_days": getattr(settings, "RISK_TRUSTED_DEVICE_DAYS", 30),
         },
     )
@@ -247,8 +247,8 @@ def _challenge_passed(
 ) -> HttpResponse:
     pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
     pending.session_data[SESSION_FACTOR] = factor_reauth_proof(reauth_level(device))
-    pending.flags["factor_kind"] = device.factor_kind
-    pending.flags["remember_device"] = remember
+    pending.facts.factor_kind = device.factor_kind
+    pending.facts.remember_device = remember
     events.auth_event(request, events.MFA_SUCCESS, outcome="success", user_id=user.pk, factor=device.factor_kind)
     if recovery_left is not None:
         events.auth_event(request, events.MFA_RECOVERY_USED, outcome="success", user_id=user.pk, left=recovery_left)
@@ -435,7 +435,7 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
         user=result.user,
         backend=MODEL_BACKEND,
         next_url=safe_redirect_target(request, next_url),
-        flags={"passkey_uv": True, "factor_kind": result.credential.factor_kind},
+        facts=LoginFacts(passkey_verified=True, factor_kind=result.credential.factor_kind),
         session_data={
             DEVICE_ID_SESSION_KEY: result.credential.persistent_id,
             SESSION_FACTOR: factor_reauth_proof(reauth_level(result.credential)),
@@ -445,31 +445,6 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
 
 
 # --- The Security page ---------------------------------------------------------------------------
-
-
-@never_cache
-@login_required
-@require_GET
-def security_view(request: HttpRequest) -> HttpResponse:
-    from authsite.center import session_rows
-
-    user = request.user
-    devices = services.user_factors(user)
-    recovery = next((d for d in devices if isinstance(d, RecoveryCodeDevice)), None)
-    factors = [d for d in devices if not isinstance(d, RecoveryCodeDevice)]
-    return render(
-        request,
-        "factors/security.html",
-        {
-            "factors": [(d, factor_type(d)) for d in factors],
-            "recovery": recovery,
-            "recovery_left": services.recovery_codes_remaining(user=user) if recovery else 0,
-            "has_strong": any(satisfies(d, Requirement.STRONG) for d in factors),
-            "rename_form": RenameForm(),
-            "remembered": trusted_devices_of(user),
-            "sessions": session_rows(user=user, current_session_key=request.session.session_key),
-        },
-    )
 
 
 @never_cache

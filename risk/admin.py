@@ -10,7 +10,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 
-from authsite import clock
+from authsite.core import clock
 from risk.models import IPBlocklist, LoginEvent, TrustedDevice
 from risk.policy import REASON_TEXTS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from authsite import clock
+from authsite.core import clock
 from risk.models import IPBlocklist
 from risk.signals.reputation import IPNetworkSet, get_reputation_list, parse_network_lines
 

@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from authsite.core.ua import ParsedUA, parse_ua
 from risk.geo import GeoResult, network_prefixes, normalize_ip
-from risk.ua import ParsedUA, parse_ua
 
 
 @dataclass(frozen=True, slots=True)

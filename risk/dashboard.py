@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from authsite import clock
-from authsite.parsing import parse_id
+from authsite.core import clock
+from authsite.core.parsing import parse_id
 from risk.models import LoginEvent
 from risk.policy import reason_raises_risk
 

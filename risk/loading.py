@@ -40,7 +40,7 @@ def clear_caches() -> None:
     get_signals.cache_clear()
     get_geo_provider.cache_clear()
     conf.current.cache_clear()
-    from risk import ua
+    from authsite.core import ua
     from risk.signals import network, reputation
 
     ua.clear_cache()

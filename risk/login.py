@@ -1,10 +1,12 @@
 """The risk engine in the sign-in flow: the risk stage and the login listener.
 
 ``RiskStage`` runs after the password (and before ``factors.stages.ChallengeStage``): it builds
-the context from the request, assesses it, stores a ``LoginEvent`` and tells the challenge stage
-what to ask for through the pending login's flags. ``RiskLoginListener`` counts password failures
-and, once a sign-in is complete, learns it into the user's profile, marks the event a success, sets
-the device cookie and remembers the device when the user asked.
+the context from the request, assesses it, stores a ``LoginEvent`` and publishes what the challenge
+stage must ask for as the pending login's typed facts (``authsite.login.facts``); the user's factors
+come from the login framework's inventory, so this app never imports the factors app.
+``RiskLoginListener`` counts password failures and, once a sign-in is complete, learns it into the
+user's profile, marks the event a success, sets the device cookie and remembers the device when
+the user asked.
 """
 
 from __future__ import annotations
@@ -19,21 +21,23 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
-from authsite import clock, events
-from authsite.clientip import client_ip
-from authsite.links import absolute_url
+from authsite.accounts.services import send_templated_email
+from authsite.core import clock, events
+from authsite.core.clientip import client_ip
+from authsite.core.links import absolute_url
 from authsite.login import flow
+from authsite.login.facts import FactorRequirement, Requirement
+from authsite.login.inventory import user_factor_summaries
 from authsite.login.listeners import LoginListener
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
-from authsite.services import send_templated_email
-from factors.registry import Requirement
 from risk import conf, services
 from risk.context import LoginContext, context_from_parts, device_digest
 from risk.decision import Decision
 from risk.device import device_cookie_set, device_id_from_request, new_device_id
 from risk.geo import GeoResult
 from risk.models import LoginEvent
+from risk.notify import sign_in_facts
 from risk.policy import Assessment, Reason, reason_texts
 from risk.trust import trusted_device_check, trusted_device_remember, trusted_device_touch
 
@@ -81,14 +85,14 @@ def login_context_build(request: HttpRequest, *, user) -> LoginContext:
     )
 
 
-def _context_to_flags(ctx: LoginContext) -> dict:
+def _context_to_state(ctx: LoginContext) -> dict:
     data = asdict(ctx)
     data.pop("device_key", None)
     data["timestamp"] = ctx.timestamp.isoformat()
     return data
 
 
-def _context_from_flags(data: dict) -> LoginContext:
+def _context_from_state(data: dict) -> LoginContext:
     geo = GeoResult(
         **{
             k: data.get(k)
@@ -191,8 +195,6 @@ def _json_safe(value):
 
 
 def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> None:
-    from authsite.center import sign_in_facts
-
     send_templated_email(
         to=user.email,
         subject="a sign-in was refused" if denied else "an unusual sign-in to your account",
@@ -213,10 +215,9 @@ class RiskStage(LoginStage):
     key = KEY
 
     def handle(self, request: HttpRequest, pending: PendingLogin) -> HttpResponse | None:
-        from factors.services import user_factors
-
         user = pending.user()
-        kinds = {d.factor_kind for d in user_factors(user) if not (d.factor_kind == "sms" and not d.verified)}
+        facts = pending.facts
+        kinds = {f.kind for f in user_factor_summaries(user) if f.usable}
         has_factor = bool(kinds - {"recovery"})
         try:
             ctx = login_context_build(request, user=user)
@@ -234,7 +235,7 @@ class RiskStage(LoginStage):
         if "engine_error" in assessment.reason_codes:
             events.auth_event(request, "risk_engine_error", outcome="fail_closed", user_id=user.pk)
         assessment = _first_login_rule(assessment, user=user, has_factor=has_factor)
-        if pending.flags.get("throttle_unavailable"):
+        if facts.throttle_unavailable:
             # The password throttle could not be consulted: never let the password suffice.
             assessment = Assessment(
                 assessment.score,
@@ -243,7 +244,7 @@ class RiskStage(LoginStage):
                 assessment.breakdown,
             )
         # A passkey with user verification began this sign-in instead of a password.
-        method = LoginEvent.Method.PASSKEY if pending.flags.get("passkey_uv") else LoginEvent.Method.PASSWORD
+        method = LoginEvent.Method.PASSKEY if facts.passkey_verified else LoginEvent.Method.PASSWORD
         event = _store_event(request, ctx, assessment, user=user, method=method)
         events.auth_event(
             request,
@@ -253,8 +254,9 @@ class RiskStage(LoginStage):
             score=event.score,
             reasons=list(assessment.reason_codes),
         )
-        pending.flags["risk_event_id"] = event.pk
-        pending.flags["risk_context"] = _context_to_flags(ctx)
+        facts.event_id = event.pk
+        facts.can_remember_device = True
+        pending.state_for(KEY)["context"] = _context_to_state(ctx)
         decision = assessment.decision
         if decision is Decision.DENY:
             LoginEvent.objects.filter(pk=event.pk).update(outcome=LoginEvent.Outcome.DENIED)
@@ -262,28 +264,23 @@ class RiskStage(LoginStage):
             _notify(request, ctx, user=user, denied=True)
             return flow.login_abort(request, DENY_MESSAGE)
         # The challenge stage needs the same answer; it is not asked of the database twice.
-        pending.flags["has_factor"] = has_factor
+        facts.has_factor = has_factor
         if decision is Decision.ALLOW:
-            pending.flags["require_factor"] = False
+            facts.requirement = FactorRequirement(required=False)
             return None
         requirement, exclude = _requirement_for(decision, kinds)
-        pending.flags.update(
-            require_factor=True,
-            factor_requirement=str(requirement),
-            factor_exclude=exclude,
+        facts.requirement = FactorRequirement(
+            required=True,
+            minimum=requirement,
+            exclude=tuple(exclude),
             # What made us ask: trust reasons (a known device) are no reason to ask more.
-            risk_reasons=reason_texts(assessment.reasons)[:3],
+            reasons=tuple(reason_texts(assessment.reasons)[:3]),
         )
-        if not has_factor:
-            # A user without a factor is asked for a code sent to the confirmed account address.
-            from factors.services import factor_account_email_device
-
-            factor_account_email_device(user=user)
         if decision is Decision.CHALLENGE_STRONG:
             # Told now, whether or not the second step follows; the same email covers a sign-in
             # that then completes, so that one sends no new-sign-in email as well.
             _notify(request, ctx, user=user, denied=False)
-            pending.flags["risk_notified"] = True
+            facts.user_notified = True
         return None
 
 
@@ -301,14 +298,8 @@ class RiskLoginListener(LoginListener):
         services.login_failed(user_id=user.pk, ip=client_ip(request), at=clock.now())
 
     def login_succeeded(self, request: HttpRequest, response: HttpResponse, *, user, pending: PendingLogin) -> None:
-        from authsite.center import notify_new_sign_in, sign_in_is_new
-        from authsite.sessions import session_record_client
-
-        # The session list on the Security page shows where each session was started from.
-        session_record_client(request)
-        data = pending.flags.get("risk_context")
+        data = pending.state_for(KEY).get("context")
         device_id = device_id_from_request(request)
-        cookie_was_missing = device_id is None
         if device_id is None:
             device_id = new_device_id()
             device_cookie_set(response, device_id)
@@ -316,26 +307,20 @@ class RiskLoginListener(LoginListener):
             return
         data = {**data, "device_id": data.get("device_id") or device_id}
         try:
-            services.login_succeeded(context=_context_from_flags(data))
+            services.login_succeeded(context=_context_from_state(data))
         except Exception:
             # Learning is best effort (a cache or database hiccup): the sign-in itself is complete,
             # and its event, notification and remembered device must still be recorded.
             logger.exception("risk profile update failed", extra={"event": "risk_engine_error", "user_id": user.pk})
         # The device key is the cookie the sign-in ends with (a first visit gets one only now): it is
         # what was learned, and what "This wasn't me" must forget.
-        LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).update(
+        LoginEvent.objects.filter(pk=pending.facts.event_id).update(
             outcome=LoginEvent.Outcome.SUCCESS,
-            factor=str(pending.flags.get("factor_kind", ""))[:16],
+            factor=pending.facts.factor_kind[:16],
             device_key=device_digest(data["device_id"]),
         )
-        event = LoginEvent.objects.filter(pk=pending.flags.get("risk_event_id")).first()
-        if (
-            event is not None
-            and not pending.flags.get("risk_notified")
-            and sign_in_is_new(event, cookie_was_missing=cookie_was_missing)
-        ):
-            notify_new_sign_in(request, event, user=user)
-        if pending.flags.get("remember_device") and pending.flags.get("require_factor"):
+        requirement = pending.facts.requirement
+        if pending.facts.remember_device and requirement is not None and requirement.required:
             label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"
             where = ", ".join(p for p in (data.get("city"), data.get("country")) if p)
             trusted_device_remember(

@@ -11,11 +11,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from authsite import clock
+from authsite.core import clock
+from authsite.core.ua import parse_ua
+from authsite.login.inventory import user_factor_summaries
 from risk.context import device_digest
 from risk.device import cookie_name, device_id_from_request
 from risk.models import TrustedDevice
-from risk.ua import parse_ua
 
 COOKIE_NAME = "trusted_device"  # the plain name; risk.device.cookie_name() gives the one in force
 
@@ -30,9 +31,7 @@ def _hash(token: str) -> str:
 
 def credential_binding(user) -> str:
     """Digest of what a remembered device is bound to: the password hash and the factor list."""
-    from factors.services import user_factors
-
-    factors = sorted(d.persistent_id for d in user_factors(user))
+    factors = sorted(f.id for f in user_factor_summaries(user))
     raw = "\0".join([str(user.pk), user.password, *factors])
     return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -7,10 +7,12 @@ import re
 import shutil
 import tempfile
 
+from django.conf import settings
 from django.core.cache import cache
-from django.test import TestCase, override_settings
+from django.test import override_settings
 
-from authsite.models import User
+from authsite.accounts.models import User
+from tests.base import TestCase
 
 PASSWORD = "correct horse battery staple"
 # The login stages the site ships with (the default of authsite.settings.LOGIN_STAGES).
@@ -91,7 +93,7 @@ class DemoGeoLoginTestCase(CacheClearingTestCase):
             RISK_GEOIP_CITY_DB=str(self.city_db),
             RISK_GEOIP_ASN_DB=str(self.asn_db),
             LOGIN_STAGES=SHIPPED_STAGES,
-            LOGIN_LISTENERS=["risk.login.RiskLoginListener"],
+            LOGIN_LISTENERS=settings.LOGIN_LISTENERS,
         )
         override.enable()
         self.addCleanup(override.disable)

@@ -15,7 +15,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
 from django.utils.crypto import constant_time_compare
 
-from authsite import clock, events
+from authsite.accounts.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
+from authsite.accounts.reauth import reauth_mark
+from authsite.core import clock, events
+from authsite.core.redirects import for_scripts
+from authsite.login.facts import LoginFacts
 from authsite.login.listeners import notify_login_succeeded
 from authsite.login.stages import get_login_stages
 from authsite.login.state import (
@@ -24,9 +28,6 @@ from authsite.login.state import (
     pending_login_load,
     pending_login_stash,
 )
-from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
-from authsite.reauth import reauth_mark
-from authsite.redirects import for_scripts
 
 EXPIRED_MESSAGE = "Your sign-in took too long and has expired. Please enter your password again."
 MISSING_MESSAGE = "Please sign in first."
@@ -38,7 +39,7 @@ def login_begin(
     user,
     backend: str,
     next_url: str,
-    flags: dict | None = None,
+    facts: LoginFacts | None = None,
     session_data: dict | None = None,
 ) -> HttpResponse:
     """Start a pending login for ``user`` after a correct password and run its stages."""
@@ -49,7 +50,7 @@ def login_begin(
         backend=backend,
         started_at=clock.timestamp(),
         next_url=next_url,
-        flags=dict(flags or {}),
+        facts=facts if facts is not None else LoginFacts(),
         session_data=dict(session_data or {}),
         auth_hash=user.get_session_auth_hash(),
     )

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
-from authsite import clock
+from authsite.core import clock
+from authsite.login.facts import LoginFacts
 
 SESSION_KEY = "pending_login"
 
@@ -29,8 +30,8 @@ class PendingLogin:
     stage_index: int = 0
     # Per-stage scratch space, keyed by the stage's ``key``.
     stage_state: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Facts found at the password step that later stages must see (e.g. a throttle outage).
-    flags: dict[str, Any] = field(default_factory=dict)
+    # What the stages found out and hand on to later ones: typed fields, see authsite.login.facts.
+    facts: LoginFacts = field(default_factory=LoginFacts)
     # Written into the session by login_finish after auth.login(), e.g. the verified OTP device.
     session_data: dict[str, Any] = field(default_factory=dict)
     # Random id of this attempt: codes sent during it are bound to it.
@@ -63,7 +64,9 @@ class PendingLogin:
 
 def pending_login_stash(request: HttpRequest, pending: PendingLogin) -> None:
     """Save ``pending`` in the session."""
-    request.session[SESSION_KEY] = asdict(pending)
+    data = asdict(pending)
+    data["facts"] = pending.facts.to_json()
+    request.session[SESSION_KEY] = data
 
 
 def pending_login_load(request: HttpRequest) -> PendingLogin | None:
@@ -72,8 +75,8 @@ def pending_login_load(request: HttpRequest) -> PendingLogin | None:
     if not isinstance(raw, dict):
         return None
     try:
-        return PendingLogin(**raw)
-    except TypeError:
+        return PendingLogin(**{**raw, "facts": LoginFacts.from_json(raw.get("facts"))})
+    except (TypeError, ValueError):
         # Written by an older version with other fields: treat as absent, the user starts again.
         return None
 

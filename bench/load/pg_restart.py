@@ -91,7 +91,7 @@ def main() -> int:  # noqa: PLR0915
         site.manage(
             "shell",
             "-c",
-            "from django.utils import timezone; from authsite.models import User\n"
+            "from django.utils import timezone; from authsite.accounts.models import User\n"
             f"for e in {emails!r}:\n"
             f"    User.objects.create_user(email=e, password={PASSWORD!r}, email_verified_at=timezone.now(), "
             "last_login=timezone.now())",

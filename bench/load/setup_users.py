@@ -14,7 +14,7 @@ from django.contrib.auth.hashers import make_password
 from django.http import HttpResponse
 from django.utils import timezone
 
-from authsite.models import User
+from authsite.accounts.models import User
 from factors import services
 from factors.models import TOTPDevice
 from risk import services as risk_services

@@ -344,12 +344,13 @@ class BrowserTestCase(StaticLiveServerTestCase):
 
         ``just_now`` also records a fresh factor check, as sensitive changes ask for.
         """
-        from django.test import Client
+        from urllib.parse import urlparse
 
-        from authsite import clock
-        from authsite.reauth import SESSION_REAUTH_AT
+        from authsite.accounts.reauth import SESSION_REAUTH_AT
+        from authsite.core import clock
         from factors.registry import Strength
         from factors.stepup import factor_reauth_mark
+        from tests.base import BrowserClient as Client
         from tests.helpers import force_login_verified
 
         client = Client()

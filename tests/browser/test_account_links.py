@@ -7,7 +7,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from authsite.services import account_activation_token
+from authsite.accounts.tokens import account_activation_token
 from tests.browser.base import BrowserTestCase
 from tests.helpers import make_user
 

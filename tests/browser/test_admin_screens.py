@@ -7,10 +7,10 @@ from datetime import timedelta
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from risk.models import LoginEvent
+from tests.base import BrowserClient as Client
 from tests.browser.base import BrowserTestCase
 from tests.helpers import force_login_verified, make_user
 

@@ -8,8 +8,7 @@ import tempfile
 from pathlib import Path
 from unittest import mock
 
-from django.test import SimpleTestCase
-
+from tests.base import SimpleTestCase
 from tests.browser import base
 from tests.browser.base import BrowserTestCase
 

@@ -9,9 +9,9 @@ from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core import mail
 from django.utils import timezone
 
-from authsite.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
-from authsite.sessions import SESSION_IP, SESSION_UA, SessionStore
-from authsite.sessions_models import UserSession
+from authsite.accounts.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
+from authsite.accounts.sessions import SESSION_IP, SESSION_UA, SessionStore
+from authsite.accounts.sessions_models import UserSession
 from tests.browser.base import BrowserTestCase
 from tests.helpers import PASSWORD, links_on, make_login_event, make_user
 

@@ -143,7 +143,7 @@ class FactorBrowserTests(BrowserTestCase):
 
     def reset_then_sign_in_to_the_enrolment_page(self) -> None:
         """Reset the user's MFA as an admin would, then sign in with the password and an email code."""
-        from authsite.account_admin import account_mfa_reset
+        from authsite.center.account_admin import account_mfa_reset
 
         enrollment = services.factor_enroll_totp_begin(user=self.user, name="Lost phone")
         enrollment.device.confirmed = True

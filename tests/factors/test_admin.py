@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.test import TestCase
 from django.urls import reverse
 
 from factors.models import (
@@ -13,6 +12,7 @@ from factors.models import (
     WebAuthnCredential,
 )
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 from tests.helpers import force_login_verified
 

@@ -10,15 +10,16 @@ import re
 
 from django.conf import settings
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from authsite.account_admin import account_mfa_status
+from authsite.center.account_admin import account_mfa_status
 from factors import otp, services
 from factors.models import EmailDevice, RecoveryCodeDevice, WebAuthnCredential
 from factors.registry import Strength
 from factors.stepup import SESSION_FACTOR, factor_reauth_mark
+from tests.base import BrowserClient as Client
 from tests.factors.test_views import email_device, sms_device, totp_device
 from tests.helpers import PASSWORD, CacheClearingTestCase, DemoGeoLoginTestCase, make_user
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO, client_for, learn_history

@@ -6,7 +6,7 @@ import re
 from unittest import mock
 
 from django.core import mail
-from django.test import TestCase, override_settings
+from django.test import override_settings
 from django_otp.models import GenerateNotAllowed, VerifyNotAllowed
 
 from factors.models import EmailDevice, SMSDevice
@@ -23,6 +23,7 @@ from factors.services import (
     user_has_factor,
 )
 from factors.sms.backends import locmem
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user, wrong_code
 
 LOGIN_A = "pending-login-a"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.core.exceptions import ImproperlyConfigured
-from django.test import SimpleTestCase, TestCase, override_settings
+from django.test import override_settings
 
 from factors import crypto
 from factors.checks import check_factors_deploy, check_factors_settings
 from factors.models import TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_reencrypt_secrets
+from tests.base import SimpleTestCase, TestCase
 from tests.factors.base import OTHER_KEY, TEST_KEY, FactorsTestMixin, make_user
 
 

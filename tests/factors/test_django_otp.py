@@ -6,12 +6,13 @@ import django_otp
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
-from django.test import RequestFactory, TestCase
 from django_otp.models import Device
 
 from factors import otp
 from factors.models import TOTPDevice
 from factors.services import factor_recovery_codes_generate
+from tests.base import BrowserRequestFactory as RequestFactory
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 

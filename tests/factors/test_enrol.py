@@ -9,15 +9,16 @@ from unittest import mock
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
-from authsite.account_admin import account_mfa_reset
-from authsite.models import User
+from authsite.accounts.models import User
+from authsite.center.account_admin import account_mfa_reset
 from factors import otp
 from factors.models import EmailDevice, TOTPDevice, WebAuthnCredential
 from factors.services import factor_enroll_totp_begin, factor_enroll_totp_confirm, user_has_factor
+from tests.base import BrowserClient as Client
 from tests.factors.softauthn import SoftAuthenticator
 from tests.factors.test_views import CHALLENGE, last_code, totp_device
 from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user
@@ -175,7 +176,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
         abandoned = self.begin_totp()
         # The pending login runs out while the QR code is on screen.
         later = timezone.now() + timedelta(seconds=settings.LOGIN_PENDING_TIMEOUT + 1)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             code = otp.totp(abandoned.bin_key, later)
             response = self.client.post(ENROL_TOTP, {"code": code})
         self.assertRedirects(response, LOGIN, fetch_redirect_response=False)
@@ -197,7 +198,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
         start = timezone.now()
 
         def minutes(n: float):
-            return mock.patch("authsite.clock.now", return_value=start + timedelta(minutes=n))
+            return mock.patch("authsite.core.clock.now", return_value=start + timedelta(minutes=n))
 
         with minutes(0):
             self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)

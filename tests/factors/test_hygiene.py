@@ -5,11 +5,10 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from django.test import SimpleTestCase, TestCase
-
 import factors
 from factors.models import EmailDevice, SMSDevice
 from factors.sms.backends import locmem
+from tests.base import SimpleTestCase, TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 FACTORS_DIR = Path(factors.__file__).parent

@@ -7,9 +7,8 @@ import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
 
-from django.test import SimpleTestCase
-
 from factors import otp
+from tests.base import SimpleTestCase
 
 SEED_SHA1 = b"12345678901234567890"
 SEED_SHA256 = b"12345678901234567890123456789012"

@@ -16,7 +16,6 @@ from unittest import mock
 
 from django.core import mail
 from django.db import connection
-from django.test import TransactionTestCase
 
 from factors import otp
 from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
@@ -27,6 +26,7 @@ from factors.services import (
     factor_recovery_codes_generate,
     factor_verify,
 )
+from tests.base import TransactionTestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 THREADS = 6

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from unittest import mock
 
-from django.test import TestCase
-
 from factors.models import RecoveryCode, RecoveryCodeDevice, recovery_code_hasher
 from factors.registry import Requirement, satisfies
 from factors.services import (
@@ -15,6 +13,7 @@ from factors.services import (
     recovery_codes_remaining,
     user_has_factor,
 )
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.test import SimpleTestCase, TestCase
-
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.registry import FACTOR_TYPES, Requirement, Strength, satisfies, strength
 from factors.services import (
@@ -18,6 +16,7 @@ from factors.services import (
     user_has_factor,
 )
 from factors.views import challenge_options
+from tests.base import SimpleTestCase, TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 

@@ -13,11 +13,12 @@ from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
 from django.core.exceptions import ImproperlyConfigured
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 from twilio.http.http_client import TwilioHttpClient
 
 from factors.sms import SmsDeliveryError, get_backend, send_sms
 from factors.sms.backends import console, locmem, twilio
+from tests.base import SimpleTestCase
 from tests.factors.test_views import CHALLENGE, last_code, sms_device, totp_device
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 

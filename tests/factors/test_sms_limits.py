@@ -6,12 +6,13 @@ import contextlib
 from datetime import timedelta
 from unittest import mock
 
-from django.test import TestCase, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors.models import EmailDevice, SMSDevice
 from factors.services import SendStatus, factor_email_send_code, factor_sms_send_code
 from factors.sms.backends import locmem
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 NO_CAPS = {"user": {}, "number": {}, "ip": {}, "country": {}}
@@ -107,7 +108,7 @@ class SmsCapTests(FactorsTestMixin, TestCase):
     def test_cache_failure_fails_closed(self):
         device = verified_sms_device(make_user())
         with (
-            mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("redis down")),
+            mock.patch("authsite.accounts.caps.cache.get_many", side_effect=ConnectionError("redis down")),
             self.assertLogs("factors", "WARNING"),
         ):
             self.assertEqual(self.send(device), SendStatus.CAPPED)
@@ -143,7 +144,7 @@ class EmailSendCapTests(FactorsTestMixin, TestCase):
                     )
         self.assertEqual(statuses, [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
         with (
-            mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("redis down")),
+            mock.patch("authsite.accounts.caps.cache.get_many", side_effect=ConnectionError("redis down")),
             mock.patch("factors.seams.now", return_value=start + timedelta(hours=2)),
         ):
             result = factor_email_send_code(user=user, device_id=device.persistent_id, bind="login-x")

@@ -6,7 +6,6 @@ import base64
 import urllib.parse
 
 from django.db import connection
-from django.test import TestCase
 
 from factors import otp
 from factors.models import TOTPDevice
@@ -16,6 +15,7 @@ from factors.services import (
     factor_enroll_totp_confirm,
     factor_verify,
 )
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 
 

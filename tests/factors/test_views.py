@@ -9,7 +9,7 @@ from unittest import mock
 import pyotp
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -19,6 +19,7 @@ from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.sms.base import BaseSmsBackend, SmsDeliveryError
 from factors.stepup import factor_reauth_mark
+from tests.base import BrowserClient as Client
 from tests.factors.base import wrong_code
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 
@@ -287,7 +288,7 @@ class ChallengeStageTests(CacheClearingTestCase):
 
     def test_throttle_outage_challenges_even_if_policy_would_not(self):
         totp_device(self.user)
-        with mock.patch("authsite.throttle.cache.get_many", side_effect=ConnectionError):
+        with mock.patch("authsite.accounts.throttle.cache.get_many", side_effect=ConnectionError):
             self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)
 
     def test_open_redirect_on_challenge_is_dropped(self):
@@ -459,7 +460,7 @@ class EnrollmentTests(CacheClearingTestCase):
         device, key = totp_device(self.user)
         self.passed_factor_just_now()
         later = timezone.now() + timedelta(minutes=11)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             response = self.client.post("/account/security/remove/", {"device": device.persistent_id})
             self.assertRedirects(
                 response, "/account/reauthenticate/?next=%2Faccount%2Fsecurity%2F", fetch_redirect_response=False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth import SESSION_KEY
-from django.test import TestCase, override_settings
+from django.test import override_settings
 from fido2.utils import websafe_decode
 
 from factors import webauthn
@@ -16,6 +16,7 @@ from factors.webauthn import WebAuthnError
 from risk.device import COOKIE_NAME as DEVICE_COOKIE
 from risk.models import LoginEvent, TrustedDevice
 from risk.trust import COOKIE_NAME as TRUSTED_COOKIE
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin, make_user
 from tests.factors.softauthn import SoftAuthenticator
 from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.test import Client
 from django.utils import timezone
 
 from risk.models import LoginEvent, TrustedDevice
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_login_event, make_user
 
 

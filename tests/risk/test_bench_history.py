@@ -11,10 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.test import TestCase
 
 from risk.models import GlobalFeatureCount, GlobalLevelStats, UserFeatureCount, UserLoginStats
 from risk.store import DatabaseCountStore
+from tests.base import TestCase
 
 from .factories import CHROME, IPHONE, SYDNEY, T0, ctx
 

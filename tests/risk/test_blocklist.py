@@ -8,10 +8,10 @@ from io import StringIO
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.test import TestCase
 
 from risk.blocklist import clear_site_reputation_cache, site_reputation_hit
 from risk.models import IPBlocklist
+from tests.base import TestCase
 
 FIREHOL = """#
 # firehol_level1 (excerpt for tests)

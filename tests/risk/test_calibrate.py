@@ -3,11 +3,11 @@ import tempfile
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase
 
-from risk.calibrate import calibrate, read_scores
-from risk.replay import Replayer, ReplayFormatError, ScoreHistogram
-from risk.simulate import SimConfig, simulate
+from risk.evaluation.calibrate import calibrate, read_scores
+from risk.evaluation.replay import Replayer, ReplayFormatError, ScoreHistogram
+from risk.evaluation.simulate import SimConfig, simulate
+from tests.base import SimpleTestCase
 
 
 class CalibrateTests(SimpleTestCase):

@@ -5,10 +5,10 @@ import tempfile
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase
 
-from risk.calibrate import calibrate
-from risk.replay import ScoreHistogram
+from risk.evaluation.calibrate import calibrate
+from risk.evaluation.replay import ScoreHistogram
+from tests.base import SimpleTestCase
 
 from .test_replay import trace
 

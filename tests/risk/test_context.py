@@ -1,11 +1,10 @@
 from datetime import datetime
 
-from django.test import SimpleTestCase
-
+from authsite.core.ua import ParsedUA
 from risk.context import context_from_parts
 from risk.geo import GeoResult
 from risk.model import context_keys
-from risk.ua import ParsedUA
+from tests.base import SimpleTestCase
 
 from .factories import CHROME, T0
 

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from django.db import connection
-from django.test import Client, SimpleTestCase, override_settings
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +25,8 @@ from risk.dashboard import (
     parse_days,
 )
 from risk.models import LoginEvent
+from tests.base import BrowserClient as Client
+from tests.base import SimpleTestCase
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 from tests.risk.test_admin_and_controls import event
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 
 from risk.geo import (
     GeoIPDatabaseError,
@@ -18,6 +18,7 @@ from risk.geo import (
     normalize_ip,
 )
 from risk.loading import get_geo_provider
+from tests.base import SimpleTestCase
 
 
 class DemoDatabaseMixin:

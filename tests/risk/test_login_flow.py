@@ -10,7 +10,7 @@ from unittest import mock
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.http import HttpResponse
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp
@@ -23,6 +23,7 @@ from risk.geo import lookup
 from risk.loading import clear_caches
 from risk.models import LoginEvent, TrustedDevice
 from risk.velocity import CacheVelocityStore
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, DemoGeoLoginTestCase, make_user
 
 OSLO = "192.0.2.10"
@@ -149,7 +150,7 @@ class AdaptiveDecisionTests(RiskFlowTestCase):
         self.assertTrue(any("sign-in" in m.subject for m in mail.outbox), "the user is told by email")
         if event.decision == "challenge_strong":
             # The user has an app (no passkey): only it will do, not email or SMS.
-            self.assertEqual(client.session["pending_login"]["flags"]["factor_requirement"], "strong")
+            self.assertEqual(client.session["pending_login"]["facts"]["requirement"]["minimum"], "strong")
             self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
 
     def test_blocklisted_address_with_a_burst_of_failures_is_denied(self):
@@ -462,7 +463,7 @@ class FailClosedTests(RiskFlowTestCase):
 
     def test_cache_outage_never_lets_the_password_suffice(self):
         self.learn_history()
-        with mock.patch("authsite.throttle.cache.get_many", side_effect=ConnectionError("cache down")):
+        with mock.patch("authsite.accounts.throttle.cache.get_many", side_effect=ConnectionError("cache down")):
             client = self.client_for(OSLO_2, LAPTOP, DEVICE)
             response = self.sign_in(client)
         self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)

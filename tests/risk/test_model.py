@@ -1,6 +1,5 @@
 import math
 
-from django.test import SimpleTestCase
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,6 +12,7 @@ from risk.model import (
     score_hierarchy,
 )
 from risk.store import MemoryCountStore
+from tests.base import SimpleTestCase
 
 from .factories import ctx, history
 

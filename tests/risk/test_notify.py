@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from authsite.center import sign_in_is_new
+from authsite.center.activity import sign_in_is_new
 from risk.models import LoginEvent
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, PHONE, SAO_PAULO, RiskFlowTestCase
 

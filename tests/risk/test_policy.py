@@ -1,7 +1,7 @@
 import math
 from datetime import timedelta
 
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 
 from risk.decision import Decision
 from risk.loading import get_policy
@@ -9,6 +9,7 @@ from risk.policy import AdaptivePolicy, FreemanPolicy, Reason, assess, decision_
 from risk.signals import Signal, SignalResult
 from risk.store import MemoryCountStore
 from risk.velocity import MemoryVelocityStore
+from tests.base import SimpleTestCase
 
 from .factories import SYDNEY, ctx, history
 

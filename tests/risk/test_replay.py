@@ -3,9 +3,9 @@ import io
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 
-from risk.replay import (
+from risk.evaluation.replay import (
     COLUMNS,
     Replayer,
     ReplayFormatError,
@@ -13,7 +13,8 @@ from risk.replay import (
     _row_ua,
     roc_auc,
 )
-from risk.simulate import SimConfig, simulate
+from risk.evaluation.simulate import SimConfig, simulate
+from tests.base import SimpleTestCase
 
 from .factories import CHROME
 

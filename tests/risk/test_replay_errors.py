@@ -6,9 +6,10 @@ import tempfile
 from pathlib import Path
 
 from django.core.management import CommandError, call_command
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 
-from risk.replay import ReplayEncodingError, Replayer, ReplayFormatError, parse_flag, undecodable_line
+from risk.evaluation.replay import ReplayEncodingError, Replayer, ReplayFormatError, parse_flag, undecodable_line
+from tests.base import SimpleTestCase
 
 from .test_replay import THRESHOLDS, others, trace
 

@@ -1,10 +1,11 @@
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.test import TestCase, override_settings
+from django.test import override_settings
 
 from risk.decision import Decision
 from risk.models import UserLoginStats
 from risk.services import login_assess, login_failed, login_succeeded
+from tests.base import TestCase
 
 from .factories import T0, ctx
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.core.cache import caches
-from django.test import SimpleTestCase, override_settings
+from django.test import override_settings
 
 from risk.context import context_from_parts
 from risk.decision import Decision
@@ -23,6 +23,7 @@ from risk.signals.velocity import FailureVelocitySignal
 from risk.store import MemoryCountStore
 from risk.velocity import CacheVelocityStore, MemoryVelocityStore, VelocityCounts
 from risk.velocity import _digest as velocity_digest
+from tests.base import SimpleTestCase
 
 from .factories import IPHONE, SYDNEY, T0, ctx, history
 

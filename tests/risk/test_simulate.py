@@ -6,9 +6,9 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
-from django.test import SimpleTestCase
 
-from risk.simulate import ATTACKER_TYPES, EXTRA, HEADER, SimConfig, simulate
+from risk.evaluation.simulate import ATTACKER_TYPES, EXTRA, HEADER, SimConfig, simulate
+from tests.base import SimpleTestCase
 
 
 def generate(**kw):

@@ -2,12 +2,12 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.test import TestCase
 
 from risk.model import freeman_score
 from risk.models import GlobalFeatureCount, GlobalLevelStats, UserFeatureCount, UserLoginStats
 from risk.policy import assess, learn
 from risk.store import DatabaseCountStore, MemoryCountStore, value_hash
+from tests.base import TestCase
 
 from .factories import IPHONE, SYDNEY, T0, ctx
 

@@ -10,11 +10,12 @@ from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
 from django.core.checks import run_checks
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from factors import otp
 from risk.loading import clear_caches
 from risk.models import LoginEvent
+from tests.base import BrowserClient as Client
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, RiskFlowTestCase
 
 # Nothing listens on port 1: connections are refused at once. Short timeouts keep a broken

@@ -15,10 +15,10 @@ import unittest
 
 from django.conf import settings
 from django.db import connection
-from django.test import SimpleTestCase
 
-from tests.authsite.test_settings import production_env
+from tests.base import SimpleTestCase
 from tests.scaleout.live import Browser, LiveSite, cache_keys_delete
+from tests.test_settings import production_env
 
 PASSWORD = "correct horse battery staple"
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -28,7 +28,7 @@ ON_POSTGRES_AND_REDIS = connection.vendor == "postgresql" and bool(REDIS_URL)
 SETUP_SCRIPT = """
 import json
 from django.utils import timezone
-from authsite.models import User
+from authsite.accounts.models import User
 from factors import services
 from factors.models import SMSDevice
 

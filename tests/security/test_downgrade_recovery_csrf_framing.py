@@ -6,7 +6,7 @@ import re
 
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp
@@ -14,6 +14,7 @@ from factors.models import SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.stepup import factor_reauth_mark
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 from tests.security.base import (
     CHALLENGE,

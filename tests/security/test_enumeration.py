@@ -10,11 +10,12 @@ from collections.abc import Callable
 
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend as LocmemEmailBackend
-from django.test import Client, override_settings
+from django.test import override_settings
 
-from authsite.models import User
-from authsite.testrunner import PRODUCTION_PASSWORD_HASHERS
+from authsite.accounts.models import User
+from tests.base import BrowserClient as Client
 from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_user, normalized_body
+from tests.runner import PRODUCTION_PASSWORD_HASHERS
 
 KNOWN = "alice@example.com"
 UNKNOWN = "zelda@example.com"
@@ -202,7 +203,7 @@ class QueuedResetTests(CacheClearingTestCase):
         for email in (KNOWN, UNKNOWN):
             self.assertEqual(Client().post("/password/reset/", {"email": email}).status_code, 302)
         queued = list(DBTaskResult.objects.order_by("enqueued_at"))
-        self.assertEqual([row.task_path for row in queued], ["authsite.tasks.send_password_reset"] * 2)
+        self.assertEqual([row.task_path for row in queued], ["authsite.accounts.tasks.send_password_reset"] * 2)
         self.assertEqual([row.args_kwargs["kwargs"] for row in queued], [{"address": KNOWN}, {"address": UNKNOWN}])
         self.assertEqual(mail.outbox, [])
         for row in queued:  # what db_worker does

@@ -12,18 +12,19 @@ from urllib.parse import quote
 
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
-from django.test import Client, override_settings
+from django.test import override_settings
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from authsite import clock
-from authsite.models import User
-from authsite.reauth import SESSION_REAUTH_AT
+from authsite.accounts.models import User
+from authsite.accounts.reauth import SESSION_REAUTH_AT
+from authsite.core import clock
 from factors.models import SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.stepup import factor_reauth_mark
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, force_login_verified, make_user
 from tests.security.base import CHALLENGE, totp_device
 

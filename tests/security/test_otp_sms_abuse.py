@@ -6,13 +6,14 @@ from datetime import timedelta
 from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp
 from factors.conf import factors_settings
 from factors.models import SMSDevice, TOTPDevice
 from factors.sms.backends.locmem import outbox as sms_outbox
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 from tests.security.base import CHALLENGE, totp_device
 
@@ -26,7 +27,7 @@ class OtpBruteForceTests(CacheClearingTestCase):
         device, key = totp_device(user)
         start = timezone.now()
         clock = {"now": start}
-        with mock.patch("authsite.clock.now", side_effect=lambda: clock["now"]):
+        with mock.patch("authsite.core.clock.now", side_effect=lambda: clock["now"]):
             for attempt in range(20):
                 attacker = Client(REMOTE_ADDR=f"198.18.0.{attempt + 1}")
                 attacker.post("/login/", {"email": user.email, "password": PASSWORD})
@@ -76,7 +77,7 @@ class SmsPumpingTests(CacheClearingTestCase):
         # An hour-aligned clock, so fixed windows cannot roll over mid-test.
         start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         self.clock = {"now": start}
-        patcher = mock.patch("authsite.clock.now", side_effect=lambda: self.clock["now"])
+        patcher = mock.patch("authsite.core.clock.now", side_effect=lambda: self.clock["now"])
         patcher.start()
         self.addCleanup(patcher.stop)
 

@@ -13,11 +13,13 @@ import unittest
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 from django.db import connection
-from django.test import Client, TransactionTestCase, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp
 from factors.models import TOTPDevice
+from tests.base import BrowserClient as Client
+from tests.base import TransactionTestCase
 from tests.helpers import PASSWORD, make_user
 from tests.security.base import CHALLENGE, totp_device
 

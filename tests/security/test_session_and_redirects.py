@@ -6,11 +6,12 @@ from datetime import timedelta
 from unittest import mock
 
 from django.contrib.auth import SESSION_KEY
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp
 from risk.models import LoginEvent, TrustedDevice
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 from tests.security.base import (
     CHALLENGE,

@@ -9,7 +9,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
-from authsite.models import User
+from authsite.accounts.models import User
 from factors.models import TOTPDevice
 from tests.helpers import PASSWORD, make_user
 from tests.security.base import (

@@ -11,8 +11,8 @@ from django.core import mail
 from django.core.cache import cache
 from django.urls import reverse
 
-from authsite.models import User
-from authsite.throttle import account_key
+from authsite.accounts.models import User
+from authsite.accounts.throttle import account_key
 from factors.models import RecoveryCodeDevice, TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from risk.models import TrustedDevice

@@ -6,7 +6,7 @@ import importlib
 import re
 from pathlib import Path
 
-from django.test import SimpleTestCase
+from tests.base import SimpleTestCase
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "SECURITY.md"
 CITATION = re.compile(r"`(tests/[\w/]+)\.py::(\w+)::(\w+)`")

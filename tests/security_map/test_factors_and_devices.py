@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.http import HttpResponse
-from django.test import Client, RequestFactory, TestCase, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import services
@@ -30,6 +30,9 @@ from risk.device import COOKIE_NAME as DEVICE_COOKIE
 from risk.device import device_cookie_set
 from risk.models import TrustedDevice
 from risk.trust import COOKIE_NAME, trusted_device_for, trusted_device_remember, trusted_devices_revoke
+from tests.base import BrowserClient as Client
+from tests.base import BrowserRequestFactory as RequestFactory
+from tests.base import TestCase
 from tests.factors.base import FactorsTestMixin
 from tests.factors.base import make_user as make_factor_user
 from tests.factors.test_codes import LOGIN_A, LOGIN_B, last_sms_code
@@ -145,7 +148,7 @@ class TrustedDeviceTokenTests(TestCase):
 
     def test_expires(self):
         later = timezone.now() + timedelta(days=settings.RISK_TRUSTED_DEVICE_DAYS, seconds=1)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             self.assertIsNone(trusted_device_for(self.request(), self.user))
 
     def test_revocable(self):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from unittest import mock
 
-from django.test import Client, override_settings
+from django.test import override_settings
 from django.utils import timezone
 
 from factors import otp, services
 from risk.decision import Decision
 from risk.policy import Assessment, Reason
-from tests.authsite.test_logging import CapturedJsonLog
+from tests.base import BrowserClient as Client
+from tests.core.test_logging import CapturedJsonLog
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 

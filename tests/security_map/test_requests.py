@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from unittest import mock
 
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from tests.base import BrowserClient as Client
 from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
 
 SAMPLE_VALUES = {"token": "abc-123", "uidb64": "MQ"}
@@ -77,7 +77,7 @@ class RecentReauthenticationTests(CacheClearingTestCase):
         user = make_user()
         self.client.post("/login/", {"email": user.email, "password": PASSWORD})
         later = timezone.now() + timedelta(minutes=11)
-        with mock.patch("authsite.clock.now", return_value=later):
+        with mock.patch("authsite.core.clock.now", return_value=later):
             for path in SENSITIVE:
                 with self.subTest(path=path):
                     response = self.client.post(path, {"device": "x", "name": "x", "phone_number": "+447911123456"})

@@ -1,15 +1,14 @@
-"""ASVS 7.4.3: a factor change ends the account's other sessions (password change: tests/authsite)."""
+"""ASVS 7.4.3: a factor change ends the account's other sessions (password change: tests/accounts)."""
 
 from __future__ import annotations
 
-from django.test import Client
-
-from authsite import clock
-from authsite.reauth import SESSION_REAUTH_AT
+from authsite.accounts.reauth import SESSION_REAUTH_AT
+from authsite.core import clock
 from factors import services
 from factors.models import TOTPDevice
 from factors.registry import Strength
 from factors.stepup import factor_reauth_mark
+from tests.base import BrowserClient as Client
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 
 

@@ -7,14 +7,16 @@ import re
 from pathlib import Path
 
 from django.conf import settings
-from django.test import Client, SimpleTestCase, override_settings
+from django.test import override_settings
 
-from tests.authsite.test_settings import production_env, run_manage
+from tests.base import BrowserClient as Client
+from tests.base import SimpleTestCase
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+from tests.test_settings import production_env, run_manage
 
 ROOT = Path(settings.BASE_DIR)
-# risk/simulate.py generates synthetic login traces for experiments; it authenticates nobody.
-NOT_AUTHENTICATION_CODE = {ROOT / "risk" / "simulate.py"}
+# risk/evaluation/simulate.py generates synthetic login traces for experiments; it authenticates nobody.
+NOT_AUTHENTICATION_CODE = {ROOT / "risk" / "evaluation" / "simulate.py"}
 
 
 def imports_random(path: Path) -> bool:
@@ -45,7 +47,7 @@ class NoRandomModuleTests(SimpleTestCase):
 
     def test_the_scan_sees_an_import_of_random(self):
         """The scan itself works: the excluded simulator is the one file that does import it."""
-        self.assertTrue(imports_random(ROOT / "risk" / "simulate.py"))
+        self.assertTrue(imports_random(ROOT / "risk" / "evaluation" / "simulate.py"))
 
 
 @override_settings(DEBUG=False, ROOT_URLCONF="tests.security_map.urls_500", ALLOWED_HOSTS=["testserver"])

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from risk.calibrate import calibrate, read_scores
-from risk.replay import ReplayEncodingError, ReplayFormatError
+from risk.evaluation.calibrate import calibrate, read_scores
+from risk.evaluation.replay import ReplayEncodingError, ReplayFormatError
 
 
 class Command(BaseCommand):

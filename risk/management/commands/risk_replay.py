@@ -9,7 +9,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from risk.replay import ReplayEncodingError, Replayer, ReplayFormatError
+from risk.evaluation.replay import ReplayEncodingError, Replayer, ReplayFormatError
 
 
 def _same_file(a: str, b: str) -> bool:
