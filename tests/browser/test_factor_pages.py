@@ -18,7 +18,20 @@ from tests.helpers import PASSWORD, make_user
 FOCUSED_FIELD = "document.activeElement && document.activeElement.name"
 
 
-class FactorPagesBrowserTests(BrowserTestCase):
+class FocusMixin:
+    def assert_focus_in(self, name: str) -> None:
+        """Wait (a few seconds at most) for the focus to land in the field ``name``.
+
+        Browsers apply ``autofocus`` at the next rendering step after the page is parsed, not at
+        once, so the check waits for it instead of reading the focus the moment the page is there.
+        """
+        try:
+            self.page.wait_for_function(f"({FOCUSED_FIELD}) === {name!r}", timeout=5000)
+        except Exception:
+            self.fail(f"the focus is not in {name!r} but in {self.page.evaluate(FOCUSED_FIELD)!r}")
+
+
+class FactorPagesBrowserTests(FocusMixin, BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
         # Plain MFA: a user with a factor is asked for it at every sign-in.
@@ -54,7 +67,7 @@ class FactorPagesBrowserTests(BrowserTestCase):
         self.sign_in()
         page.wait_for_url("**/login/verify/")
         self.assertIn("Authy", page.text_content(".method h2"))
-        self.assertEqual(page.evaluate(FOCUSED_FIELD), "code")
+        self.assert_focus_in("code")
         # Typing straight away signs in: no Tab needed.
         page.keyboard.type(oathtool(secret, datetime.now(UTC)))
         page.keyboard.press("Enter")
@@ -74,7 +87,7 @@ class FactorPagesBrowserTests(BrowserTestCase):
         with page.expect_navigation():
             page.get_by_role("link", name="Authy").click()
         page.wait_for_load_state()
-        self.assertEqual(page.evaluate(FOCUSED_FIELD), "code")
+        self.assert_focus_in("code")
         self.assertEqual(page.locator(".method h2 [data-testid=preferred]").count(), 0)
         page.get_by_text("Try another way").click()
         marked = page.locator(".another-way li", has=page.locator("[data-testid=preferred]"))
@@ -88,7 +101,7 @@ class FactorPagesBrowserTests(BrowserTestCase):
         page.goto(self.url("/account/security/"))
         page.get_by_role("button", name="Add an app").click()
         page.wait_for_url("**/account/security/totp/confirm/")
-        self.assertEqual(page.evaluate(FOCUSED_FIELD), "code")
+        self.assert_focus_in("code")
         secret = page.get_attribute("[data-testid=totp-secret]", "data-secret")
         right = oathtool(secret, datetime.now(UTC))
         page.keyboard.type(wrong_code(right))
@@ -96,7 +109,7 @@ class FactorPagesBrowserTests(BrowserTestCase):
         error = page.text_content("#id_code_error")
         self.assertIn("That code didn't work", error)
         self.assertNotIn("another way", page.text_content("main"))
-        self.assertEqual(page.evaluate(FOCUSED_FIELD), "code")
+        self.assert_focus_in("code")
         page.get_by_label("6-digit code from the app").fill(right)
         page.get_by_role("button", name="Turn on").click()
         page.wait_for_selector("text=Your authenticator app is ready")
@@ -108,13 +121,13 @@ class FactorPagesBrowserTests(BrowserTestCase):
         page.goto(self.url("/account/security/"))
         page.get_by_role("button", name="Add email codes").click()
         page.wait_for_url("**/account/security/code/confirm/")
-        self.assertEqual(page.evaluate(FOCUSED_FIELD), "code")
+        self.assert_focus_in("code")
         page.keyboard.type(re.search(r"\b\d{6}\b", mail.outbox[-1].body).group(0))
         page.keyboard.press("Enter")
         page.wait_for_selector("text=Done. You can use it the next time you sign in.")
 
 
-class StaffAdminBrowserTests(BrowserTestCase):
+class StaffAdminBrowserTests(FocusMixin, BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
         self.user = make_user("root@example.com", is_staff=True, is_superuser=True)
@@ -133,7 +146,7 @@ class StaffAdminBrowserTests(BrowserTestCase):
         self.sign_in("/admin/")
         page.wait_for_url("**/account/reauthenticate/admin/?next=%2Fadmin%2F")
         self.assertIn("The admin needs a passkey, a security key or an authenticator app.", page.text_content("main"))
-        self.assertEqual(page.evaluate(FOCUSED_FIELD), "code")
+        self.assert_focus_in("code")
         page.keyboard.type(oathtool(enrollment.secret_b32, datetime.now(UTC) + timedelta(seconds=30)))
         page.keyboard.press("Enter")
         page.wait_for_url(self.url("/admin/"))
