@@ -17,7 +17,7 @@ from factors.services import (
     user_factors,
     user_has_factor,
 )
-from factors.views import challenge_options
+from factors.views.challenge import challenge_options
 from tests.factors.base import FactorsTestMixin, make_user
 
 
