@@ -26,6 +26,7 @@ from authsite.links import absolute_url
 from authsite.parsing import parse_id
 from authsite.services import send_templated_email
 from authsite.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
+from factors.registry import FACTOR_TYPES
 from risk import services as risk_services
 from risk.models import LoginEvent
 from risk.policy import reason_texts
@@ -52,18 +53,16 @@ OUTCOME_TEXTS = {
 }
 # A passkey with user verification is both factors at once: no password was entered.
 PASSKEY_TEXT = "Passkey instead of a password"
-FACTOR_TEXTS = {
-    "webauthn": "passkey or security key",
-    "totp": "authenticator app",
-    "email": "email code",
-    "sms": "text message",
-    "recovery": "recovery code",
-}
 # A session saved this recently is shown as "active now" rather than "0 minutes ago".
 ACTIVE_NOW = timedelta(minutes=2)
 
 
 # --- Selectors ----------------------------------------------------------------------------------
+
+
+def _factor_in_sentence(kind: str) -> str:
+    """Name a factor kind within a sentence; an unknown kind (a removed one) as recorded."""
+    return FACTOR_TYPES[kind].in_sentence if kind in FACTOR_TYPES else kind
 
 
 def _place(ip: str | None) -> str:
@@ -151,7 +150,7 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
                 # when nothing more was asked they add nothing the user needs.
                 reasons=reason_texts(event.reasons) if asked else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),
-                factor="" if passkey else FACTOR_TEXTS.get(event.factor, event.factor),
+                factor="" if passkey else _factor_in_sentence(event.factor),
             )
         )
     return rows
@@ -221,11 +220,13 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
 def sign_in_facts(attempt, *, when) -> dict:
     """The when, where, IP address and device lines of an email about one sign-in.
 
-    ``attempt`` is a stored ``LoginEvent`` or the ``LoginContext`` of one being assessed.
+    ``attempt`` is a stored ``LoginEvent`` or the ``LoginContext`` of one being assessed (which
+    keeps the place in its ``geo``).
     """
+    place = getattr(attempt, "geo", attempt)
     return {
         "when": when,
-        "where": ", ".join(p for p in (attempt.city, attempt.country) if p) or "an unknown place",
+        "where": ", ".join(p for p in (place.city, place.country) if p) or "an unknown place",
         "ip": attempt.ip,
         "device": " on ".join(p for p in (attempt.browser, attempt.os) if p) or "an unknown device",
     }

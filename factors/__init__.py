@@ -11,7 +11,7 @@ Layout
     ``limits``    SMS send caps in the shared cache
     ``sms``       SMS backends (twilio, console, locmem) behind ``FACTORS_SMS_BACKEND``
     ``conf``      every ``FACTORS_*`` setting with its default; ``checks`` validates them
-    ``seams``     ``now()``, ``token_bytes()``, ``random_digits()``: patched by tests
+    ``seams``     ``token_bytes()``, ``random_digits()``: patched by tests (time: ``authsite.clock``)
 
 Which library does what
     django-otp   Device protocol, ThrottlingMixin/CooldownMixin fields, ``django_otp.login``

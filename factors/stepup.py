@@ -31,7 +31,7 @@ from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
 from factors.registry import FACTOR_TYPES, Strength, factor_type, offer_key, strength
-from factors.views.codes import code_label, code_send, send_message, verify_message
+from factors.views.codes import code_label, send_message, verify_message
 from factors.views.common import json_body
 
 # {"at": when, "level": Strength of what was passed}; see factor_reauth_proof.
@@ -69,11 +69,7 @@ STAFF_STRENGTH = Strength.APP
 
 def _usable_factors(user) -> list:
     """The user's factors that count for a step-up (never recovery codes or an unverified phone)."""
-    return [
-        d
-        for d in services.user_factors(user)
-        if not isinstance(d, RecoveryCodeDevice) and not (isinstance(d, SMSDevice) and not d.verified)
-    ]
+    return [d for d in services.user_factors(user) if not isinstance(d, RecoveryCodeDevice) and d.can_answer]
 
 
 def strongest_factors(user) -> list:
@@ -194,7 +190,9 @@ def _stepup(request: HttpRequest, options: list, *, reason: str, cancel_url: str
             messages.error(request, "Use one of the sign-in methods offered here to confirm.")
             return redirect(here)
         if request.POST.get("action") == "send" and isinstance(device, EmailDevice | SMSDevice):
-            result = code_send(user=user, device=device, bind=_bind(request), client_ip=client_ip(request))
+            result = services.factor_send_code(
+                user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
+            )
             if result.sent:
                 messages.success(request, f"We sent a code to {result.destination}.")
             else:

@@ -89,18 +89,12 @@ def _context_to_flags(ctx: LoginContext) -> dict:
 
 
 def _context_from_flags(data: dict) -> LoginContext:
-    geo = GeoResult(
-        **{
-            k: data.get(k)
-            for k in ("asn", "asn_org", "country", "region", "city", "latitude", "longitude", "accuracy_radius_km")
-        }
-    )
     return context_from_parts(
         user_id=data["user_id"],
         ip=data["ip"],
         user_agent=data.get("user_agent", ""),
         timestamp=datetime.fromisoformat(data["timestamp"]),
-        geo=geo,
+        geo=GeoResult(**(data.get("geo") or {})),
         device_id=data.get("device_id"),
         trusted_device=bool(data.get("trusted_device")),
         trusted_device_mismatch=bool(data.get("trusted_device_mismatch")),
@@ -156,14 +150,14 @@ def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment
         created_at=ctx.timestamp,
         user=user,
         ip=ctx.ip,
-        asn=ctx.asn,
+        asn=ctx.geo.asn,
         network=ctx.network or "",
-        network_org=ctx.asn_org or "",
-        country=ctx.country or "",
-        region=ctx.region or "",
-        city=ctx.city or "",
-        latitude=ctx.latitude,
-        longitude=ctx.longitude,
+        network_org=ctx.geo.asn_org or "",
+        country=ctx.geo.country or "",
+        region=ctx.geo.region or "",
+        city=ctx.geo.city or "",
+        latitude=ctx.geo.latitude,
+        longitude=ctx.geo.longitude,
         user_agent=ctx.user_agent[:512],
         browser=ctx.browser[:128],
         os=ctx.os[:128],
@@ -216,7 +210,7 @@ class RiskStage(LoginStage):
         from factors.services import user_factors
 
         user = pending.user()
-        kinds = {d.factor_kind for d in user_factors(user) if not (d.factor_kind == "sms" and not d.verified)}
+        kinds = {d.factor_kind for d in user_factors(user) if d.can_answer}
         has_factor = bool(kinds - {"recovery"})
         try:
             ctx = login_context_build(request, user=user)
@@ -315,8 +309,9 @@ class RiskLoginListener(LoginListener):
         if data is None:
             return
         data = {**data, "device_id": data.get("device_id") or device_id}
+        ctx = _context_from_flags(data)
         try:
-            services.login_succeeded(context=_context_from_flags(data))
+            services.login_succeeded(context=ctx)
         except Exception:
             # Learning is best effort (a cache or database hiccup): the sign-in itself is complete,
             # and its event, notification and remembered device must still be recorded.
@@ -336,12 +331,12 @@ class RiskLoginListener(LoginListener):
         ):
             notify_new_sign_in(request, event, user=user)
         if pending.flags.get("remember_device") and pending.flags.get("require_factor"):
-            label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"
-            where = ", ".join(p for p in (data.get("city"), data.get("country")) if p)
+            label = " on ".join(p for p in (ctx.browser, ctx.os) if p) or "Browser"
+            where = ", ".join(p for p in (ctx.geo.city, ctx.geo.country) if p)
             trusted_device_remember(
                 response,
                 user=user,
                 label=f"{label} ({where})" if where else label,
-                user_agent=data.get("user_agent") or "",
-                device_id=data["device_id"],
+                user_agent=ctx.user_agent,
+                device_id=ctx.device_id,
             )

@@ -28,7 +28,7 @@ from factors.notify import notify_factor_change
 from factors.registry import Requirement, factor_type, offer_key, satisfies
 from factors.stages import KEY as CHALLENGE_KEY
 from factors.stepup import SESSION_FACTOR, factor_reauth_proof, reauth_level
-from factors.views.codes import code_label, code_send, send_message, verify_message
+from factors.views.codes import code_label, send_message, verify_message
 from factors.views.common import json_body, json_error, webauthn_state_keep, webauthn_state_take
 
 
@@ -37,7 +37,7 @@ def challenge_options(user, minimum: str, exclude: list[str] | tuple[str, ...] =
     devices = [
         d
         for d in services.user_challenge_devices(user)
-        if satisfies(d, minimum) and d.factor_kind not in exclude and not (isinstance(d, SMSDevice) and not d.verified)
+        if satisfies(d, minimum) and d.factor_kind not in exclude and d.can_answer
     ]
     return sorted(devices, key=offer_key)
 
@@ -131,7 +131,9 @@ def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device, *
     if not isinstance(device, EmailDevice | SMSDevice):
         messages.error(request, "That method doesn't send codes.")
         return redirect(f"{reverse('factors:challenge')}?method={device.persistent_id}")
-    result = code_send(user=user, device=device, bind=pending.id, client_ip=client_ip(request))
+    result = services.factor_send_code(
+        user=user, device_id=device.persistent_id, bind=pending.id, client_ip=client_ip(request)
+    )
     if result.sent:
         state = pending.state_for(CHALLENGE_KEY)
         state["sent"] = sorted(set(state.get("sent", [])) | {device.persistent_id})

@@ -40,12 +40,6 @@ def code_label(device) -> str:
     return "6-digit code from the email"
 
 
-def code_send(*, user, device, bind: str, client_ip: str | None) -> services.SendResult:
-    """Send a code to ``device`` (email or SMS) bound to ``bind``."""
-    send = services.factor_sms_send_code if isinstance(device, SMSDevice) else services.factor_email_send_code
-    return send(user=user, device_id=device.persistent_id, bind=bind, client_ip=client_ip)
-
-
 def send_message(result: services.SendResult, *, email: bool, other_ways: bool) -> str:
     """Say why no code was sent; ``other_ways`` when the page offers another way to confirm."""
     text = (SEND_MESSAGES if other_ways else SEND_MESSAGES_NO_OTHER_WAY)[result.status]

@@ -36,7 +36,7 @@ from factors.views.adding import (
     webauthn_kind,
     webauthn_register,
 )
-from factors.views.codes import code_send, send_message, verify_message
+from factors.views.codes import send_message, verify_message
 from factors.views.common import json_body
 from risk.trust import trusted_devices_of
 
@@ -149,7 +149,9 @@ def sms_begin(request: HttpRequest) -> HttpResponse:
 
 def _enroll_send(request: HttpRequest, device, *, email: bool) -> HttpResponse:
     bind = services.enrollment_bind(device)
-    result = code_send(user=request.user, device=device, bind=bind, client_ip=client_ip(request))
+    result = services.factor_send_code(
+        user=request.user, device_id=device.persistent_id, bind=bind, client_ip=client_ip(request)
+    )
     request.session[CODE_ENROLL] = device.persistent_id
     if result.sent:
         messages.success(request, f"We sent a code to {result.destination}.")

@@ -60,7 +60,7 @@ class HostingNetworkSignal(Signal):
     weight = 2.0
 
     def evaluate(self, ctx, snap, velocity):
-        if ctx.asn is None or ctx.asn not in hosting_asns():
+        if ctx.geo.asn is None or ctx.geo.asn not in hosting_asns():
             return None
         if snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import RequestFactory, SimpleTestCase, override_settings
 
-from authsite.clientip import client_ip, normalize_ip
+from authsite.clientip import canonical_ip_or_none, client_ip
 
 
 class ClientIpTests(SimpleTestCase):
@@ -37,8 +37,8 @@ class ClientIpTests(SimpleTestCase):
 
     def test_ipv4_mapped_ipv6_is_normalised(self):
         self.assertEqual(client_ip(self.request(remote="::ffff:192.0.2.55")), "192.0.2.55")
-        self.assertEqual(normalize_ip(" 2001:DB8::1 "), "2001:db8::1")
-        self.assertIsNone(normalize_ip("999.1.1.1"))
+        self.assertEqual(canonical_ip_or_none(" 2001:DB8::1 "), "2001:db8::1")
+        self.assertIsNone(canonical_ip_or_none("999.1.1.1"))
 
 
 class SpoofedForwardedForTests(SimpleTestCase):

@@ -45,7 +45,7 @@ def wrong_code(right: str) -> str:
 
 
 class Clock:
-    """A clock for ``factors.seams.now``; advance it instead of sleeping."""
+    """A clock for ``authsite.clock.now``; advance it instead of sleeping."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self.current = start or datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -69,7 +69,7 @@ class FactorsTestMixin:
         overrides.enable()
         self.addCleanup(overrides.disable)
         self.clock = Clock()
-        patcher = mock.patch("factors.seams.now", self.clock)
+        patcher = mock.patch("authsite.clock.now", self.clock)
         patcher.start()
         self.addCleanup(patcher.stop)
         cache.clear()

@@ -15,10 +15,9 @@ from factors.services import (
     VerifyStatus,
     enrollment_bind,
     factor_email_enroll_begin,
-    factor_email_send_code,
     factor_enroll_code_confirm,
+    factor_send_code,
     factor_sms_enroll_begin,
-    factor_sms_send_code,
     factor_verify,
     user_has_factor,
 )
@@ -42,7 +41,7 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         super().setUp()
         self.user = make_user()
         device = factor_email_enroll_begin(user=self.user)
-        sent = factor_email_send_code(user=self.user, device_id=device.persistent_id, bind=enrollment_bind(device))
+        sent = factor_send_code(user=self.user, device_id=device.persistent_id, bind=enrollment_bind(device))
         self.assertEqual(sent.status, SendStatus.SENT)
         confirmed = factor_enroll_code_confirm(user=self.user, device_id=device.persistent_id, code=last_email_code())
         self.assertEqual(confirmed.status, VerifyStatus.OK)
@@ -51,7 +50,7 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         mail.outbox.clear()
 
     def send(self, bind: str = LOGIN_A):
-        return factor_email_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind)
+        return factor_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind)
 
     def verify(self, code: str, bind: str = LOGIN_A):
         return factor_verify(device_id=self.device.persistent_id, user=self.user, response=code, bind=bind)
@@ -99,7 +98,7 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
 
     def test_enrollment_code_does_not_work_for_login_and_vice_versa(self):
         other = factor_email_enroll_begin(user=self.user, email="second@example.com")
-        factor_email_send_code(user=self.user, device_id=other.persistent_id, bind=enrollment_bind(other))
+        factor_send_code(user=self.user, device_id=other.persistent_id, bind=enrollment_bind(other))
         code = last_email_code()
         # An unconfirmed device is not usable for sign-in at all.
         result = factor_verify(
@@ -108,7 +107,7 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(result.status, VerifyStatus.INVALID)
         # A confirmed device does not get enrollment codes, an unconfirmed one no login codes.
         self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.NOT_USABLE)
-        login_send = factor_email_send_code(user=self.user, device_id=other.persistent_id, bind=LOGIN_A)
+        login_send = factor_send_code(user=self.user, device_id=other.persistent_id, bind=LOGIN_A)
         self.assertEqual(login_send.status, SendStatus.NOT_USABLE)
 
     def test_cooldown_between_sends(self):
@@ -190,7 +189,7 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
 
     def send(self, bind: str, ip: str = "198.51.100.7"):
-        return factor_sms_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip=ip)
+        return factor_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip=ip)
 
     def enroll(self):
         self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.SENT)
@@ -310,7 +309,7 @@ class StaleCodeDeviceTests(FactorsTestMixin, TestCase):
         user = make_user()
         device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
         with mock.patch("factors.seams.random_digits", return_value="246802"):
-            factor_email_send_code(user=user, device_id=device.persistent_id, bind=LOGIN_A)
+            factor_send_code(user=user, device_id=device.persistent_id, bind=LOGIN_A)
         first = EmailDevice.objects.get(pk=device.pk)
         second = EmailDevice.objects.get(pk=device.pk)
         self.assertEqual(first.check_token("246802", bind=LOGIN_A).value, "ok")

@@ -132,7 +132,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
         with self.settings(LOGIN_STAGES=SHIPPED_STAGES[1:]):
             self.assertRedirects(self.password(), CHALLENGE, fetch_redirect_response=False)
             later = timezone.now() + timedelta(seconds=30)
-            with mock.patch("factors.seams.now", return_value=later):
+            with mock.patch("authsite.clock.now", return_value=later):
                 done = self.client.post(
                     CHALLENGE, {"device": device.persistent_id, "code": otp.totp(device.bin_key, later)}
                 )
@@ -187,7 +187,7 @@ class EnrolAfterResetTests(CacheClearingTestCase):
         # The next sign-in (another browser) asks again; the unconfirmed device is no factor.
         other = Client()
         # (After the 60 s cooldown of email codes.)
-        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=61)):
+        with mock.patch("authsite.clock.now", return_value=timezone.now() + timedelta(seconds=61)):
             self.assertRedirects(self.pass_email_challenge(other), ENROL, fetch_redirect_response=False)
         self.assert_not_signed_in(other)
 
@@ -255,7 +255,7 @@ class EnrolNotRequiredTests(CacheClearingTestCase):
         self.assertFalse(wrong.ok)
         self.assertIsNotNone(User.objects.get(pk=user.pk).mfa_enrol_required_at)
         # (After the one-second back-off of the failure.)
-        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=2)):
+        with mock.patch("authsite.clock.now", return_value=timezone.now() + timedelta(seconds=2)):
             ok = factor_enroll_totp_confirm(user=user, device_id=enrollment.device.persistent_id, token=code)
         self.assertTrue(ok.ok)
         self.assertIsNone(User.objects.get(pk=user.pk).mfa_enrol_required_at)

@@ -23,8 +23,8 @@ from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import (
     SendStatus,
     VerifyStatus,
-    factor_email_send_code,
     factor_recovery_codes_generate,
+    factor_send_code,
     factor_verify,
 )
 from tests.factors.base import FactorsTestMixin, make_user
@@ -85,7 +85,7 @@ class ParallelSingleUseTests(FactorsTestMixin, TransactionTestCase):
     def test_email_code_succeeds_once(self):
         device = EmailDevice.objects.create(user=self.user, name="Email", email=self.user.email, confirmed=True)
         with mock.patch("factors.seams.random_digits", return_value="135791"):
-            sent = factor_email_send_code(user=self.user, device_id=device.persistent_id, bind="login-1")
+            sent = factor_send_code(user=self.user, device_id=device.persistent_id, bind="login-1")
         self.assertEqual(sent.status, SendStatus.SENT)
         self.assertEqual(re.findall(r"\d{6}", mail.outbox[-1].body), ["135791"])
         results = self.race(device.persistent_id, "135791", bind="login-1")

@@ -10,7 +10,7 @@ from django.test import TestCase, override_settings
 from django.utils import timezone
 
 from factors.models import EmailDevice, SMSDevice
-from factors.services import SendStatus, factor_email_send_code, factor_sms_send_code
+from factors.services import SendStatus, factor_send_code
 from factors.sms.backends import locmem
 from tests.factors.base import FactorsTestMixin, make_user
 
@@ -30,7 +30,7 @@ def verified_sms_device(user, number: str = "+447911123456", calling_code: int =
 
 class SmsCapTests(FactorsTestMixin, TestCase):
     def send(self, device: SMSDevice, ip: str = "198.51.100.7"):
-        result = factor_sms_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=ip)
+        result = factor_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=ip)
         # Step past the cooldown so only the caps decide the next send.
         self.clock.advance(61)
         return result.status
@@ -115,8 +115,8 @@ class SmsCapTests(FactorsTestMixin, TestCase):
 
     def test_cooldown_is_checked_before_caps(self):
         device = verified_sms_device(make_user())
-        first = factor_sms_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=None)
-        second = factor_sms_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=None)
+        first = factor_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=None)
+        second = factor_send_code(user=device.user, device_id=device.persistent_id, bind="login", client_ip=None)
         self.assertEqual(first.status, SendStatus.SENT)
         self.assertEqual(second.status, SendStatus.COOLDOWN)
         self.assertEqual(second.seconds_left, 60)
@@ -135,18 +135,18 @@ class EmailSendCapTests(FactorsTestMixin, TestCase):
         with override_settings(FACTORS_EMAIL_CAPS=caps):
             for i in range(3):
                 # Step past the 60 s cooldown each time: only the cap can refuse.
-                with mock.patch("factors.seams.now", return_value=start + timedelta(seconds=61 * i)):
+                with mock.patch("authsite.clock.now", return_value=start + timedelta(seconds=61 * i)):
                     statuses.append(
-                        factor_email_send_code(
+                        factor_send_code(
                             user=user, device_id=device.persistent_id, bind=f"login-{i}", client_ip="192.0.2.1"
                         ).status
                     )
         self.assertEqual(statuses, [SendStatus.SENT, SendStatus.SENT, SendStatus.CAPPED])
         with (
             mock.patch("authsite.caps.cache.get_many", side_effect=ConnectionError("redis down")),
-            mock.patch("factors.seams.now", return_value=start + timedelta(hours=2)),
+            mock.patch("authsite.clock.now", return_value=start + timedelta(hours=2)),
         ):
-            result = factor_email_send_code(user=user, device_id=device.persistent_id, bind="login-x")
+            result = factor_send_code(user=user, device_id=device.persistent_id, bind="login-x")
         self.assertEqual(result.status, SendStatus.CAPPED)
 
 
@@ -157,7 +157,7 @@ class Ipv6CapTests(FactorsTestMixin, TestCase):
             for i in range(3):
                 device = verified_sms_device(make_user(f"u{i}@example.com"), number=f"+44791112345{i}")
                 statuses.append(
-                    factor_sms_send_code(
+                    factor_send_code(
                         user=device.user, device_id=device.persistent_id, bind="login", client_ip=f"2001:db8:5::{i + 1}"
                     ).status
                 )

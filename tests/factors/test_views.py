@@ -152,7 +152,7 @@ class ChallengeStageTests(CacheClearingTestCase):
         refused = other.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
         self.assertContains(refused, "didn&#x27;t work")
         # That failure counts against the device (1 s back-off); the rightful attempt comes after it.
-        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=3)):
+        with mock.patch("authsite.clock.now", return_value=timezone.now() + timedelta(seconds=3)):
             ok = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
         self.assertRedirects(ok, "/", fetch_redirect_response=False)
 
@@ -331,7 +331,7 @@ class EnrollmentTests(CacheClearingTestCase):
         self.assertNotContains(wrong, "another way")
         self.assertFalse(TOTPDevice.objects.get().confirmed)
         # The right code at once: no back-off while adding a factor (the clock does not move).
-        with mock.patch("factors.seams.now", return_value=timezone.now()):
+        with mock.patch("authsite.clock.now", return_value=timezone.now()):
             ok = self.client.post("/account/security/totp/confirm/", {"code": right})
         self.assertRedirects(ok, "/account/security/")
         self.assertTrue(TOTPDevice.objects.get().confirmed)
@@ -361,7 +361,7 @@ class EnrollmentTests(CacheClearingTestCase):
         wrong = self.client.post("/account/security/code/confirm/", {"code": wrong_code(code)})
         self.assertContains(wrong, "That code didn&#x27;t work. Check it and try again.")
         self.assertNotContains(wrong, "another way")
-        with mock.patch("factors.seams.now", return_value=timezone.now()):
+        with mock.patch("authsite.clock.now", return_value=timezone.now()):
             ok = self.client.post("/account/security/code/confirm/", {"code": code})
         self.assertRedirects(ok, "/account/security/")
         self.assertTrue(EmailDevice.objects.get().confirmed)

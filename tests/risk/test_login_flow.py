@@ -95,7 +95,7 @@ class RiskFlowTestCase(DemoGeoLoginTestCase):
         data = {"device": self.totp.persistent_id, "action": "verify", "code": code}
         if remember:
             data["remember"] = "on"
-        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=30 * step)):
+        with mock.patch("authsite.clock.now", return_value=timezone.now() + timedelta(seconds=30 * step)):
             return client.post("/login/verify/", data, **extra)
 
 

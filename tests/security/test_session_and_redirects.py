@@ -103,7 +103,7 @@ class StolenRememberDeviceCookieTests(AdaptiveFlowTestCase):
         owner = client_for(OSLO_2, PHONE)
         owner.post("/login/", {"email": user.email, "password": PASSWORD})
         later = timezone.now() + timedelta(seconds=30)
-        with mock.patch("factors.seams.now", return_value=later):
+        with mock.patch("authsite.clock.now", return_value=later):
             data = {"device": device.persistent_id, "action": "verify", "code": otp.totp(key, later), "remember": "on"}
             self.assertRedirects(owner.post(CHALLENGE, data), "/", fetch_redirect_response=False)
         self.assertTrue(TrustedDevice.objects.filter(user=user).exists())
@@ -148,7 +148,7 @@ class OpenRedirectTests(CacheClearingTestCase):
                 client.post("/login/", {"email": self.user.email, "password": PASSWORD, "next": target})
                 when = timezone.now() + timedelta(seconds=30 * step)
                 data = {"device": device.persistent_id, "action": "verify", "code": otp.totp(key, when), "next": target}
-                with mock.patch("factors.seams.now", return_value=when):
+                with mock.patch("authsite.clock.now", return_value=when):
                     response = client.post(f"{CHALLENGE}?next={target}", data)
                 assert_local(self, response, "/")
                 self.assertEqual(client.session[SESSION_KEY], str(self.user.pk))

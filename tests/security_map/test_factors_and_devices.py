@@ -22,8 +22,8 @@ from factors.services import (
     VerifyStatus,
     enrollment_bind,
     factor_enroll_code_confirm,
+    factor_send_code,
     factor_sms_enroll_begin,
-    factor_sms_send_code,
     factor_verify,
 )
 from risk.device import COOKIE_NAME as DEVICE_COOKIE
@@ -55,7 +55,7 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.clock.advance(60)
 
     def send(self, bind: str = LOGIN_A):
-        return factor_sms_send_code(
+        return factor_send_code(
             user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip="198.51.100.7"
         )
 
