@@ -1,8 +1,9 @@
-"""Shared test helpers: user factory, cache reset, CSRF-token-free page comparison, the shipped
-login stages with demo GeoIP databases."""
+"""Shared test helpers: user and authenticator-app factories, a broken mail server, cache reset,
+CSRF-token-free page comparison, the shipped login stages with demo GeoIP databases."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import tempfile
@@ -24,6 +25,14 @@ _CSRF_RE = re.compile(rb'(name="csrfmiddlewaretoken" value|name="csrf-token" con
 _REQUEST_ID_RE = re.compile(rb"[0-9a-f]{32}")
 
 
+_emails = itertools.count(1)
+
+
+def unique_email() -> str:
+    """Return an address no other user of this test run has (for tests that make many users)."""
+    return f"user{next(_emails)}@example.com"
+
+
 def make_user(email: str = "alice@example.com", password: str = PASSWORD, **extra) -> User:
     """Create an active, email-verified user."""
     from django.utils import timezone
@@ -32,6 +41,31 @@ def make_user(email: str = "alice@example.com", password: str = PASSWORD, **extr
     # A returning user by default; first sign-ins (last_login None) are offered factor setup.
     extra.setdefault("last_login", timezone.now())
     return User.objects.create_user(email=email, password=password, **extra)
+
+
+def totp_device(user, *, name: str = "Phone app", preferred: bool = False):
+    """Give ``user`` a confirmed authenticator app; return the device and its key."""
+    from factors import services
+
+    device = services.factor_enroll_totp_begin(user=user, name=name).device
+    device.confirmed = True
+    device.preferred = preferred
+    device.save()
+    return device, device.bin_key
+
+
+class BrokenMailBackend:
+    """A mail backend whose server is down."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp down")
+
+
+# The MAILERS setting of a site whose mail server is down.
+BROKEN_MAILER = {"default": {"BACKEND": "tests.helpers.BrokenMailBackend"}}
 
 
 def normalized_body(content: bytes) -> bytes:

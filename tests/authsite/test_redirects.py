@@ -9,8 +9,7 @@ from unittest import mock
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from tests.factors.test_views import totp_device
-from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user, totp_device
 
 JSON = "application/json"
 

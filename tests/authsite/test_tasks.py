@@ -18,9 +18,14 @@ from django.utils import timezone
 
 from authsite import tasks
 from authsite.models import User
-from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_login_event, make_user
-
-BROKEN_MAILER = {"default": {"BACKEND": "tests.authsite.test_notifications.BrokenMailBackend"}}
+from tests.helpers import (
+    BROKEN_MAILER,
+    DATABASE_TASKS,
+    NO_EMAIL_CAPS,
+    CacheClearingTestCase,
+    make_login_event,
+    make_user,
+)
 
 
 class RetryPolicyTests(SimpleTestCase):

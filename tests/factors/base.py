@@ -1,12 +1,10 @@
-"""Shared test helpers: settings for the factors app, a controllable clock, a user factory."""
+"""Shared test helpers of the factors app: its settings and a controllable clock (users: tests.helpers)."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import override_settings
 
@@ -28,15 +26,6 @@ FACTORS_TEST_SETTINGS = {
     # Users are made in bulk here; Argon2 would only slow the suite down.
     "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
 }
-
-_emails = itertools.count(1)
-
-
-def make_user(email: str | None = None, **extra):
-    """Create a user with a unique email address."""
-    return get_user_model().objects.create_user(
-        email=email or f"user{next(_emails)}@example.com", password="correct horse battery", **extra
-    )
 
 
 def wrong_code(right: str) -> str:

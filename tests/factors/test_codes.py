@@ -22,7 +22,8 @@ from factors.services import (
     user_has_factor,
 )
 from factors.sms.backends import locmem
-from tests.factors.base import FactorsTestMixin, make_user, wrong_code
+from tests.factors.base import FactorsTestMixin, wrong_code
+from tests.helpers import BROKEN_MAILER, make_user, unique_email
 
 LOGIN_A = "pending-login-a"
 LOGIN_B = "pending-login-b"
@@ -39,7 +40,7 @@ def last_sms_code() -> str:
 class EmailCodeTests(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         device = factor_email_enroll_begin(user=self.user)
         sent = factor_send_code(user=self.user, device_id=device.persistent_id, bind=enrollment_bind(device))
         self.assertEqual(sent.status, SendStatus.SENT)
@@ -156,9 +157,8 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(self.verify(second).status, VerifyStatus.OK)
 
     def test_delivery_failure_voids_the_code_and_allows_another_way(self):
-        broken = {"default": {"BACKEND": "tests.factors.test_codes.BrokenMailBackend"}}
         with (
-            override_settings(MAILERS=broken),
+            override_settings(MAILERS=BROKEN_MAILER),
             mock.patch("factors.seams.random_digits", return_value="424242"),
             self.assertLogs("factors", "WARNING") as logs,
         ):
@@ -170,22 +170,12 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(self.send().status, SendStatus.SENT)
 
 
-class BrokenMailBackend:
-    """A mail backend whose server is down."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def send_messages(self, messages):
-        raise ConnectionRefusedError("smtp down")
-
-
 class SmsCodeTests(FactorsTestMixin, TestCase):
     number = "+447911123456"
 
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
 
     def send(self, bind: str, ip: str = "198.51.100.7"):
@@ -240,7 +230,7 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         with self.assertRaisesMessage(ValueError, "already added"):
             factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123457")
         # Another user may add the same number (a shared phone); the caps still apply per number.
-        other = factor_sms_enroll_begin(user=make_user(), phone_number="+447911123457")
+        other = factor_sms_enroll_begin(user=make_user(unique_email()), phone_number="+447911123457")
         self.assertEqual(other.phone_number, "+447911123457")
 
     def test_usable_only_after_a_verified_code(self):
@@ -306,7 +296,7 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
 
 class StaleCodeDeviceTests(FactorsTestMixin, TestCase):
     def test_two_instances_of_one_device_accept_a_code_once(self):
-        user = make_user()
+        user = make_user(unique_email())
         device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
         with mock.patch("factors.seams.random_digits", return_value="246802"):
             factor_send_code(user=user, device_id=device.persistent_id, bind=LOGIN_A)

@@ -19,8 +19,8 @@ from factors import otp
 from factors.models import EmailDevice, TOTPDevice, WebAuthnCredential
 from factors.services import factor_enroll_totp_begin, factor_enroll_totp_confirm, user_has_factor
 from tests.factors.softauthn import SoftAuthenticator
-from tests.factors.test_views import CHALLENGE, last_code, totp_device
-from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user
+from tests.factors.test_views import CHALLENGE, last_code
+from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user, totp_device
 
 LOGIN = "/login/"
 ENROL = "/login/enrol/"

@@ -27,7 +27,8 @@ from factors.services import (
     factor_send_code,
     factor_verify,
 )
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 THREADS = 6
 
@@ -63,7 +64,7 @@ class ParallelSingleUseTests(FactorsTestMixin, TransactionTestCase):
 
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
 
     def test_totp_code_succeeds_once(self):
         device = TOTPDevice(user=self.user, name="App", confirmed=True)

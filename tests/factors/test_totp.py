@@ -16,13 +16,14 @@ from factors.services import (
     factor_enroll_totp_confirm,
     factor_verify,
 )
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 
 class TotpTestCase(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
 
     def enrolled(self) -> TOTPDevice:
         enrollment = factor_enroll_totp_begin(user=self.user)
@@ -93,7 +94,7 @@ class TotpEnrollmentTests(TotpTestCase):
 
     def test_secret_is_160_bits_from_the_csprng_and_unique(self):
         first = factor_enroll_totp_begin(user=self.user).device
-        other = factor_enroll_totp_begin(user=make_user()).device
+        other = factor_enroll_totp_begin(user=make_user(unique_email())).device
         self.assertEqual(len(first.bin_key), 20)
         self.assertNotEqual(first.bin_key, other.bin_key)
 
@@ -167,7 +168,7 @@ class TotpVerifyTests(TotpTestCase):
 
     def test_device_of_another_user_is_not_found(self):
         device = self.enrolled()
-        other = make_user()
+        other = make_user(unique_email())
         result = factor_verify(device_id=device.persistent_id, user=other, response=self.code(device))
         self.assertEqual(result.status, VerifyStatus.INVALID)
         self.assertIsNone(result.device)

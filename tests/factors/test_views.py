@@ -20,18 +20,9 @@ from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.sms.base import BaseSmsBackend, SmsDeliveryError
 from factors.stepup import factor_reauth_mark
 from tests.factors.base import wrong_code
-from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user, totp_device
 
 CHALLENGE = "/login/verify/"
-
-
-def totp_device(user, *, name="Phone app", preferred=False) -> tuple[TOTPDevice, bytes]:
-    enrollment = services.factor_enroll_totp_begin(user=user, name=name)
-    device = enrollment.device
-    device.confirmed = True
-    device.preferred = preferred
-    device.save()
-    return device, device.bin_key
 
 
 def code_at(key: bytes, seconds_from_now: int = 0) -> str:

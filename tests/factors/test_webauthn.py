@@ -16,9 +16,9 @@ from factors.webauthn import WebAuthnError
 from risk.device import COOKIE_NAME as DEVICE_COOKIE
 from risk.models import LoginEvent, TrustedDevice
 from risk.trust import COOKIE_NAME as TRUSTED_COOKIE
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
 from tests.factors.softauthn import SoftAuthenticator
-from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase
+from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user, unique_email
 from tests.helpers import make_user as make_verified_user
 
 
@@ -30,7 +30,7 @@ def session_round_trip(value: dict) -> dict:
 class WebAuthnTestCase(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.authenticator = SoftAuthenticator()
 
     def register(self, *, passkey: bool = True, uv: bool = True, user=None, authenticator=None) -> WebAuthnCredential:
@@ -66,7 +66,7 @@ class RegistrationTests(WebAuthnTestCase):
         handle = websafe_decode(public_key["user"]["id"])
         self.assertEqual(len(handle), 64)
         self.assertEqual(handle, webauthn.user_handle(self.user))
-        self.assertNotEqual(webauthn.user_handle(make_user()), handle)
+        self.assertNotEqual(webauthn.user_handle(make_user(unique_email())), handle)
         self.assertEqual(public_key["authenticatorSelection"]["residentKey"], "required")
         self.assertEqual(public_key["authenticatorSelection"]["userVerification"], "required")
         second, _ = webauthn.register_begin(user=self.user, passkey=True)
@@ -119,7 +119,7 @@ class RegistrationTests(WebAuthnTestCase):
         options, state = webauthn.register_begin(user=self.user, passkey=True)
         response = self.authenticator.register(session_round_trip(options))
         with self.assertRaisesMessage(WebAuthnError, "another user"):
-            webauthn.register_complete(user=make_user(), state=state, response=response, name="k")
+            webauthn.register_complete(user=make_user(unique_email()), state=state, response=response, name="k")
 
     def test_state_expires(self):
         options, state = webauthn.register_begin(user=self.user, passkey=True)
@@ -137,7 +137,7 @@ class RegistrationTests(WebAuthnTestCase):
     def test_same_credential_cannot_be_registered_twice(self):
         self.register()
         with self.assertRaisesMessage(WebAuthnError, "already registered"):
-            self.register(user=make_user())
+            self.register(user=make_user(unique_email()))
 
 
 class AuthenticationTests(WebAuthnTestCase):
@@ -222,7 +222,7 @@ class AuthenticationTests(WebAuthnTestCase):
             webauthn.authenticate_complete(state=state, response=forged)
 
     def test_credential_of_another_user_refused_in_second_factor_flow(self):
-        other = make_user()
+        other = make_user(unique_email())
         other_key = SoftAuthenticator()
         self.register(user=other, authenticator=other_key, passkey=False)
         self.register(passkey=False)
@@ -248,7 +248,7 @@ class AuthenticationTests(WebAuthnTestCase):
         with self.assertRaisesMessage(WebAuthnError, "unknown credential"):
             webauthn.authenticate_complete(state=state, response=SoftAuthenticator().assertion(options))
         with self.assertRaises(WebAuthnError):
-            webauthn.authenticate_begin(user=make_user())
+            webauthn.authenticate_begin(user=make_user(unique_email()))
 
 
 @override_settings(

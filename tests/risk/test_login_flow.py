@@ -23,7 +23,7 @@ from risk.geo import lookup
 from risk.loading import clear_caches
 from risk.models import LoginEvent, TrustedDevice
 from risk.velocity import CacheVelocityStore
-from tests.helpers import PASSWORD, DemoGeoLoginTestCase, make_user
+from tests.helpers import BROKEN_MAILER, PASSWORD, DemoGeoLoginTestCase, make_user
 
 OSLO = "192.0.2.10"
 OSLO_2 = "192.0.2.77"
@@ -468,16 +468,8 @@ class FailClosedTests(RiskFlowTestCase):
         self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
 
 
-class BrokenMailBackend:
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def send_messages(self, messages):
-        raise ConnectionRefusedError("smtp down")
-
-
 class NotificationFailureTests(RiskFlowTestCase):
-    @override_settings(MAILERS={"default": {"BACKEND": "tests.risk.test_login_flow.BrokenMailBackend"}})
+    @override_settings(MAILERS=BROKEN_MAILER)
     def test_strong_challenge_goes_on_when_the_email_cannot_be_sent(self):
         self.learn_history(last_minutes_ago=10)
         client = self.client_for(SAO_PAULO, LAPTOP, DEVICE)

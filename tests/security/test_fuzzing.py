@@ -24,8 +24,8 @@ from factors.models import SMSDevice, TOTPDevice, WebAuthnCredential
 from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.stepup import factor_reauth_mark
-from tests.helpers import PASSWORD, force_login_verified, make_user
-from tests.security.base import CHALLENGE, totp_device
+from tests.helpers import PASSWORD, force_login_verified, make_user, totp_device
+from tests.security.base import CHALLENGE
 
 FUZZ = settings(
     max_examples=40,

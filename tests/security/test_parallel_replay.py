@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from factors import otp
 from factors.models import TOTPDevice
-from tests.helpers import PASSWORD, make_user
-from tests.security.base import CHALLENGE, totp_device
+from tests.helpers import PASSWORD, make_user, totp_device
+from tests.security.base import CHALLENGE
 
 
 @unittest.skipUnless(connection.vendor == "postgresql", "row locks need PostgreSQL (see module docstring)")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from factors import otp
 from risk.models import LoginEvent, TrustedDevice
-from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, totp_device
 from tests.security.base import (
     CHALLENGE,
     LAPTOP,
@@ -23,7 +23,6 @@ from tests.security.base import (
     AdaptiveFlowTestCase,
     client_for,
     learn_history,
-    totp_device,
 )
 
 # Django's own list of unsafe redirect targets (tests/auth_tests).

@@ -31,9 +31,8 @@ from risk.device import device_cookie_set
 from risk.models import TrustedDevice
 from risk.trust import COOKIE_NAME, trusted_device_for, trusted_device_remember, trusted_devices_revoke
 from tests.factors.base import FactorsTestMixin
-from tests.factors.base import make_user as make_factor_user
 from tests.factors.test_codes import LOGIN_A, LOGIN_B, last_sms_code
-from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, unique_email
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 DEVICE_ID = "firefox-on-linux-0001"
@@ -44,7 +43,7 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
 
     def setUp(self):
         super().setUp()
-        self.user = make_factor_user()
+        self.user = make_user(unique_email())
         self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
         self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.SENT)
         confirmed = factor_enroll_code_confirm(
