@@ -21,6 +21,16 @@ SHIPPED_STAGES = ["risk.login.RiskStage", "factors.stages.ChallengeStage", "fact
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Account email caps out of the way of tests that send many emails on purpose.
 NO_EMAIL_CAPS = {"address": {"hour": 100_000}, "ip": {"hour": 100_000}}
+# Unsafe ``next`` values, as Django's own tests of url_has_allowed_host_and_scheme list them.
+OPEN_REDIRECT_TARGETS = [
+    "http://example.com",
+    "http:///example.com",
+    "https://example.com",
+    "ftp://example.com",
+    "///example.com",
+    "//example.com",
+    'javascript:alert("XSS")',
+]
 _CSRF_RE = re.compile(rb'(name="csrfmiddlewaretoken" value|name="csrf-token" content)="[^"]+"')
 _REQUEST_ID_RE = re.compile(rb"[0-9a-f]{32}")
 

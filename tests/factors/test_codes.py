@@ -37,7 +37,67 @@ def last_sms_code() -> str:
     return re.search(r"\b(\d{6})\b", locmem.outbox[-1].body).group(1)
 
 
-class EmailCodeTests(FactorsTestMixin, TestCase):
+class CodeContractTests:
+    """What every emailed or texted code holds (ASVS 6.5.1, 6.5.4, 6.5.5, 6.6.3).
+
+    The channel's test case sets up a confirmed ``self.device`` of ``self.user`` and says how a
+    code is sent and read (``send``, ``last_code``).
+    """
+
+    def verify(self, code: str, bind: str = LOGIN_A):
+        return factor_verify(device_id=self.device.persistent_id, user=self.user, response=code, bind=bind)
+
+    def test_valid_for_ten_minutes_not_one_second_more(self):
+        self.assertEqual(self.send().status, SendStatus.SENT)
+        code = self.last_code()
+        self.assertRegex(code, r"^\d{6}$")
+        self.clock.advance(600)
+        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
+        self.clock.advance(60)
+        self.assertEqual(self.send(LOGIN_B).status, SendStatus.SENT)
+        late = self.last_code()
+        self.clock.advance(601)
+        self.assertEqual(self.verify(late, LOGIN_B).status, VerifyStatus.INVALID)
+
+    def test_single_use(self):
+        self.send()
+        code = self.last_code()
+        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
+        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
+        self.clock.advance(5)
+        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
+
+    def test_two_instances_of_one_device_accept_a_code_once(self):
+        """The concurrent-request case: both requests loaded the device before either saved it."""
+        with mock.patch("factors.seams.random_digits", return_value="246802"):
+            self.send()
+        first = type(self.device).objects.get(pk=self.device.pk)
+        second = type(self.device).objects.get(pk=self.device.pk)
+        self.assertEqual(first.check_token("246802", bind=LOGIN_A).value, "ok")
+        self.assertEqual(second.check_token("246802", bind=LOGIN_A).value, "invalid")
+
+    def test_new_code_does_not_reset_the_failure_count(self):
+        self.send()
+        for _ in range(3):
+            self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
+            self.clock.advance(60)
+        self.device.refresh_from_db()
+        self.assertEqual(self.device.throttling_failure_count, 3)
+        self.assertEqual(self.send().status, SendStatus.SENT)
+        self.device.refresh_from_db()
+        self.assertEqual(self.device.throttling_failure_count, 3)
+        # The back-off continues where it was: 2 ** 3 = 8 s after the next failure.
+        self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
+        result = self.verify(self.last_code())
+        self.assertEqual(result.status, VerifyStatus.THROTTLED)
+        self.assertEqual(result.seconds_left, 8)
+        allowed, data = result.device.verify_is_allowed()
+        self.assertFalse(allowed)
+        self.assertEqual(data["reason"], VerifyNotAllowed.N_FAILED_ATTEMPTS)
+        self.assertEqual(data["failure_count"], 4)
+
+
+class EmailCodeTests(CodeContractTests, FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
         self.user = make_user(unique_email())
@@ -53,8 +113,8 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
     def send(self, bind: str = LOGIN_A):
         return factor_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind)
 
-    def verify(self, code: str, bind: str = LOGIN_A):
-        return factor_verify(device_id=self.device.persistent_id, user=self.user, response=code, bind=bind)
+    def last_code(self) -> str:
+        return last_email_code()
 
     def test_code_is_six_digits_sent_to_the_address_and_stored_hashed(self):
         result = self.send()
@@ -66,25 +126,6 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.device.refresh_from_db()
         self.assertNotIn(code, self.device.token_hash)
         self.assertEqual(len(self.device.token_hash), 64)
-
-    def test_valid_for_ten_minutes_not_one_second_more(self):
-        self.send()
-        code = last_email_code()
-        self.clock.advance(600)
-        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
-
-        self.clock.advance(60)
-        self.send()
-        code = last_email_code()
-        self.clock.advance(601)
-        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
-
-    def test_single_use(self):
-        self.send()
-        code = last_email_code()
-        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
-        self.clock.advance(5)
-        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
 
     def test_code_for_one_login_fails_in_another_and_in_enrollment(self):
         self.send(LOGIN_A)
@@ -124,26 +165,6 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(len(mail.outbox), 1)
         self.clock.advance(40)
         self.assertEqual(self.send().status, SendStatus.SENT)
-
-    def test_new_code_does_not_reset_the_failure_count(self):
-        self.send()
-        for _ in range(3):
-            self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
-            self.clock.advance(60)
-        self.device.refresh_from_db()
-        self.assertEqual(self.device.throttling_failure_count, 3)
-        self.assertEqual(self.send().status, SendStatus.SENT)
-        self.device.refresh_from_db()
-        self.assertEqual(self.device.throttling_failure_count, 3)
-        # The back-off continues where it was: 2 ** 3 = 8 s after the next failure.
-        self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
-        result = self.verify(last_email_code())
-        self.assertEqual(result.status, VerifyStatus.THROTTLED)
-        self.assertEqual(result.seconds_left, 8)
-        allowed, data = result.device.verify_is_allowed()
-        self.assertFalse(allowed)
-        self.assertEqual(data["reason"], VerifyNotAllowed.N_FAILED_ATTEMPTS)
-        self.assertEqual(data["failure_count"], 4)
 
     def test_new_code_replaces_the_previous_one(self):
         self.send()
@@ -294,13 +315,25 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(len(re.findall(r"\d{6}", body)), 1)
 
 
-class StaleCodeDeviceTests(FactorsTestMixin, TestCase):
-    def test_two_instances_of_one_device_accept_a_code_once(self):
-        user = make_user(unique_email())
-        device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
-        with mock.patch("factors.seams.random_digits", return_value="246802"):
-            factor_send_code(user=user, device_id=device.persistent_id, bind=LOGIN_A)
-        first = EmailDevice.objects.get(pk=device.pk)
-        second = EmailDevice.objects.get(pk=device.pk)
-        self.assertEqual(first.check_token("246802", bind=LOGIN_A).value, "ok")
-        self.assertEqual(second.check_token("246802", bind=LOGIN_A).value, "invalid")
+class ConfirmedSmsCodeTests(CodeContractTests, FactorsTestMixin, TestCase):
+    """The code contract for text messages, on a verified number."""
+
+    def setUp(self):
+        super().setUp()
+        self.user = make_user(unique_email())
+        self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
+        self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.SENT)
+        confirmed = factor_enroll_code_confirm(
+            user=self.user, device_id=self.device.persistent_id, code=last_sms_code()
+        )
+        self.assertEqual(confirmed.status, VerifyStatus.OK)
+        self.device.refresh_from_db()
+        self.clock.advance(60)
+
+    def send(self, bind: str = LOGIN_A):
+        return factor_send_code(
+            user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip="198.51.100.7"
+        )
+
+    def last_code(self) -> str:
+        return last_sms_code()
