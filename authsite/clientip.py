@@ -1,4 +1,4 @@
-"""The client IP address: one function, so tests and every caller agree (house rule 3)."""
+"""The client IP address: one function, so tests and every caller agree (docs/house-rules.md, rule 3)."""
 
 from __future__ import annotations
 

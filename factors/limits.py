@@ -2,7 +2,7 @@
 
 Fixed windows of an hour and a day per scope (user, phone number or address, client IP, country
 calling code), configured by ``FACTORS_SMS_CAPS`` and ``FACTORS_EMAIL_CAPS``. The cache is shared
-by all processes when it is Redis, so the caps hold across workers (house rule 5). An IPv6 client
+by all processes when it is Redis, so the caps hold across workers (docs/house-rules.md, rule 5). An IPv6 client
 is counted by its /64 (``authsite.clientip.ip_rate_key``).
 """
 

@@ -1,4 +1,4 @@
-"""The randomness seams of the factors app, one function each (house rule 3).
+"""The randomness seams of the factors app, one function each (docs/house-rules.md, rule 3).
 
 Tests patch these functions (``mock.patch("factors.seams.token_bytes", ...)``); all code in the
 app calls them through the module (``seams.token_bytes()``) so a patch is seen everywhere. Time

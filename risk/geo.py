@@ -2,7 +2,7 @@
 
 No configured path, or a path whose file does not exist, means "no geo": lookups return None and
 the system check ``risk.W001`` says so. A file that exists but cannot be read raises
-:class:`GeoIPDatabaseError`, which callers treat as an engine failure (fail closed, DESIGN.md
+:class:`GeoIPDatabaseError`, which callers treat as an engine failure (fail closed, docs/house-rules.md,
 rule 6) rather than as "no location".
 """
 

@@ -103,7 +103,7 @@ def _context_from_flags(data: dict) -> LoginContext:
 
 
 def _first_login_rule(assessment: Assessment, *, user, has_factor: bool) -> Assessment:
-    """Apply the first-login rule (no history: the model cannot score it, RISK.md).
+    """Apply the first-login rule (no history: the model cannot score it, docs/risk-model.md).
 
     - the user has a factor: ask for it (CHALLENGE), it costs little;
     - no factor and the address was confirmed within ``RISK_FIRST_LOGIN_GRACE_HOURS`` (24): allow,
@@ -216,7 +216,7 @@ class RiskStage(LoginStage):
             ctx = login_context_build(request, user=user)
             assessment = services.login_assess(context=ctx)
         except Exception:
-            # Fail closed: the strongest check the user has, never a silent allow (house rule 6).
+            # Fail closed: the strongest check the user has, never a silent allow (docs/house-rules.md, rule 6).
             logger.exception("risk engine failed", extra={"event": "risk_engine_error", "user_id": user.pk})
             ctx = context_from_parts(
                 user_id=user.pk,

@@ -260,7 +260,7 @@ class DatabaseCountStore(CountStore):
     def prune(before: datetime) -> int:
         """Forget per-user values not seen since ``before``; return how many were dropped.
 
-        RISK.md: history older than about six months can be dropped with little loss. A value
+        docs/risk-model.md: history older than about six months can be dropped with little loss. A value
         the user has not used since then counts as new again, which is what it has become.
         """
         from risk.models import UserFeatureCount

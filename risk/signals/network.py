@@ -1,6 +1,6 @@
 """Hosting and VPN networks: sign-ins from data centres are rare for people and common for bots.
 
-Plain Freeman treats a globally rare network as *less* like an attack (RISK.md); this bounded term
+Plain Freeman treats a globally rare network as *less* like an attack (docs/risk-model.md); this bounded term
 corrects that. A network the user has signed in from before (their own VPN) adds nothing.
 """
 
