@@ -32,7 +32,7 @@ from factors.forms import CodeForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
 from factors.registry import FACTOR_TYPES, Strength, factor_type, offer_key, strength
 from factors.views.codes import code_label, send_message, verify_message
-from factors.views.common import json_body
+from factors.views.common import json_body, json_error
 
 # {"at": when, "level": Strength of what was passed}; see factor_reauth_proof.
 SESSION_FACTOR = "_reauth_factor"
@@ -238,7 +238,7 @@ def stepup_webauthn_begin(request: HttpRequest) -> JsonResponse:
     try:
         options, state = webauthn.authenticate_begin(user=request.user)
     except webauthn.WebAuthnError:
-        return JsonResponse({"error": "You have no security key or passkey registered."}, status=400)
+        return json_error("You have no security key or passkey registered.")
     request.session[SESSION_WEBAUTHN] = state
     return JsonResponse(options)
 
@@ -250,11 +250,11 @@ def stepup_webauthn_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(SESSION_WEBAUTHN, None)
     body = json_body(request)
     if body is None:
-        return JsonResponse({"error": "The browser sent an unreadable answer. Please try again."}, status=400)
+        return json_error("The browser sent an unreadable answer. Please try again.")
     try:
         result = webauthn.authenticate_complete(state=state, response=body, user=request.user)
     except webauthn.WebAuthnError as exc:
         events.auth_event(request, events.REAUTH, outcome="webauthn_rejected", reason=exc.reason)
-        return JsonResponse({"error": "That security key or passkey wasn't accepted. Try again."}, status=400)
+        return json_error("That security key or passkey wasn't accepted. Try again.")
     next_url = body.get("next") if isinstance(body.get("next"), str) else ""
     return JsonResponse({"redirect": _passed(request, result.credential, safe_redirect_target(request, next_url))})

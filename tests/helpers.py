@@ -16,6 +16,12 @@ from authsite.models import User
 PASSWORD = "correct horse battery staple"
 # The login stages the site ships with (the default of authsite.settings.LOGIN_STAGES).
 SHIPPED_STAGES = ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
+# WebAuthn ceremonies of the test client (http://localhost:8000) with the site's login stages.
+WEBAUTHN_SIGN_IN = {
+    "LOGIN_STAGES": SHIPPED_STAGES,
+    "FACTORS_WEBAUTHN_RP_ID": "localhost",
+    "FACTORS_WEBAUTHN_ORIGINS": ["http://localhost:8000"],
+}
 # Tasks queued in the database, as in production (TASKS_BACKEND=database), for tests that look at
 # what the queue holds or time the request without the send.
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

@@ -20,18 +20,14 @@ from factors.models import EmailDevice, TOTPDevice, WebAuthnCredential
 from factors.services import factor_enroll_totp_begin, factor_enroll_totp_confirm, user_has_factor
 from tests.factors.softauthn import SoftAuthenticator
 from tests.factors.test_views import CHALLENGE, last_code
-from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user, totp_device
+from tests.helpers import PASSWORD, SHIPPED_STAGES, WEBAUTHN_SIGN_IN, CacheClearingTestCase, make_user, totp_device
 
 LOGIN = "/login/"
 ENROL = "/login/enrol/"
 ENROL_TOTP = "/login/enrol/totp/"
 
 
-@override_settings(
-    LOGIN_STAGES=SHIPPED_STAGES,
-    FACTORS_WEBAUTHN_RP_ID="localhost",
-    FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
-)
+@override_settings(**WEBAUTHN_SIGN_IN)
 class EnrolAfterResetTests(CacheClearingTestCase):
     def setUp(self) -> None:
         super().setUp()

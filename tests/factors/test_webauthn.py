@@ -18,13 +18,21 @@ from risk.models import LoginEvent, TrustedDevice
 from risk.trust import COOKIE_NAME as TRUSTED_COOKIE
 from tests.factors.base import FactorsTestMixin
 from tests.factors.softauthn import SoftAuthenticator
-from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_user, unique_email
-from tests.helpers import make_user as make_verified_user
+from tests.helpers import PASSWORD, WEBAUTHN_SIGN_IN, CacheClearingTestCase, make_user, unique_email
 
 
 def session_round_trip(value: dict) -> dict:
     """Store and load like a JSON session (and a browser, for options) would."""
     return json.loads(json.dumps(value))
+
+
+def passkey_registered(user, *, name: str = "Key") -> SoftAuthenticator:
+    """Register a passkey of ``user`` on a new soft authenticator; return the authenticator."""
+    authenticator = SoftAuthenticator()
+    options, state = webauthn.register_begin(user=user, passkey=True)
+    response = authenticator.register(session_round_trip(options))
+    webauthn.register_complete(user=user, state=session_round_trip(state), response=response, name=name)
+    return authenticator
 
 
 class WebAuthnTestCase(FactorsTestMixin, TestCase):
@@ -251,21 +259,14 @@ class AuthenticationTests(WebAuthnTestCase):
             webauthn.authenticate_begin(user=make_user(unique_email()))
 
 
-@override_settings(
-    LOGIN_STAGES=SHIPPED_STAGES,
-    FACTORS_WEBAUTHN_RP_ID="localhost",
-    FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
-)
+@override_settings(**WEBAUTHN_SIGN_IN)
 class WebAuthnSignInCookieTests(CacheClearingTestCase):
     """A sign-in finished by a WebAuthn ceremony answers in JSON: it must keep the login's cookies."""
 
     def setUp(self) -> None:
         super().setUp()
-        self.user = make_verified_user("kim@example.com")
-        self.authenticator = SoftAuthenticator()
-        options, state = webauthn.register_begin(user=self.user, passkey=True)
-        response = self.authenticator.register(session_round_trip(options))
-        webauthn.register_complete(user=self.user, state=session_round_trip(state), response=response, name="Key")
+        self.user = make_user("kim@example.com")
+        self.authenticator = passkey_registered(self.user)
 
     def test_security_key_challenge_keeps_the_device_and_remember_cookies(self):
         password = self.client.post("/login/", {"email": self.user.email, "password": PASSWORD})
