@@ -4,7 +4,7 @@ Layout
     ``models``    django-otp ``Device`` subclasses (one table per kind) with the throttle on the row
     ``services``  what views and login stages call: enroll, send, verify, manage, list
     ``webauthn``  begin/complete around fido2's ``Fido2Server``
-    ``views``     one module per page (challenge, enrol, passkey, security) and the code
+    ``views``     one module per page (challenge, enroll, passkey, security) and the code
                   challenge they share with ``stepup`` (``views.codes``)
     ``registry``  kinds, strength order and which requirement each kind satisfies
     ``crypto``    encryption at rest (MultiFernet, rotating keys)

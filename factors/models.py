@@ -38,14 +38,14 @@ class VerifyStatus(enum.StrEnum):
     INVALID = "invalid"
     THROTTLED = "throttled"
     REPLAY = "replay"
-    # Enrolment only (``factors.services``): too many wrong codes; the unconfirmed device is gone,
+    # Enrollment only (``factors.services``): too many wrong codes; the unconfirmed device is gone,
     # start again. ``check_token`` never returns it.
     RESTART = "restart"
 
 
-# Wrong codes an unconfirmed device takes before its enrolment must start again (with a new key or
+# Wrong codes an unconfirmed device takes before its enrollment must start again (with a new key or
 # a new code; ``factors.services`` deletes the device).
-ENROL_MAX_FAILURES = 5
+ENROLL_MAX_FAILURES = 5
 
 
 class FactorDevice(ThrottlingMixin, Device):
@@ -53,8 +53,8 @@ class FactorDevice(ThrottlingMixin, Device):
 
     The throttle is django-otp's exponential back-off (``factor * 2 ** (failures - 1)`` seconds
     after the last failure). Its methods are overridden to read ``clock.now()`` and to leave
-    enrolment out: an unconfirmed device is checked only by its signed-in owner confirming it, who
-    gets the next try at once, up to ``ENROL_MAX_FAILURES`` wrong codes in all.
+    enrollment out: an unconfirmed device is checked only by its signed-in owner confirming it, who
+    gets the next try at once, up to ``ENROLL_MAX_FAILURES`` wrong codes in all.
     """
 
     factor_kind: ClassVar[str] = ""
@@ -94,7 +94,7 @@ class FactorDevice(ThrottlingMixin, Device):
         return max(0, math.ceil(required - elapsed))
 
     def verify_is_allowed(self):
-        if not self.confirmed and self.throttling_failure_count >= ENROL_MAX_FAILURES:
+        if not self.confirmed and self.throttling_failure_count >= ENROLL_MAX_FAILURES:
             return False, {
                 "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
                 "failure_count": self.throttling_failure_count,

@@ -24,7 +24,7 @@ from factors import crypto, limits, otp, seams
 from factors.conf import factors_settings
 from factors.models import (
     DEVICE_MODELS,
-    ENROL_MAX_FAILURES,
+    ENROLL_MAX_FAILURES,
     CodeDevice,
     EmailDevice,
     FactorDevice,
@@ -152,7 +152,7 @@ def _check_locked(device: FactorDevice, response: str, bind: str | None) -> Veri
 
 
 def _check_enrolling(device: FactorDevice, response: str, bind: str | None) -> VerifyResult:
-    """Check a code confirming an unconfirmed device: no back-off, but at most ENROL_MAX_FAILURES.
+    """Check a code confirming an unconfirmed device: no back-off, but at most ENROLL_MAX_FAILURES.
 
     The back-off protects sign-in against guessing. Here the owner is signed in already and has
     just been shown the key or sent the code, so a typo is retried at once; the cap still bounds
@@ -160,7 +160,7 @@ def _check_enrolling(device: FactorDevice, response: str, bind: str | None) -> V
     deleted: a new key, or a new code to a number entered again, is the way on.
     """
     result = _check_locked(device, response, bind)
-    if not result.ok and device.throttling_failure_count >= ENROL_MAX_FAILURES:
+    if not result.ok and device.throttling_failure_count >= ENROLL_MAX_FAILURES:
         device.delete()
         return VerifyResult(status=VerifyStatus.RESTART)
     return result
@@ -221,7 +221,7 @@ def factor_enroll_totp_confirm(*, user, device_id: str, token: str) -> VerifyRes
         if result.ok:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            _enrol_requirement_clear(user=user)
+            _enroll_requirement_clear(user=user)
         return result
 
 
@@ -231,11 +231,11 @@ def factor_enroll_webauthn_complete(*, user, state, response, name: str) -> WebA
 
     with transaction.atomic():
         credential = webauthn.register_complete(user=user, state=state, response=response, name=name)
-        _enrol_requirement_clear(user=user)
+        _enroll_requirement_clear(user=user)
     return credential
 
 
-def _enrol_requirement_clear(*, user) -> None:
+def _enroll_requirement_clear(*, user) -> None:
     """Clear "must set up a sign-in method" once a strong factor is confirmed.
 
     Called inside the transaction that confirms the device, so the flag never clears for a device

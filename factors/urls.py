@@ -1,7 +1,7 @@
 from django.urls import path
 
 from factors import stepup
-from factors.views import challenge, enrol, passkey, security
+from factors.views import challenge, enroll, passkey, security
 
 app_name = "factors"
 
@@ -9,11 +9,11 @@ urlpatterns = [
     path("login/verify/", challenge.challenge_view, name="challenge"),
     path("login/verify/webauthn/begin/", challenge.challenge_webauthn_begin, name="challenge_webauthn_begin"),
     path("login/verify/webauthn/complete/", challenge.challenge_webauthn_complete, name="challenge_webauthn_complete"),
-    path("login/enrol/", enrol.enrol_view, name="enrol"),
-    path("login/enrol/totp/begin/", enrol.enrol_totp_begin, name="enrol_totp_begin"),
-    path("login/enrol/totp/", enrol.enrol_totp_confirm, name="enrol_totp"),
-    path("login/enrol/webauthn/begin/", enrol.enrol_webauthn_begin, name="enrol_webauthn_begin"),
-    path("login/enrol/webauthn/complete/", enrol.enrol_webauthn_complete, name="enrol_webauthn_complete"),
+    path("login/enroll/", enroll.enroll_view, name="enroll"),
+    path("login/enroll/totp/begin/", enroll.enroll_totp_begin, name="enroll_totp_begin"),
+    path("login/enroll/totp/", enroll.enroll_totp_confirm, name="enroll_totp"),
+    path("login/enroll/webauthn/begin/", enroll.enroll_webauthn_begin, name="enroll_webauthn_begin"),
+    path("login/enroll/webauthn/complete/", enroll.enroll_webauthn_complete, name="enroll_webauthn_complete"),
     path("login/passkey/begin/", passkey.passkey_login_begin, name="passkey_begin"),
     path("login/passkey/complete/", passkey.passkey_login_complete, name="passkey_complete"),
     path("account/security/", security.security_view, name="security"),

@@ -1,7 +1,7 @@
 """Factor pages, one module per page.
 
 ``challenge``  the second-factor challenge of a pending sign-in
-``enrol``      setting up a new sign-in method when the sign-in requires one
+``enroll``      setting up a new sign-in method when the sign-in requires one
 ``passkey``    passkey sign-in without a username
 ``security``   the Security page: add, rename, remove factors; recovery codes
 ``codes``      what every page that takes an emailed, texted or typed code says and does

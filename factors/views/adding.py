@@ -1,4 +1,4 @@
-"""Adding a factor: what the sign-in's enrolment pages and the Security page share.
+"""Adding a factor: what the sign-in's enrollment pages and the Security page share.
 
 An unconfirmed device is named by its persistent id in the session or the pending login; a new
 active factor ends the user's other sessions and is emailed to them.

@@ -226,12 +226,12 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.assertTrue(self.device.verified)
 
     def test_confirming_the_number_stops_after_a_few_wrong_codes(self):
-        from factors.models import ENROL_MAX_FAILURES
+        from factors.models import ENROLL_MAX_FAILURES
 
         self.send(enrollment_bind(self.device))
         right = last_sms_code()
-        statuses = [self.confirm(wrong_code(right)).status for _ in range(ENROL_MAX_FAILURES)]
-        self.assertEqual(statuses, [VerifyStatus.INVALID] * (ENROL_MAX_FAILURES - 1) + [VerifyStatus.RESTART])
+        statuses = [self.confirm(wrong_code(right)).status for _ in range(ENROLL_MAX_FAILURES)]
+        self.assertEqual(statuses, [VerifyStatus.INVALID] * (ENROLL_MAX_FAILURES - 1) + [VerifyStatus.RESTART])
         # The number must be entered again (and a new code sent): the old code confirms nothing.
         self.assertEqual(self.confirm(right).status, VerifyStatus.INVALID)
         self.assertFalse(SMSDevice.objects.filter(user=self.user).exists())

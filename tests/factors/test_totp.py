@@ -54,17 +54,17 @@ class TotpEnrollmentTests(TotpTestCase):
         self.assertEqual(wrong.status, VerifyStatus.INVALID)
         device.refresh_from_db()
         self.assertFalse(device.confirmed)
-        # The right code right after a wrong one: enrolment has no back-off (the clock stands still).
+        # The right code right after a wrong one: enrollment has no back-off (the clock stands still).
         ok = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token=self.code(device))
         self.assertEqual(ok.status, VerifyStatus.OK)
         device.refresh_from_db()
         self.assertTrue(device.confirmed)
 
-    def test_enrolment_takes_a_few_wrong_codes_then_must_start_again(self):
-        from factors.models import ENROL_MAX_FAILURES
+    def test_enrollment_takes_a_few_wrong_codes_then_must_start_again(self):
+        from factors.models import ENROLL_MAX_FAILURES
 
         device = factor_enroll_totp_begin(user=self.user).device
-        for attempt in range(1, ENROL_MAX_FAILURES):
+        for attempt in range(1, ENROLL_MAX_FAILURES):
             wrong = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token="000000")
             self.assertEqual(wrong.status, VerifyStatus.INVALID, f"attempt {attempt}")
         last = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token="000000")

@@ -330,11 +330,11 @@ class EnrollmentTests(CacheClearingTestCase):
         self.assertTrue(self.client.get("/").wsgi_request.user.is_verified())
 
     def test_too_many_wrong_app_codes_start_the_setup_again(self):
-        from factors.models import ENROL_MAX_FAILURES
+        from factors.models import ENROLL_MAX_FAILURES
 
         self.client.post("/account/security/totp/")
         wrong = {"code": wrong_code(code_at(TOTPDevice.objects.get().bin_key))}
-        for _ in range(ENROL_MAX_FAILURES - 1):
+        for _ in range(ENROLL_MAX_FAILURES - 1):
             page = self.client.post("/account/security/totp/confirm/", wrong)
             self.assertContains(page, "That code didn&#x27;t work. Check it and try again.")
         last = self.client.post("/account/security/totp/confirm/", wrong, follow=True)

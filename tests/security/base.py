@@ -22,4 +22,4 @@ CHALLENGE = "/login/verify/"
 
 
 class AdaptiveFlowTestCase(DemoGeoLoginTestCase):
-    """The shipped login stages (risk, challenge, enrolment) with demo GeoIP databases."""
+    """The shipped login stages (risk, challenge, enrollment) with demo GeoIP databases."""

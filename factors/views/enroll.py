@@ -1,4 +1,4 @@
-"""Enrolment required at sign-in.
+"""Enrollment required at sign-in.
 
 After an admin reset the sign-in pauses here (``factors.stages.EnrolStage``) until the user sets
 up an authenticator app, passkey or security key. The user is not signed in yet: these views work
@@ -23,7 +23,7 @@ from authsite.redirects import json_redirect
 from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import TOTPDevice
-from factors.stages import ENROL_KEY
+from factors.stages import ENROLL_KEY
 from factors.stepup import SESSION_FACTOR, factor_reauth_proof, reauth_level
 from factors.views.adding import (
     TOTP_ADDED,
@@ -41,74 +41,74 @@ from factors.views.common import json_body, webauthn_state_keep, webauthn_state_
 
 @never_cache
 @require_GET
-@flow.pending_login_required(ENROL_KEY)
-def enrol_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
-    return render(request, "factors/enrol.html")
+@flow.pending_login_required(ENROLL_KEY)
+def enroll_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+    return render(request, "factors/enroll.html")
 
 
 @never_cache
 @require_POST
-@flow.pending_login_required(ENROL_KEY)
-def enrol_totp_begin(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+@flow.pending_login_required(ENROLL_KEY)
+def enroll_totp_begin(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     enrollment = services.factor_enroll_totp_begin(user=pending.user())
-    pending.state_for(ENROL_KEY)["totp"] = enrollment.device.persistent_id
+    pending.state_for(ENROLL_KEY)["totp"] = enrollment.device.persistent_id
     pending_login_stash(request, pending)
-    return redirect("factors:enrol_totp")
+    return redirect("factors:enroll_totp")
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-@flow.pending_login_required(ENROL_KEY)
-def enrol_totp_confirm(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
+@flow.pending_login_required(ENROLL_KEY)
+def enroll_totp_confirm(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     user = pending.user()
-    device = unconfirmed_device_of(user, pending.state_for(ENROL_KEY).get("totp"), (TOTPDevice,))
+    device = unconfirmed_device_of(user, pending.state_for(ENROLL_KEY).get("totp"), (TOTPDevice,))
     if device is None:
-        return redirect("factors:enrol")
+        return redirect("factors:enroll")
     form = CodeForm(request.POST if request.method == "POST" else None, label=TOTP_CODE_LABEL)
     if request.method == "POST" and form.is_valid():
         result = services.factor_enroll_totp_confirm(
             user=user, device_id=device.persistent_id, token=form.cleaned_data["code"]
         )
         if result.ok:
-            return _enrol_passed(request, pending, user, result.device, TOTP_ADDED)
+            return _enroll_passed(request, pending, user, result.device, TOTP_ADDED)
         events.auth_event(request, events.MFA_FAIL, outcome=str(result.status), user_id=user.pk, factor="totp")
         if result.status is services.VerifyStatus.RESTART:
             messages.error(request, TOTP_RESTART)
-            return redirect("factors:enrol")
+            return redirect("factors:enroll")
         form.add_error("code", verify_message(result, other_ways=False))
-    return totp_setup_page(request, device, form, cancel_url=reverse("factors:enrol"))
+    return totp_setup_page(request, device, form, cancel_url=reverse("factors:enroll"))
 
 
 @never_cache
 @require_POST
-@flow.pending_login_required(ENROL_KEY)
-def enrol_webauthn_begin(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
+@flow.pending_login_required(ENROLL_KEY)
+def enroll_webauthn_begin(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
     body = json_body(request) or {}
     options, state = webauthn.register_begin(user=pending.user(), passkey=bool(body.get("passkey", True)))
-    return webauthn_state_keep(request, pending, ENROL_KEY, state, options)
+    return webauthn_state_keep(request, pending, ENROLL_KEY, state, options)
 
 
 @never_cache
 @require_POST
-@flow.pending_login_required(ENROL_KEY)
-def enrol_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
+@flow.pending_login_required(ENROLL_KEY)
+def enroll_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> JsonResponse:
     user = pending.user()
-    state = webauthn_state_take(request, pending, ENROL_KEY)
+    state = webauthn_state_take(request, pending, ENROLL_KEY)
     credential = webauthn_register(request, user, state)
     if isinstance(credential, JsonResponse):
         return credential
-    return json_redirect(_enrol_passed(request, pending, user, credential, webauthn_added(credential)))
+    return json_redirect(_enroll_passed(request, pending, user, credential, webauthn_added(credential)))
 
 
-def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, what: str) -> HttpResponse:
+def _enroll_passed(request: HttpRequest, pending: PendingLogin, user, device, what: str) -> HttpResponse:
     """The required factor is confirmed (and the flag cleared with it): log, notify, finish the login."""
-    pending.state_for(ENROL_KEY).clear()
+    pending.state_for(ENROLL_KEY).clear()
     # The new factor verifies the session being made, as it does for a signed-in user who adds one.
     pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
     pending.session_data[SESSION_FACTOR] = factor_reauth_proof(reauth_level(device))
     factor_added(request, user, device, what)
     events.auth_event(
-        request, events.MFA_ENROL_COMPLETED, outcome="success", user_id=user.pk, factor=device.factor_kind
+        request, events.MFA_ENROLL_COMPLETED, outcome="success", user_id=user.pk, factor=device.factor_kind
     )
     if not pending.next_url:
         # The Security page offers recovery codes, the way back in if this factor is lost too.
@@ -116,4 +116,4 @@ def _enrol_passed(request: HttpRequest, pending: PendingLogin, user, device, wha
         messages.success(request, "Your new sign-in method is ready. Make recovery codes now, in case you lose it too.")
     else:
         messages.success(request, "Your new sign-in method is ready.")
-    return flow.login_stage_passed(request, pending, ENROL_KEY)
+    return flow.login_stage_passed(request, pending, ENROLL_KEY)
