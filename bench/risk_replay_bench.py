@@ -4,7 +4,7 @@
                                       [--tracemalloc]
 
 Generates a trace with risk.evaluation.simulate (about 110 rows per user over 180 days) and replays it with
-the replay contract of RISK.md three ways: "engine" (the RBA columns plus coordinates only, as for
+the replay contract of docs/risk-model.md three ways: "engine" (the RBA columns plus coordinates only, as for
 the public data set), "engine+cookie" (also the trace's Device ID column, i.e. the device cookie
 a real deployment has), and "freeman" (the plain Freeman et al. baseline). It prints
 rows/s, peak memory, ROC AUC per attacker type, the challenge and deny rates of legitimate users

@@ -19,7 +19,7 @@ GeoIP: demo City and ASN databases (risk.geo.build_demo_databases, temp dir), ad
 the demo ranges (found) and outside them (IPv4 and IPv6, not found), timed per call for the raw
 City and ASN readers and for ``MaxMindGeoProvider.lookup`` (both readers plus normalisation,
 what the login flow calls); indented rows: the raw maxminddb read of the City database (without
-geoip2's model objects) and risk.geo.normalize_ip.
+geoip2's model objects) and authsite.core.clientip.canonical_ip_or_none.
 
 Prints per-call microseconds (median, mean, p99) in one table. Targets: GeoIP <= 20 us a lookup;
 the uncached authsite.core.ua parse is expected far below the stock ~0.6 ms.
@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
     from ua_strings import make_user_agents
 
     from authsite.core import ua as risk_ua
-    from risk.geo import MaxMindGeoProvider, build_demo_databases, normalize_ip
+    from authsite.core.clientip import canonical_ip_or_none
+    from risk.geo import MaxMindGeoProvider, build_demo_databases
 
     rng = random.Random(args.seed)
     strings = make_user_agents(args.strings + 200, args.seed)
@@ -197,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915
             ("provider.lookup (City+ASN), inside", provider.lookup, inside),
             ("provider.lookup (City+ASN), outside", provider.lookup, outside),
             ("  raw maxminddb read, City db, inside", city_reader._db_reader.get, plain_inside),
-            ("  risk.geo.normalize_ip", normalize_ip, inside),
+            ("  authsite.core.clientip.canonical_ip_or_none", canonical_ip_or_none, inside),
         ):
             rows.append((label, len(items), per_call_us(fn, items, args.passes)))
         provider.close()

@@ -4,12 +4,14 @@ Layout
     ``models``    django-otp ``Device`` subclasses (one table per kind) with the throttle on the row
     ``services``  what views and login stages call: enroll, send, verify, manage, list
     ``webauthn``  begin/complete around fido2's ``Fido2Server``
+    ``views``     one module per page (challenge, enroll, passkey, security) and the code
+                  challenge they share with ``stepup`` (``views.codes``)
     ``registry``  kinds, strength order and which requirement each kind satisfies
     ``crypto``    encryption at rest (MultiFernet, rotating keys)
     ``limits``    SMS send caps in the shared cache
     ``sms``       SMS backends (twilio, console, locmem) behind ``FACTORS_SMS_BACKEND``
     ``conf``      every ``FACTORS_*`` setting with its default; ``checks`` validates them
-    ``seams``     ``now()``, ``token_bytes()``, ``random_digits()``: patched by tests
+    ``seams``     ``token_bytes()``, ``random_digits()``: patched by tests (time: ``authsite.core.clock``)
 
 Which library does what
     django-otp   Device protocol, ThrottlingMixin/CooldownMixin fields, ``django_otp.login``

@@ -1,4 +1,4 @@
-"""System checks of the factors settings (house rule 7)."""
+"""System checks of the factors settings (docs/house-rules.md, rule 7)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Without configured keys, development (DEBUG, or a ``manage.py test`` run, which 
 but is not production: ``settings.TESTING``) gets a key derived from SECRET_KEY, so ``runserver``
 and the test suites of other apps work out of the box; production refuses (system check
 ``factors.E001`` and ImproperlyConfigured at first use), because a key derived from SECRET_KEY
-would make rotating SECRET_KEY destroy every TOTP enrolment.
+would make rotating SECRET_KEY destroy every TOTP enrollment.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Second-factor devices: django-otp ``Device`` subclasses, one table per kind.
 
-Every device verifies through ``check_token(token, bind=...)``, which returns a ``Check`` and keeps
-the throttle on the device row. Callers must hold the row with ``select_for_update`` inside
+Every device verifies through ``check_token(token, bind=...)``, which returns a ``VerifyStatus``
+and keeps the throttle on the device row. Callers must hold the row with ``select_for_update`` inside
 ``transaction.atomic()`` (``factors.services.factor_verify`` does), so a code is accepted once even
 for two parallel requests.
 """
@@ -26,31 +26,35 @@ from django_otp.models import (
     VerifyNotAllowed,
 )
 
+from authsite.core import clock
 from factors import crypto, otp, seams
 from factors.conf import factors_settings
 
 
-class Check(enum.StrEnum):
-    """The outcome of checking one token against one device."""
+class VerifyStatus(enum.StrEnum):
+    """The outcome of checking one token against one device (``check_token``) or of a service."""
 
     OK = "ok"
     INVALID = "invalid"
     THROTTLED = "throttled"
     REPLAY = "replay"
+    # Enrollment only (``factors.services``): too many wrong codes; the unconfirmed device is gone,
+    # start again. ``check_token`` never returns it.
+    RESTART = "restart"
 
 
-# Wrong codes an unconfirmed device takes before its enrolment must start again (with a new key or
+# Wrong codes an unconfirmed device takes before its enrollment must start again (with a new key or
 # a new code; ``factors.services`` deletes the device).
-ENROL_MAX_FAILURES = 5
+ENROLL_MAX_FAILURES = 5
 
 
 class FactorDevice(ThrottlingMixin, Device):
     """Common fields and the throttle, on the time seam, for every factor device.
 
     The throttle is django-otp's exponential back-off (``factor * 2 ** (failures - 1)`` seconds
-    after the last failure). Its methods are overridden to read ``seams.now()`` and to leave
-    enrolment out: an unconfirmed device is checked only by its signed-in owner confirming it, who
-    gets the next try at once, up to ``ENROL_MAX_FAILURES`` wrong codes in all.
+    after the last failure). Its methods are overridden to read ``clock.now()`` and to leave
+    enrollment out: an unconfirmed device is checked only by its signed-in owner confirming it, who
+    gets the next try at once, up to ``ENROLL_MAX_FAILURES`` wrong codes in all.
     """
 
     factor_kind: ClassVar[str] = ""
@@ -62,12 +66,17 @@ class FactorDevice(ThrottlingMixin, Device):
     confirmed = models.BooleanField(
         default=False, help_text="Usable for sign-in (set after a successful first verification)."
     )
-    created_at = models.DateTimeField(default=seams.now)
+    created_at = models.DateTimeField(default=clock.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     preferred = models.BooleanField(default=False)
 
     class Meta:
         abstract = True
+
+    @property
+    def can_answer(self) -> bool:
+        """Tell whether this confirmed device can answer a challenge (a phone: once verified)."""
+        return True
 
     def get_throttle_factor(self) -> int:
         return factors_settings.THROTTLE_FACTOR
@@ -81,11 +90,11 @@ class FactorDevice(ThrottlingMixin, Device):
         if self.throttling_failure_timestamp is None:
             return 0
         required = self.get_throttle_factor() * 2 ** min(self.throttling_failure_count - 1, 40)
-        elapsed = (seams.now() - self.throttling_failure_timestamp).total_seconds()
+        elapsed = (clock.now() - self.throttling_failure_timestamp).total_seconds()
         return max(0, math.ceil(required - elapsed))
 
     def verify_is_allowed(self):
-        if not self.confirmed and self.throttling_failure_count >= ENROL_MAX_FAILURES:
+        if not self.confirmed and self.throttling_failure_count >= ENROLL_MAX_FAILURES:
             return False, {
                 "reason": VerifyNotAllowed.N_FAILED_ATTEMPTS,
                 "failure_count": self.throttling_failure_count,
@@ -101,7 +110,7 @@ class FactorDevice(ThrottlingMixin, Device):
         return True, None
 
     def throttle_increment(self, commit: bool = True) -> None:
-        self.throttling_failure_timestamp = seams.now()
+        self.throttling_failure_timestamp = clock.now()
         if not commit:
             self.throttling_failure_count += 1
             return
@@ -120,13 +129,13 @@ class FactorDevice(ThrottlingMixin, Device):
         if commit:
             self.save(update_fields=["throttling_failure_timestamp", "throttling_failure_count"])
 
-    def check_token(self, token: str, *, bind: str | None = None) -> Check:
+    def check_token(self, token: str, *, bind: str | None = None) -> VerifyStatus:
         """Check ``token`` (bound to ``bind`` where the kind supports it) and record the result."""
         raise NotImplementedError
 
     def verify_token(self, token) -> bool:
         """Implement django-otp's protocol; prefer ``check_token`` for a detailed outcome."""
-        return self.check_token(str(token)) is Check.OK
+        return self.check_token(str(token)) is VerifyStatus.OK
 
     def _consume(self, *, values: dict, **conditions) -> bool:
         """Record a success with a conditional UPDATE; return False if the condition failed.
@@ -135,7 +144,7 @@ class FactorDevice(ThrottlingMixin, Device):
         checked by the database, so even a stale instance or a missing row lock cannot accept the
         same code twice. The caller's select_for_update remains the primary guarantee.
         """
-        now = seams.now()
+        now = clock.now()
         values = {
             **values,
             "last_used_at": now,
@@ -183,22 +192,22 @@ class TOTPDevice(FactorDevice):
             step=self.step,
         )
 
-    def check_token(self, token: str, *, bind: str | None = None) -> Check:
+    def check_token(self, token: str, *, bind: str | None = None) -> VerifyStatus:
         if not self.verify_is_allowed()[0]:
-            return Check.THROTTLED
+            return VerifyStatus.THROTTLED
         token = "".join(str(token).split())
         key = self.bin_key
-        current = otp.time_step(seams.now(), step=self.step)
+        current = otp.time_step(clock.now(), step=self.step)
         matched: list[int] = []
         for t in range(current - self.tolerance, current + self.tolerance + 1):
             if t >= 0 and constant_time_compare(token, otp.hotp(key, t, digits=self.digits)):
                 matched.append(t)
         fresh = [t for t in matched if t > self.last_t]
         if fresh and self._consume(last_t__lt=max(fresh), values={"last_t": max(fresh)}):
-            return Check.OK
+            return VerifyStatus.OK
         # A replay counts as a failure too: it is what an attacker who saw a code would send.
         self.throttle_increment()
-        return Check.REPLAY if matched else Check.INVALID
+        return VerifyStatus.REPLAY if matched else VerifyStatus.INVALID
 
 
 class RecoveryCodeHasher(PBKDF2PasswordHasher):
@@ -232,9 +241,9 @@ class RecoveryCodeDevice(FactorDevice):
         cleaned = "".join(ch for ch in str(code).upper() if ch.isalnum())
         return cleaned.translate(str.maketrans({"0": "O", "1": "I", "8": "B"}))
 
-    def check_token(self, token: str, *, bind: str | None = None) -> Check:
+    def check_token(self, token: str, *, bind: str | None = None) -> VerifyStatus:
         if not self.verify_is_allowed()[0]:
-            return Check.THROTTLED
+            return VerifyStatus.THROTTLED
         candidate = self.normalize(token)
         match = None
         # Check every unused code, not stopping at a match, so timing says nothing of position.
@@ -243,13 +252,13 @@ class RecoveryCodeDevice(FactorDevice):
                 match = code
         if match is None:
             self.throttle_increment()
-            return Check.INVALID
+            return VerifyStatus.INVALID
         # The conditional update makes the code single-use even if the row lock were missing.
-        used = RecoveryCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=seams.now())
+        used = RecoveryCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=clock.now())
         if not used or not self._consume(values={}):
             self.throttle_increment()
-            return Check.INVALID
-        return Check.OK
+            return VerifyStatus.INVALID
+        return VerifyStatus.OK
 
 
 class RecoveryCode(models.Model):
@@ -285,7 +294,7 @@ class CodeDevice(CooldownMixin, FactorDevice):
         """Return how many seconds remain until another code may be sent (0: now)."""
         if self.last_generated_timestamp is None:
             return 0
-        elapsed = (seams.now() - self.last_generated_timestamp).total_seconds()
+        elapsed = (clock.now() - self.last_generated_timestamp).total_seconds()
         return max(0, math.ceil(self.get_cooldown_duration() - elapsed))
 
     def generate_is_allowed(self):
@@ -308,7 +317,7 @@ class CodeDevice(CooldownMixin, FactorDevice):
         The caller delivers the code and must not log it.
         """
         code = seams.random_digits(factors_settings.CODE_DIGITS)
-        now = seams.now()
+        now = clock.now()
         self.token_hash = self._token_hash(code, bind)
         self.valid_until = now + timedelta(seconds=factors_settings.CODE_VALIDITY_SECONDS)
         self.last_generated_timestamp = now
@@ -318,28 +327,28 @@ class CodeDevice(CooldownMixin, FactorDevice):
     def generate_challenge(self):
         raise NotImplementedError("Send codes with factors.services (they need a bind).")
 
-    def check_token(self, token: str, *, bind: str | None = None) -> Check:
+    def check_token(self, token: str, *, bind: str | None = None) -> VerifyStatus:
         if not self.verify_is_allowed()[0]:
-            return Check.THROTTLED
+            return VerifyStatus.THROTTLED
         token = "".join(str(token).split())
         ok = (
             bind is not None
             and bool(self.token_hash)
             and self.valid_until is not None
-            and seams.now() <= self.valid_until
+            and clock.now() <= self.valid_until
             and constant_time_compare(self._token_hash(token, bind), self.token_hash)
         )
         if not ok:
             self.throttle_increment()
-            return Check.INVALID
+            return VerifyStatus.INVALID
         consumed = self._consume(
             token_hash=self.token_hash,
             values={"token_hash": "", "valid_until": None, "last_generated_timestamp": None},
         )
         if not consumed:
             self.throttle_increment()
-            return Check.INVALID
-        return Check.OK
+            return VerifyStatus.INVALID
+        return VerifyStatus.OK
 
 
 class EmailDevice(CodeDevice):
@@ -387,6 +396,11 @@ class SMSDevice(CodeDevice):
     @property
     def verified(self) -> bool:
         return self.confirmed and self.verified_at is not None
+
+    @property
+    def can_answer(self) -> bool:
+        """A number counts once a code sent to it came back."""
+        return self.verified
 
     def masked_destination(self) -> str:
         return f"+{self.calling_code} ••• {self.phone_number[-2:]}"
@@ -438,9 +452,9 @@ class WebAuthnCredential(FactorDevice):
     class Meta:
         verbose_name = "WebAuthn credential"
 
-    def check_token(self, token: str, *, bind: str | None = None) -> Check:
+    def check_token(self, token: str, *, bind: str | None = None) -> VerifyStatus:
         # A WebAuthn assertion is not a typed code; see factors.webauthn.authenticate_complete.
-        return Check.INVALID
+        return VerifyStatus.INVALID
 
 
 DEVICE_MODELS: tuple[type[FactorDevice], ...] = (

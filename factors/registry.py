@@ -43,9 +43,10 @@ class FactorType:
     """One kind of factor."""
 
     kind: str
-    label: str
+    label: str  # as a heading or badge: "Authenticator app"
     strength: Strength
     satisfies: frozenset[Requirement]
+    in_sentence: str  # lower case, within a sentence: "(confirmed with authenticator app)"
 
 
 FACTOR_TYPES: dict[str, FactorType] = {
@@ -56,16 +57,18 @@ FACTOR_TYPES: dict[str, FactorType] = {
             "Security key or passkey",
             Strength.PHISHING_RESISTANT,
             frozenset(Requirement),
+            "passkey or security key",
         ),
         FactorType(
             "totp",
             "Authenticator app",
             Strength.APP,
             frozenset({Requirement.ANY, Requirement.STRONG}),
+            "authenticator app",
         ),
-        FactorType("sms", "Text message", Strength.RESTRICTED, frozenset({Requirement.ANY})),
-        FactorType("email", "Email code", Strength.EMAIL, frozenset({Requirement.ANY})),
-        FactorType("recovery", "Recovery code", Strength.RECOVERY, frozenset({Requirement.ANY})),
+        FactorType("sms", "Text message", Strength.RESTRICTED, frozenset({Requirement.ANY}), "text message"),
+        FactorType("email", "Email code", Strength.EMAIL, frozenset({Requirement.ANY}), "email code"),
+        FactorType("recovery", "Recovery code", Strength.RECOVERY, frozenset({Requirement.ANY}), "recovery code"),
     )
 }
 

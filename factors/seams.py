@@ -1,20 +1,13 @@
-"""The seams of the factors app: time and randomness, one function each (house rule 3).
+"""The randomness seams of the factors app, one function each (docs/house-rules.md, rule 3).
 
-Tests patch these functions (``mock.patch("factors.seams.now", ...)``) instead of sleeping; all
-code in the app calls them through the module (``seams.now()``) so a patch is seen everywhere.
+Tests patch these functions (``mock.patch("factors.seams.token_bytes", ...)``); all code in the
+app calls them through the module (``seams.token_bytes()``) so a patch is seen everywhere. Time
+comes from the project's one clock, ``authsite.core.clock.now``, which tests patch instead of sleeping.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
-
-from authsite.core import clock
-
-
-def now() -> datetime:
-    """Return the current time (aware, UTC), from the project's one clock."""
-    return clock.now()
 
 
 def token_bytes(n: int) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -17,14 +18,14 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 
+from authsite.core import clock
 from authsite.core.parsing import parse_id
 from authsite.login.inventory import FactorSummary
 from factors import crypto, limits, otp, seams
 from factors.conf import factors_settings
 from factors.models import (
     DEVICE_MODELS,
-    ENROL_MAX_FAILURES,
-    Check,
+    ENROLL_MAX_FAILURES,
     CodeDevice,
     EmailDevice,
     FactorDevice,
@@ -32,6 +33,7 @@ from factors.models import (
     RecoveryCodeDevice,
     SMSDevice,
     TOTPDevice,
+    VerifyStatus,
     WebAuthnCredential,
     parse_phone_number,
     recovery_code_hasher,
@@ -43,15 +45,6 @@ from factors.sms import SmsDeliveryError, send_sms
 logger = logging.getLogger(__name__)
 
 # --- Results ------------------------------------------------------------------------------------
-
-
-class VerifyStatus(enum.StrEnum):
-    OK = "ok"
-    INVALID = "invalid"
-    THROTTLED = "throttled"
-    REPLAY = "replay"
-    # Enrolment only: too many wrong codes; the unconfirmed device is gone, start again.
-    RESTART = "restart"
 
 
 @dataclass(frozen=True)
@@ -149,17 +142,9 @@ def enrollment_bind(device: FactorDevice) -> str:
 
 # --- Verification -------------------------------------------------------------------------------
 
-_CHECK_TO_STATUS = {
-    Check.OK: VerifyStatus.OK,
-    Check.INVALID: VerifyStatus.INVALID,
-    Check.THROTTLED: VerifyStatus.THROTTLED,
-    Check.REPLAY: VerifyStatus.REPLAY,
-}
-
 
 def _check_locked(device: FactorDevice, response: str, bind: str | None) -> VerifyResult:
-    check = device.check_token(response, bind=bind)
-    status = _CHECK_TO_STATUS[check]
+    status = device.check_token(response, bind=bind)
     left = device.throttle_seconds_left() if status is VerifyStatus.THROTTLED else 0
     codes_left = None
     if status is VerifyStatus.OK and isinstance(device, RecoveryCodeDevice):
@@ -168,7 +153,7 @@ def _check_locked(device: FactorDevice, response: str, bind: str | None) -> Veri
 
 
 def _check_enrolling(device: FactorDevice, response: str, bind: str | None) -> VerifyResult:
-    """Check a code confirming an unconfirmed device: no back-off, but at most ENROL_MAX_FAILURES.
+    """Check a code confirming an unconfirmed device: no back-off, but at most ENROLL_MAX_FAILURES.
 
     The back-off protects sign-in against guessing. Here the owner is signed in already and has
     just been shown the key or sent the code, so a typo is retried at once; the cap still bounds
@@ -176,7 +161,7 @@ def _check_enrolling(device: FactorDevice, response: str, bind: str | None) -> V
     deleted: a new key, or a new code to a number entered again, is the way on.
     """
     result = _check_locked(device, response, bind)
-    if not result.ok and device.throttling_failure_count >= ENROL_MAX_FAILURES:
+    if not result.ok and device.throttling_failure_count >= ENROLL_MAX_FAILURES:
         device.delete()
         return VerifyResult(status=VerifyStatus.RESTART)
     return result
@@ -195,7 +180,7 @@ def factor_verify(*, device_id: str, user, response: str, bind: str | None = Non
         device = _lock_device(user=user, device_id=device_id)
         if device is None:
             return VerifyResult(status=VerifyStatus.INVALID)
-        if isinstance(device, SMSDevice) and not device.verified:
+        if not device.can_answer:
             return VerifyResult(status=VerifyStatus.INVALID)
         return _check_locked(device, response, bind)
 
@@ -237,7 +222,7 @@ def factor_enroll_totp_confirm(*, user, device_id: str, token: str) -> VerifyRes
         if result.ok:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            _enrol_requirement_clear(user=user)
+            _enroll_requirement_clear(user=user)
         return result
 
 
@@ -247,11 +232,11 @@ def factor_enroll_webauthn_complete(*, user, state, response, name: str) -> WebA
 
     with transaction.atomic():
         credential = webauthn.register_complete(user=user, state=state, response=response, name=name)
-        _enrol_requirement_clear(user=user)
+        _enroll_requirement_clear(user=user)
     return credential
 
 
-def _enrol_requirement_clear(*, user) -> None:
+def _enroll_requirement_clear(*, user) -> None:
     """Clear "must set up a sign-in method" once a strong factor is confirmed.
 
     Called inside the transaction that confirms the device, so the flag never clears for a device
@@ -373,79 +358,110 @@ def _void_code(model: type[CodeDevice], pk: int, token_hash: str) -> None:
             device.save(update_fields=["token_hash", "valid_until", "last_generated_timestamp"])
 
 
-def factor_email_send_code(*, user, device_id: str, bind: str, client_ip: str | None = None) -> SendResult:
-    """Email a new code bound to ``bind`` (pending-login id or ``enrollment_bind(device)``).
+@dataclass(frozen=True)
+class _CodeChannel:
+    """What differs between emailing and texting a code; ``factor_send_code`` does the rest."""
 
-    Within the cooldown and the caps per user, address and client IP (``FACTORS_EMAIL_CAPS``).
-    """
-    if not str(device_id).startswith(EmailDevice.model_label() + "/"):
-        return SendResult(status=SendStatus.NOT_USABLE)
-    with transaction.atomic():
-        device = _lock_device(user=user, device_id=device_id, confirmed=None)
-        if device is None or not _send_allowed_for_bind(device, bind):
-            return SendResult(status=SendStatus.NOT_USABLE)
-        left = device.cooldown_seconds_left()
-        if left:
-            return SendResult(status=SendStatus.COOLDOWN, seconds_left=left, destination=device.masked_destination())
-        if not limits.email_send_allowed(user_id=user.pk, address=device.email, client_ip=client_ip):
-            logger.warning("email code send capped", extra={"device": device.persistent_id})
-            return SendResult(status=SendStatus.CAPPED, destination=device.masked_destination())
-        code = device.issue_code(bind=bind)
-        token_hash, address = device.token_hash, device.email
+    model: type[CodeDevice]
+    name: str  # in log lines
+    address: Callable[[CodeDevice], str]  # where the code goes (never logged)
+    # A reason the device's destination may never get a code (checked before the cooldown).
+    refusal: Callable[[CodeDevice], SendStatus | None]
+    # Count one send against the caps of user, destination and client IP; False when over one.
+    cap_take: Callable[[CodeDevice, int, str | None], bool]
+    # Deliver ``code`` to the destination; raises one of ``delivery_errors`` when it cannot.
+    deliver: Callable[[str, str], None]
+    delivery_errors: tuple[type[BaseException], ...]
+    delivery_error_detail: bool  # log the exception's traceback (else only its text)
+
+
+def _email_deliver(address: str, code: str) -> None:
     minutes = factors_settings.CODE_VALIDITY_SECONDS // 60
-    try:
-        send_mail(
-            subject=f"Your {factors_settings.TOTP_ISSUER} code",
-            message=(
-                f"Your code is {code}. It expires in {minutes} minutes.\n\n"
-                "If you did not just try to sign in, someone knows your password: change it."
-            ),
-            from_email=None,
-            recipient_list=[address],
-        )
-    except Exception:  # the mail backend may raise anything; fail closed with "try another way"
-        logger.warning("email code delivery failed", extra={"device": device.persistent_id}, exc_info=True)
-        _void_code(EmailDevice, device.pk, token_hash)
-        return SendResult(status=SendStatus.DELIVERY_FAILED, destination=device.masked_destination())
-    return SendResult(status=SendStatus.SENT, destination=device.masked_destination())
+    send_mail(
+        subject=f"Your {factors_settings.TOTP_ISSUER} code",
+        message=(
+            f"Your code is {code}. It expires in {minutes} minutes.\n\n"
+            "If you did not just try to sign in, someone knows your password: change it."
+        ),
+        from_email=None,
+        recipient_list=[address],
+    )
 
 
-def factor_sms_send_code(*, user, device_id: str, bind: str, client_ip: str | None) -> SendResult:
-    """Text a new code bound to ``bind``, within the cooldown, the caps and the country list.
+def _sms_deliver(to: str, code: str) -> None:
+    minutes = factors_settings.CODE_VALIDITY_SECONDS // 60
+    send_sms(to=to, body=f"{code} is your {factors_settings.TOTP_ISSUER} code. It expires in {minutes} minutes.")
 
-    Only an explicit call sends (never a page render). On SmsDeliveryError the result is
-    DELIVERY_FAILED: show "We couldn't send a text right now; choose another way".
+
+def _sms_refusal(device: SMSDevice) -> SendStatus | None:
+    allowed = {str(c) for c in factors_settings.SMS_ALLOWED_CALLING_CODES}
+    return None if str(device.calling_code) in allowed else SendStatus.NOT_ALLOWED_COUNTRY
+
+
+_CODE_CHANNELS = (
+    _CodeChannel(
+        model=EmailDevice,
+        name="email code",
+        address=lambda device: device.email,
+        refusal=lambda device: None,
+        cap_take=lambda device, user_id, client_ip: limits.email_send_allowed(
+            user_id=user_id, address=device.email, client_ip=client_ip
+        ),
+        deliver=_email_deliver,
+        # The mail backend may raise anything; fail closed with "try another way".
+        delivery_errors=(Exception,),
+        delivery_error_detail=True,
+    ),
+    _CodeChannel(
+        model=SMSDevice,
+        name="sms",
+        address=lambda device: device.phone_number,
+        refusal=_sms_refusal,
+        cap_take=lambda device, user_id, client_ip: limits.sms_send_allowed(
+            user_id=user_id, phone_number=device.phone_number, calling_code=device.calling_code, client_ip=client_ip
+        ),
+        deliver=_sms_deliver,
+        delivery_errors=(SmsDeliveryError,),
+        delivery_error_detail=False,
+    ),
+)
+
+
+def factor_send_code(*, user, device_id: str, bind: str, client_ip: str | None = None) -> SendResult:
+    """Email or text a new code bound to ``bind`` (pending-login id or ``enrollment_bind(device)``).
+
+    Only an explicit call sends (never a page render), within the device's cooldown, the caps
+    per user, destination and client IP (``FACTORS_EMAIL_CAPS`` / ``FACTORS_SMS_CAPS``) and, for
+    texts, the allowed country calling codes. A delivery failure voids the code and is
+    DELIVERY_FAILED: the page says "we couldn't send ...; choose another way".
     """
-    if not str(device_id).startswith(SMSDevice.model_label() + "/"):
+    channel = next((c for c in _CODE_CHANNELS if str(device_id).startswith(c.model.model_label() + "/")), None)
+    if channel is None:
         return SendResult(status=SendStatus.NOT_USABLE)
     with transaction.atomic():
         device = _lock_device(user=user, device_id=device_id, confirmed=None)
         if device is None or not _send_allowed_for_bind(device, bind):
             return SendResult(status=SendStatus.NOT_USABLE)
         destination = device.masked_destination()
-        allowed = {str(c) for c in factors_settings.SMS_ALLOWED_CALLING_CODES}
-        if str(device.calling_code) not in allowed:
-            return SendResult(status=SendStatus.NOT_ALLOWED_COUNTRY, destination=destination)
+        refused = channel.refusal(device)
+        if refused is not None:
+            return SendResult(status=refused, destination=destination)
         left = device.cooldown_seconds_left()
         if left:
             return SendResult(status=SendStatus.COOLDOWN, seconds_left=left, destination=destination)
-        if not limits.sms_send_allowed(
-            user_id=user.pk,
-            phone_number=device.phone_number,
-            calling_code=device.calling_code,
-            client_ip=client_ip,
-        ):
-            logger.warning("sms send capped", extra={"device": device.persistent_id})
+        if not channel.cap_take(device, user.pk, client_ip):
+            logger.warning("%s send capped", channel.name, extra={"device": device.persistent_id})
             return SendResult(status=SendStatus.CAPPED, destination=destination)
         code = device.issue_code(bind=bind)
-        token_hash, to = device.token_hash, device.phone_number
-    minutes = factors_settings.CODE_VALIDITY_SECONDS // 60
-    body = f"{code} is your {factors_settings.TOTP_ISSUER} code. It expires in {minutes} minutes."
+        token_hash, to = device.token_hash, channel.address(device)
     try:
-        send_sms(to=to, body=body)
-    except SmsDeliveryError as exc:
-        logger.warning("sms delivery failed: %s", exc, extra={"device": device.persistent_id})
-        _void_code(SMSDevice, device.pk, token_hash)
+        channel.deliver(to, code)
+    except channel.delivery_errors as exc:
+        if channel.delivery_error_detail:
+            logger.warning("%s delivery failed", channel.name, extra={"device": device.persistent_id}, exc_info=True)
+        else:
+            logger.warning("%s delivery failed: %s", channel.name, exc, extra={"device": device.persistent_id})
+        _void_code(channel.model, device.pk, token_hash)
         return SendResult(status=SendStatus.DELIVERY_FAILED, destination=destination)
     return SendResult(status=SendStatus.SENT, destination=destination)
 
@@ -466,7 +482,7 @@ def factor_enroll_code_confirm(*, user, device_id: str, code: str) -> VerifyResu
             device.confirmed = True
             fields = ["confirmed"]
             if isinstance(device, SMSDevice):
-                device.verified_at = seams.now()
+                device.verified_at = clock.now()
                 fields.append("verified_at")
             device.save(update_fields=fields)
         return result
@@ -551,7 +567,7 @@ def user_factor_summaries(user) -> list[FactorSummary]:
 def _counts_as_factor(device: FactorDevice) -> bool:
     # Recovery codes are a way back in, not a factor to plan a sign-in around; a phone number
     # counts once a code sent to it came back.
-    return not isinstance(device, RecoveryCodeDevice) and not (isinstance(device, SMSDevice) and not device.verified)
+    return not isinstance(device, RecoveryCodeDevice) and device.can_answer
 
 
 def user_has_factor(user, *, minimum: Requirement | str = Requirement.ANY) -> bool:

@@ -1,4 +1,4 @@
-"""The second-factor stages of the staged login: the challenge, then enrolment when it is required."""
+"""The second-factor stages of the staged login: the challenge, then enrollment when it is required."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from authsite.login.state import PendingLogin
 from factors.services import factor_account_email_device, user_has_factor
 
 KEY = "challenge"
-ENROL_KEY = "enrol"
+ENROLL_KEY = "enrol"
 
 
 class ChallengeStage(LoginStage):
@@ -72,7 +72,7 @@ class EnrolStage(LoginStage):
     pending login gets the user a session.
     """
 
-    key = ENROL_KEY
+    key = ENROLL_KEY
 
     def handle(self, request: HttpRequest, pending: PendingLogin) -> HttpResponse | None:
         user = pending.user()
@@ -82,7 +82,7 @@ class EnrolStage(LoginStage):
         if not state.get("logged"):
             state["logged"] = True
             # Installing an app can take longer than the rest of a sign-in: the pending login's
-            # time starts again, once, when enrolment begins (password and factor are passed).
+            # time starts again, once, when enrollment begins (password and factor are passed).
             pending.started_at = clock.timestamp()
-            events.auth_event(request, events.MFA_ENROL_REQUIRED, outcome="required", user_id=user.pk)
-        return redirect("factors:enrol")
+            events.auth_event(request, events.MFA_ENROLL_REQUIRED, outcome="required", user_id=user.pk)
+        return redirect("factors:enroll")

@@ -31,6 +31,8 @@ from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
 from factors.registry import FACTOR_TYPES, Strength, factor_type, offer_key, strength
+from factors.views.codes import code_label, send_message, verify_message
+from factors.views.common import json_body, json_error
 
 # {"at": when, "level": Strength of what was passed}; see factor_reauth_proof.
 SESSION_FACTOR = "_reauth_factor"
@@ -67,11 +69,7 @@ STAFF_STRENGTH = Strength.APP
 
 def _usable_factors(user) -> list:
     """The user's factors that count for a step-up (never recovery codes or an unverified phone)."""
-    return [
-        d
-        for d in services.user_factors(user)
-        if not isinstance(d, RecoveryCodeDevice) and not (isinstance(d, SMSDevice) and not d.verified)
-    ]
+    return [d for d in services.user_factors(user) if not isinstance(d, RecoveryCodeDevice) and d.can_answer]
 
 
 def strongest_factors(user) -> list:
@@ -176,8 +174,6 @@ def stepup_admin_view(request: HttpRequest) -> HttpResponse:
 
 def _stepup(request: HttpRequest, options: list, *, reason: str, cancel_url: str) -> HttpResponse:
     """Ask for one of ``options`` (the page names ``reason``), then go on to the safe ``next``."""
-    from factors.views import _code_label, _send_message, _verify_message
-
     user = request.user
     next_url = safe_next_url(request)
     if not options:
@@ -186,7 +182,7 @@ def _stepup(request: HttpRequest, options: list, *, reason: str, cancel_url: str
     by_id = {d.persistent_id: d for d in options}
     chosen = request.POST.get("device") or request.GET.get("method") or ""
     device = by_id.get(chosen, options[0])
-    form = CodeForm(label=_code_label(device))
+    form = CodeForm(label=code_label(device))
     here = f"{request.path}?{urlencode({'next': next_url, 'method': device.persistent_id})}"
     others = [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id]
     if request.method == "POST":
@@ -194,22 +190,17 @@ def _stepup(request: HttpRequest, options: list, *, reason: str, cancel_url: str
             messages.error(request, "Use one of the sign-in methods offered here to confirm.")
             return redirect(here)
         if request.POST.get("action") == "send" and isinstance(device, EmailDevice | SMSDevice):
-            if isinstance(device, SMSDevice):
-                result = services.factor_sms_send_code(
-                    user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
-                )
-            else:
-                result = services.factor_email_send_code(
-                    user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
-                )
+            result = services.factor_send_code(
+                user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
+            )
             if result.sent:
                 messages.success(request, f"We sent a code to {result.destination}.")
             else:
                 messages.error(
-                    request, _send_message(result, email=isinstance(device, EmailDevice), other_ways=bool(others))
+                    request, send_message(result, email=isinstance(device, EmailDevice), other_ways=bool(others))
                 )
             return redirect(here)
-        form = CodeForm(request.POST, label=_code_label(device))
+        form = CodeForm(request.POST, label=code_label(device))
         if form.is_valid():
             result = services.factor_verify(
                 device_id=device.persistent_id, user=user, response=form.cleaned_data["code"], bind=_bind(request)
@@ -217,7 +208,7 @@ def _stepup(request: HttpRequest, options: list, *, reason: str, cancel_url: str
             if result.ok:
                 return redirect(_passed(request, result.device, next_url))
             events.auth_event(request, events.REAUTH, outcome=str(result.status), factor=device.factor_kind)
-            form.add_error("code", _verify_message(result, other_ways=bool(others)))
+            form.add_error("code", verify_message(result, other_ways=bool(others)))
     return render(
         request,
         "factors/challenge.html",
@@ -247,7 +238,7 @@ def stepup_webauthn_begin(request: HttpRequest) -> JsonResponse:
     try:
         options, state = webauthn.authenticate_begin(user=request.user)
     except webauthn.WebAuthnError:
-        return JsonResponse({"error": "You have no security key or passkey registered."}, status=400)
+        return json_error("You have no security key or passkey registered.")
     request.session[SESSION_WEBAUTHN] = state
     return JsonResponse(options)
 
@@ -256,17 +247,15 @@ def stepup_webauthn_begin(request: HttpRequest) -> JsonResponse:
 @login_required
 @require_POST
 def stepup_webauthn_complete(request: HttpRequest) -> JsonResponse:
-    from factors.views import _json_body
-
     state = request.session.pop(SESSION_WEBAUTHN, None)
-    body = _json_body(request)
+    body = json_body(request)
     if body is None:
-        return JsonResponse({"error": "The browser sent an unreadable answer. Please try again."}, status=400)
+        return json_error("The browser sent an unreadable answer. Please try again.")
     try:
         result = webauthn.authenticate_complete(state=state, response=body, user=request.user)
     except webauthn.WebAuthnError as exc:
         events.auth_event(request, events.REAUTH, outcome="webauthn_rejected", reason=exc.reason)
-        return JsonResponse({"error": "That security key or passkey wasn't accepted. Try again."}, status=400)
+        return json_error("That security key or passkey wasn't accepted. Try again.")
     next_url = body.get("next") if isinstance(body.get("next"), str) else ""
     from authsite.accounts.views import safe_redirect_target
 

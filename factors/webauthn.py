@@ -39,6 +39,7 @@ from fido2.webauthn import (
     UserVerificationRequirement,
 )
 
+from authsite.core import clock
 from factors import seams
 from factors.conf import factors_settings
 from factors.models import WebAuthnCredential, WebAuthnUserHandle
@@ -115,7 +116,7 @@ def _wrap_state(state: Mapping[str, Any], *, purpose: Purpose, user_id: int | No
         "purpose": str(purpose),
         "user_id": user_id,
         "passkey": passkey,
-        "expires": int(seams.now().timestamp()) + int(factors_settings.WEBAUTHN_TIMEOUT_SECONDS),
+        "expires": int(clock.now().timestamp()) + int(factors_settings.WEBAUTHN_TIMEOUT_SECONDS),
     }
 
 
@@ -123,7 +124,7 @@ def _spend_state(state: Mapping[str, Any] | None, *, purpose: Purpose) -> None:
     """Check the state's purpose and age and mark its challenge spent (single use)."""
     if not state or state.get("purpose") != purpose or "challenge" not in state:
         raise WebAuthnError("missing or foreign state")
-    if int(state.get("expires", 0)) < int(seams.now().timestamp()):
+    if int(state.get("expires", 0)) < int(clock.now().timestamp()):
         raise WebAuthnError("state expired")
     timeout = int(factors_settings.WEBAUTHN_TIMEOUT_SECONDS) + 60
     # cache.add is atomic: only the first completion of a challenge gets through.
@@ -248,6 +249,6 @@ def authenticate_complete(*, state: Mapping[str, Any], response: Mapping[str, An
             )
             raise WebAuthnError("sign count did not increase")
         credential.sign_count = new_count
-        credential.last_used_at = seams.now()
+        credential.last_used_at = clock.now()
         credential.save(update_fields=["sign_count", "last_used_at"])
     return AuthenticationResult(credential=credential, user_verified=auth_data.is_user_verified())

@@ -16,7 +16,7 @@ RISK_THRESHOLDS              {"CHALLENGE": float, "CHALLENGE_STRONG": float, "DE
                              or above which each decision applies.
 RISK_FIRST_LOGIN             decision for a user without history: "allow", "challenge" (default)
                              or "challenge_strong". The model cannot score a first login
-                             (RISK.md); asking for a factor once costs little and stops an
+                             (docs/risk-model.md); asking for a factor once costs little and stops an
                              attacker who got the password before the owner ever signed in.
 RISK_UNSEEN_FACTOR           likelihood ratio used for a feature unseen at every level of the
                              user's history (4.0, as in the reference implementation).

@@ -11,8 +11,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from authsite.core.clientip import canonical_ip_or_none
 from authsite.core.ua import ParsedUA, parse_ua
-from risk.geo import GeoResult, network_prefixes, normalize_ip
+from risk.geo import GeoResult, network_prefixes
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +28,9 @@ class LoginContext:
     os: str = ""  # name + version, e.g. "iOS 17.1"
     device_type: str = "unknown"
     is_automation: bool = False
-    asn: int | None = None
-    asn_org: str | None = None
+    # What GeoIP knows of the address (every field may be missing); read-only by contract.
+    geo: GeoResult = field(default_factory=GeoResult, hash=False)
     network: str | None = None  # "AS64500", or an IP prefix when the ASN is unknown
-    country: str | None = None
-    region: str | None = None
-    city: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    accuracy_radius_km: float | None = None
     device_id: str | None = None  # opaque device-cookie value, never stored in the clear
     trusted_device: bool = False
     # A remembered-device cookie of this user was presented from another browser or device cookie.
@@ -52,7 +47,7 @@ class LoginContext:
     @property
     def ip_levels(self) -> tuple[str | None, str | None, str | None]:
         """Return the IP hierarchy: address -> network (ASN) -> country."""
-        return (self.ip or None, self.network, self.country)
+        return (self.ip or None, self.network, self.geo.country)
 
     @property
     def ua_levels(self) -> tuple[str | None, str | None, str | None, str | None]:
@@ -62,7 +57,7 @@ class LoginContext:
     @property
     def has_location(self) -> bool:
         """Return whether coordinates are known."""
-        return self.latitude is not None and self.longitude is not None
+        return self.geo.latitude is not None and self.geo.longitude is not None
 
 
 @functools.lru_cache(maxsize=65536)
@@ -104,10 +99,7 @@ def context_from_parts(
         raise ValueError("timestamp must be timezone-aware")
     ip = (ip or "").strip()
     if ":" in ip:  # only IPv6 text needs canonicalising (and IPv4-mapped unwrapping)
-        try:
-            ip = normalize_ip(ip)
-        except ValueError:
-            pass
+        ip = canonical_ip_or_none(ip) or ip
     ua = user_agent or ""
     parsed = parsed_ua or parse_ua(ua)
     geo = geo or GeoResult()
@@ -120,15 +112,8 @@ def context_from_parts(
         os=parsed.os,
         device_type=parsed.device_type,
         is_automation=parsed.is_automation,
-        asn=geo.asn,
-        asn_org=geo.asn_org,
+        geo=geo,
         network=f"AS{geo.asn}" if geo.asn is not None else network_label(ip, None),
-        country=geo.country,
-        region=geo.region,
-        city=geo.city,
-        latitude=geo.latitude,
-        longitude=geo.longitude,
-        accuracy_radius_km=geo.accuracy_radius_km,
         device_id=device_id,
         trusted_device=trusted_device,
         trusted_device_mismatch=trusted_device_mismatch,

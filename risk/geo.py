@@ -2,7 +2,7 @@
 
 No configured path, or a path whose file does not exist, means "no geo": lookups return None and
 the system check ``risk.W001`` says so. A file that exists but cannot be read raises
-:class:`GeoIPDatabaseError`, which callers treat as an engine failure (fail closed, DESIGN.md
+:class:`GeoIPDatabaseError`, which callers treat as an engine failure (fail closed, docs/house-rules.md,
 rule 6) rather than as "no location".
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import geoip2.database
 import geoip2.errors
 from maxminddb.errors import InvalidDatabaseError
 
+from authsite.core.clientip import canonical_ip_or_none
 from risk import conf
 
 logger = logging.getLogger(__name__)
@@ -48,35 +48,15 @@ class GeoResult:
     asn_org: str | None = None
 
 
-# Dotted-quad IPv4 exactly as ipaddress accepts and prints it: ASCII digits, 0-255, no leading
-# zeros. Such text is already canonical, so it skips building an address object.
-_PLAIN_IPV4 = re.compile(
-    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
-)
-_plain_ipv4 = _PLAIN_IPV4.fullmatch
-
-
-def normalize_ip(ip: str) -> str:
-    """Return the canonical text of an address; IPv4-mapped IPv6 becomes plain IPv4.
-
-    GeoIP databases built without IPv4 aliasing (mmdb-writer) miss ``::ffff:192.0.2.1``.
-    Raises ValueError for something that is not an IP address.
-    """
-    ip = ip.strip()
-    if _plain_ipv4(ip) is not None:
-        return ip
-    addr = ipaddress.ip_address(ip)
-    if addr.version == 6 and addr.ipv4_mapped is not None:
-        addr = addr.ipv4_mapped
-    return str(addr)
-
-
 def network_prefixes(ip: str) -> tuple[str, str]:
     """Return the (narrow, wide) networks of an address: /24 and /16 for IPv4, /64 and /48 for IPv6.
 
     Used as the network level of the IP hierarchy when no ASN is known.
     """
-    addr = ipaddress.ip_address(normalize_ip(ip))
+    canonical = canonical_ip_or_none(ip)
+    if canonical is None:
+        raise ValueError(f"not an IP address: {ip!r}")
+    addr = ipaddress.ip_address(canonical)
     narrow, wide = (24, 16) if addr.version == 4 else (64, 48)
     return (
         str(ipaddress.ip_network(f"{addr}/{narrow}", strict=False)),
@@ -220,9 +200,8 @@ class MaxMindGeoProvider(GeoProvider):
         city_path, asn_path = self.city_path, self.asn_path
         if city_path is None and asn_path is None:
             return None
-        try:
-            ip = normalize_ip(ip)
-        except ValueError:
+        ip = canonical_ip_or_none(ip)
+        if ip is None:
             return None
         city_reader, asn_reader = self._city, self._asn
         if (city_path and city_reader is None) or (asn_path and asn_reader is None):

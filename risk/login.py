@@ -93,18 +93,12 @@ def _context_to_state(ctx: LoginContext) -> dict:
 
 
 def _context_from_state(data: dict) -> LoginContext:
-    geo = GeoResult(
-        **{
-            k: data.get(k)
-            for k in ("asn", "asn_org", "country", "region", "city", "latitude", "longitude", "accuracy_radius_km")
-        }
-    )
     return context_from_parts(
         user_id=data["user_id"],
         ip=data["ip"],
         user_agent=data.get("user_agent", ""),
         timestamp=datetime.fromisoformat(data["timestamp"]),
-        geo=geo,
+        geo=GeoResult(**(data.get("geo") or {})),
         device_id=data.get("device_id"),
         trusted_device=bool(data.get("trusted_device")),
         trusted_device_mismatch=bool(data.get("trusted_device_mismatch")),
@@ -113,7 +107,7 @@ def _context_from_state(data: dict) -> LoginContext:
 
 
 def _first_login_rule(assessment: Assessment, *, user, has_factor: bool) -> Assessment:
-    """Apply the first-login rule (no history: the model cannot score it, RISK.md).
+    """Apply the first-login rule (no history: the model cannot score it, docs/risk-model.md).
 
     - the user has a factor: ask for it (CHALLENGE), it costs little;
     - no factor and the address was confirmed within ``RISK_FIRST_LOGIN_GRACE_HOURS`` (24): allow,
@@ -160,14 +154,14 @@ def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment
         created_at=ctx.timestamp,
         user=user,
         ip=ctx.ip,
-        asn=ctx.asn,
+        asn=ctx.geo.asn,
         network=ctx.network or "",
-        network_org=ctx.asn_org or "",
-        country=ctx.country or "",
-        region=ctx.region or "",
-        city=ctx.city or "",
-        latitude=ctx.latitude,
-        longitude=ctx.longitude,
+        network_org=ctx.geo.asn_org or "",
+        country=ctx.geo.country or "",
+        region=ctx.geo.region or "",
+        city=ctx.geo.city or "",
+        latitude=ctx.geo.latitude,
+        longitude=ctx.geo.longitude,
         user_agent=ctx.user_agent[:512],
         browser=ctx.browser[:128],
         os=ctx.os[:128],
@@ -223,7 +217,7 @@ class RiskStage(LoginStage):
             ctx = login_context_build(request, user=user)
             assessment = services.login_assess(context=ctx)
         except Exception:
-            # Fail closed: the strongest check the user has, never a silent allow (house rule 6).
+            # Fail closed: the strongest check the user has, never a silent allow (docs/house-rules.md, rule 6).
             logger.exception("risk engine failed", extra={"event": "risk_engine_error", "user_id": user.pk})
             ctx = context_from_parts(
                 user_id=user.pk,
@@ -306,8 +300,9 @@ class RiskLoginListener(LoginListener):
         if data is None:
             return
         data = {**data, "device_id": data.get("device_id") or device_id}
+        ctx = _context_from_state(data)
         try:
-            services.login_succeeded(context=_context_from_state(data))
+            services.login_succeeded(context=ctx)
         except Exception:
             # Learning is best effort (a cache or database hiccup): the sign-in itself is complete,
             # and its event, notification and remembered device must still be recorded.
@@ -321,12 +316,12 @@ class RiskLoginListener(LoginListener):
         )
         requirement = pending.facts.requirement
         if pending.facts.remember_device and requirement is not None and requirement.required:
-            label = " on ".join(p for p in (data.get("browser"), data.get("os")) if p) or "Browser"
-            where = ", ".join(p for p in (data.get("city"), data.get("country")) if p)
+            label = " on ".join(p for p in (ctx.browser, ctx.os) if p) or "Browser"
+            where = ", ".join(p for p in (ctx.geo.city, ctx.geo.country) if p)
             trusted_device_remember(
                 response,
                 user=user,
                 label=f"{label} ({where})" if where else label,
-                user_agent=data.get("user_agent") or "",
-                device_id=data["device_id"],
+                user_agent=ctx.user_agent,
+                device_id=ctx.device_id,
             )

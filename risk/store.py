@@ -90,7 +90,7 @@ class MemoryCountStore(CountStore):
         for key in (
             ("ip", ctx.ip or None),
             ("net", ctx.network),
-            ("cc", ctx.country),
+            ("cc", ctx.geo.country),
             ("ua", ctx.user_agent or None),
             ("bv", ctx.browser or None),
             ("osv", ctx.os or None),
@@ -139,10 +139,10 @@ def _update_profile(profile: UserProfile, ctx) -> None:
         profile.n_with_device += 1
     profile.last_success_at = ctx.timestamp
     # Overwrite the location even with None: comparing with an older fix would invent speeds.
-    profile.last_latitude = ctx.latitude
-    profile.last_longitude = ctx.longitude
-    profile.last_accuracy_km = ctx.accuracy_radius_km
-    profile.last_country = ctx.country
+    profile.last_latitude = ctx.geo.latitude
+    profile.last_longitude = ctx.geo.longitude
+    profile.last_accuracy_km = ctx.geo.accuracy_radius_km
+    profile.last_country = ctx.geo.country
 
 
 class DatabaseCountStore(CountStore):
@@ -260,7 +260,7 @@ class DatabaseCountStore(CountStore):
     def prune(before: datetime) -> int:
         """Forget per-user values not seen since ``before``; return how many were dropped.
 
-        RISK.md: history older than about six months can be dropped with little loss. A value
+        docs/risk-model.md: history older than about six months can be dropped with little loss. A value
         the user has not used since then counts as new again, which is what it has become.
         """
         from risk.models import UserFeatureCount
@@ -308,7 +308,15 @@ class DatabaseCountStore(CountStore):
                 "last_success_at = EXCLUDED.last_success_at, last_latitude = EXCLUDED.last_latitude, "
                 "last_longitude = EXCLUDED.last_longitude, last_accuracy_km = EXCLUDED.last_accuracy_km, "
                 "last_country = EXCLUDED.last_country RETURNING n_success",
-                [ctx.user_id, with_device, now, ctx.latitude, ctx.longitude, ctx.accuracy_radius_km, ctx.country or ""],
+                [
+                    ctx.user_id,
+                    with_device,
+                    now,
+                    ctx.geo.latitude,
+                    ctx.geo.longitude,
+                    ctx.geo.accuracy_radius_km,
+                    ctx.geo.country or "",
+                ],
             )
             new_user = cursor.fetchone()[0] == 1
             cursor.execute(

@@ -1,8 +1,9 @@
-"""Shared test helpers: user factory, cache reset, CSRF-token-free page comparison, the shipped
-login stages with demo GeoIP databases."""
+"""Shared test helpers: user and authenticator-app factories, a broken mail server, cache reset,
+CSRF-token-free page comparison, the shipped login stages with demo GeoIP databases."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import tempfile
@@ -17,13 +18,37 @@ from tests.base import TestCase
 PASSWORD = "correct horse battery staple"
 # The login stages the site ships with (the default of authsite.settings.LOGIN_STAGES).
 SHIPPED_STAGES = ["risk.login.RiskStage", "factors.stages.ChallengeStage", "factors.stages.EnrolStage"]
+# WebAuthn ceremonies of the test client (http://localhost:8000) with the site's login stages.
+WEBAUTHN_SIGN_IN = {
+    "LOGIN_STAGES": SHIPPED_STAGES,
+    "FACTORS_WEBAUTHN_RP_ID": "localhost",
+    "FACTORS_WEBAUTHN_ORIGINS": ["http://localhost:8000"],
+}
 # Tasks queued in the database, as in production (TASKS_BACKEND=database), for tests that look at
 # what the queue holds or time the request without the send.
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Account email caps out of the way of tests that send many emails on purpose.
 NO_EMAIL_CAPS = {"address": {"hour": 100_000}, "ip": {"hour": 100_000}}
+# Unsafe ``next`` values, as Django's own tests of url_has_allowed_host_and_scheme list them.
+OPEN_REDIRECT_TARGETS = [
+    "http://example.com",
+    "http:///example.com",
+    "https://example.com",
+    "ftp://example.com",
+    "///example.com",
+    "//example.com",
+    'javascript:alert("XSS")',
+]
 _CSRF_RE = re.compile(rb'(name="csrfmiddlewaretoken" value|name="csrf-token" content)="[^"]+"')
 _REQUEST_ID_RE = re.compile(rb"[0-9a-f]{32}")
+
+
+_emails = itertools.count(1)
+
+
+def unique_email() -> str:
+    """Return an address no other user of this test run has (for tests that make many users)."""
+    return f"user{next(_emails)}@example.com"
 
 
 def make_user(email: str = "alice@example.com", password: str = PASSWORD, **extra) -> User:
@@ -34,6 +59,31 @@ def make_user(email: str = "alice@example.com", password: str = PASSWORD, **extr
     # A returning user by default; first sign-ins (last_login None) are offered factor setup.
     extra.setdefault("last_login", timezone.now())
     return User.objects.create_user(email=email, password=password, **extra)
+
+
+def totp_device(user, *, name: str = "Phone app", preferred: bool = False):
+    """Give ``user`` a confirmed authenticator app; return the device and its key."""
+    from factors import services
+
+    device = services.factor_enroll_totp_begin(user=user, name=name).device
+    device.confirmed = True
+    device.preferred = preferred
+    device.save()
+    return device, device.bin_key
+
+
+class BrokenMailBackend:
+    """A mail backend whose server is down."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def send_messages(self, messages):
+        raise ConnectionRefusedError("smtp down")
+
+
+# The MAILERS setting of a site whose mail server is down.
+BROKEN_MAILER = {"default": {"BACKEND": "tests.helpers.BrokenMailBackend"}}
 
 
 def normalized_body(content: bytes) -> bytes:

@@ -20,18 +20,6 @@ PACKAGES = ("authsite", "risk", "factors")
 ALLOWED_CYCLES = [
     {"authsite.accounts.sessions", "authsite.accounts.sessions_models"},
 ]
-# Temporary: the challenge, step-up and enrolment pages are being split into one module per page
-# with one shared code-challenge helper; until then step-up borrows four private helpers of the
-# challenge page's module, and the two modules import each other. Remove both entries with it.
-TEMPORARY_PRIVATE_IMPORTS = {
-    ("factors.stepup", "factors.views", "_code_label"),
-    ("factors.stepup", "factors.views", "_send_message"),
-    ("factors.stepup", "factors.views", "_verify_message"),
-    ("factors.stepup", "factors.views", "_json_body"),
-}
-TEMPORARY_CYCLES = [
-    {"factors.stepup", "factors.views"},
-]
 # The risk engine imports only the kernel; these modules plug it into the sign-in.
 RISK_INTEGRATION = {"risk.login", "risk.trust"}
 # Evaluation code (trace simulator, replay statistics, calibration) and the commands that run it.
@@ -155,12 +143,11 @@ class ArchitectureTests(SimpleTestCase):
             for module, name in names
             if name.startswith("_") and not name.startswith("__") and module != src
         }
-        self.assertEqual(sorted(found - TEMPORARY_PRIVATE_IMPORTS), [])
+        self.assertEqual(sorted(found), [])
 
     def test_no_import_cycle_between_files(self):
         cycles = [c for c in _strongly_connected(self.imports.modules) if len(c) > 1]
-        allowed = ALLOWED_CYCLES + TEMPORARY_CYCLES
-        self.assertEqual(sorted(sorted(c) for c in cycles if c not in allowed), [])
+        self.assertEqual(sorted(sorted(c) for c in cycles if c not in ALLOWED_CYCLES), [])
 
     def test_the_engine_uses_no_randomness_and_the_site_no_evaluation_code(self):
         engine = [m for m in self.imports.modules if _in(m, "risk") and not _in(m, EVALUATION)]

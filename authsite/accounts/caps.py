@@ -3,7 +3,7 @@
 One mechanism for every kind of message the site sends on request (texts, email codes, account
 emails): a caller names its scopes (user, destination, client IP, ...) and the caps configured for
 each, and one call counts a send against all of them or refuses it. With Redis every process
-shares the counters (house rule 5). A cache failure refuses the send (fail closed).
+shares the counters (docs/house-rules.md, rule 5). A cache failure refuses the send (fail closed).
 """
 
 from __future__ import annotations

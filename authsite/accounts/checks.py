@@ -1,4 +1,4 @@
-"""System checks for the accounts app's settings (house rule 7)."""
+"""System checks for the accounts app's settings (docs/house-rules.md, rule 7)."""
 
 from __future__ import annotations
 

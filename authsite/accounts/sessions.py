@@ -23,7 +23,7 @@ from django.http import HttpRequest
 from authsite.accounts.middleware import SESSION_AUTH_AT
 from authsite.accounts.sessions_models import UserSession
 from authsite.core import clock
-from authsite.core.clientip import client_ip, normalize_ip
+from authsite.core.clientip import canonical_ip_or_none, client_ip
 
 SESSION_IP = "_ip"
 SESSION_UA = "_ua"
@@ -56,7 +56,7 @@ class SessionStore(DBStore):
         obj = super().create_model_instance(data)
         obj.public_id = session_public_id(obj.session_key)
         obj.user_id = _as_user_id(data.get(SESSION_KEY))
-        obj.ip = normalize_ip(str(data.get(SESSION_IP, ""))) if data.get(SESSION_IP) else None
+        obj.ip = canonical_ip_or_none(str(data.get(SESSION_IP, ""))) if data.get(SESSION_IP) else None
         obj.user_agent = str(data.get(SESSION_UA, ""))[:_UA_MAX]
         auth_at = data.get(SESSION_AUTH_AT)
         obj.created_at = datetime.fromtimestamp(auth_at, UTC) if isinstance(auth_at, int | float) else None

@@ -24,7 +24,7 @@ from authsite.core import clock, events
 from authsite.core.links import absolute_url
 
 MFA_RESET = "authn_mfa_reset"
-MFA_ENROL_REQUIRE = "authn_mfa_enrol_require"
+MFA_ENROLL_REQUIRE = "authn_mfa_enrol_require"
 THROTTLES_CLEARED = "authn_throttles_cleared"
 PASSWORD_RESET_SENT = "authn_password_reset_sent"
 
@@ -123,7 +123,7 @@ def account_factor_revoke(*, device, by: User | None, request: HttpRequest | Non
     return ended
 
 
-def account_mfa_enrol_require(*, user: User, by: User | None, request: HttpRequest | None = None) -> bool:
+def account_mfa_enroll_require(*, user: User, by: User | None, request: HttpRequest | None = None) -> bool:
     """Make ``user``'s next sign-in stop until they set up a new factor; keep everything else.
 
     For an account whose factors are in doubt but not lost (a phone changed hands, only SMS left).
@@ -136,7 +136,7 @@ def account_mfa_enrol_require(*, user: User, by: User | None, request: HttpReque
     user.refresh_from_db(fields=["mfa_enrol_required_at"])
     if changed:
         events.auth_event(
-            request, MFA_ENROL_REQUIRE, outcome="success", user_id=user.pk, by_user_id=by.pk if by else None
+            request, MFA_ENROLL_REQUIRE, outcome="success", user_id=user.pk, by_user_id=by.pk if by else None
         )
     return changed
 

@@ -27,6 +27,7 @@ from authsite.core import clock, events
 from authsite.core.links import absolute_url
 from authsite.core.parsing import parse_id
 from authsite.core.ua import parse_ua
+from factors.registry import FACTOR_TYPES
 from risk import services as risk_services
 from risk.models import LoginEvent
 from risk.notify import sign_in_facts
@@ -53,18 +54,16 @@ OUTCOME_TEXTS = {
 }
 # A passkey with user verification is both factors at once: no password was entered.
 PASSKEY_TEXT = "Passkey instead of a password"
-FACTOR_TEXTS = {
-    "webauthn": "passkey or security key",
-    "totp": "authenticator app",
-    "email": "email code",
-    "sms": "text message",
-    "recovery": "recovery code",
-}
 # A session saved this recently is shown as "active now" rather than "0 minutes ago".
 ACTIVE_NOW = timedelta(minutes=2)
 
 
 # --- Selectors ----------------------------------------------------------------------------------
+
+
+def _factor_in_sentence(kind: str) -> str:
+    """Name a factor kind within a sentence; an unknown kind (a removed one) as recorded."""
+    return FACTOR_TYPES[kind].in_sentence if kind in FACTOR_TYPES else kind
 
 
 def _place(ip: str | None) -> str:
@@ -152,7 +151,7 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
                 # when nothing more was asked they add nothing the user needs.
                 reasons=reason_texts(event.reasons) if asked else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),
-                factor="" if passkey else FACTOR_TEXTS.get(event.factor, event.factor),
+                factor="" if passkey else _factor_in_sentence(event.factor),
             )
         )
     return rows

@@ -65,7 +65,7 @@ class AdminUserChangeForm(forms.ModelForm):
 class UserAdmin(DjangoUserAdmin):
     ordering = ("email",)
     # Narrow enough to show whole at 1280 px beside both sidebars.
-    list_display = ("email", "name", "is_active", "is_staff", "last_sign_in", "must_enrol")
+    list_display = ("email", "name", "is_active", "is_staff", "last_sign_in", "must_enroll")
     search_fields = ("email", "first_name", "last_name")
     fieldsets = (
         (None, {"fields": ("email",)}),
@@ -89,14 +89,14 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
-    # The enrolment flag is set only by the actions (which log who did it) and cleared only by the
+    # The enrollment flag is set only by the actions (which log who did it) and cleared only by the
     # user confirming a new factor, so the form cannot change it.
     readonly_fields = ("last_login", "date_joined", "email_verified_at", "mfa_enrol_required_at")
     inlines = FACTOR_INLINES
-    actions = ("reset_mfa", "require_enrolment", "clear_throttles", "send_password_reset")
+    actions = ("reset_mfa", "require_enrollment", "clear_throttles", "send_password_reset")
 
     @admin.display(boolean=True, description="Must add a factor", ordering="mfa_enrol_required_at")
-    def must_enrol(self, obj: User) -> bool:
+    def must_enroll(self, obj: User) -> bool:
         return obj.mfa_enrol_required_at is not None
 
     @admin.display(description="Name", ordering="last_name")
@@ -166,9 +166,9 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(
         description="Require a new sign-in method at next sign-in (keeps factors and sessions)", permissions=("change",)
     )
-    def require_enrolment(self, request, queryset) -> None:
+    def require_enrollment(self, request, queryset) -> None:
         for user in queryset:
-            if account_admin.account_mfa_enrol_require(user=user, by=request.user, request=request):
+            if account_admin.account_mfa_enroll_require(user=user, by=request.user, request=request):
                 self.message_user(
                     request, f"{user.email} must set up a new sign-in method at their next sign-in.", messages.SUCCESS
                 )

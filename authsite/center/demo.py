@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from authsite.core.clientip import DEMO_COOKIE, client_ip, normalize_ip
+from authsite.core.clientip import DEMO_COOKIE, canonical_ip_or_none, client_ip
 
 PLACES = [
     ("192.0.2.10", "Oslo, Norway (home broadband)"),
@@ -28,7 +28,7 @@ def demo_view(request: HttpRequest) -> HttpResponse:
         raise Http404
     if request.method == "POST":
         response = redirect("demo")
-        chosen = normalize_ip(request.POST.get("ip", ""))
+        chosen = canonical_ip_or_none(request.POST.get("ip", ""))
         if chosen:
             response.set_cookie(DEMO_COOKIE, chosen, samesite="Lax", httponly=True)
         else:

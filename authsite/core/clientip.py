@@ -1,17 +1,34 @@
-"""The client IP address: one function, so tests and every caller agree (house rule 3)."""
+"""The client IP address: one function, so tests and every caller agree (docs/house-rules.md, rule 3)."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from django.conf import settings
 from django.http import HttpRequest
 
+# Dotted-quad IPv4 exactly as ipaddress accepts and prints it: ASCII digits, 0-255, no leading
+# zeros. Such text is already canonical, so it skips building an address object (the risk replay
+# canonicalises every row's address).
+_PLAIN_IPV4 = re.compile(
+    r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+)
+_plain_ipv4 = _PLAIN_IPV4.fullmatch
 
-def normalize_ip(value: str) -> str | None:
-    """Return the canonical text of an IP address, IPv4-mapped IPv6 unwrapped; None if invalid."""
+
+def canonical_ip_or_none(value: str) -> str | None:
+    """Return the canonical text of an IP address, or None if ``value`` is not one.
+
+    Surrounding whitespace is ignored and an IPv4-mapped IPv6 address becomes plain IPv4: GeoIP
+    databases built without IPv4 aliasing miss ``::ffff:192.0.2.1``, and throttles must count
+    both spellings as one client.
+    """
+    value = value.strip()
+    if _plain_ipv4(value) is not None:
+        return value
     try:
-        address = ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(value)
     except ValueError:
         return None
     if address.version == 6 and address.ipv4_mapped is not None:
@@ -26,7 +43,7 @@ def _demo_ip(request: HttpRequest, remote: str) -> str | None:
     """In DEBUG only, from loopback only: the address chosen on the /demo/ page (a cookie)."""
     if not settings.DEBUG or not ipaddress.ip_address(remote).is_loopback:
         return None
-    return normalize_ip(request.COOKIES.get(DEMO_COOKIE, ""))
+    return canonical_ip_or_none(request.COOKIES.get(DEMO_COOKIE, ""))
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -38,7 +55,7 @@ def client_ip(request: HttpRequest) -> str:
     to send and is never trusted.
     """
     # "0.0.0.0" stands for "no usable peer address" (never a real client): it still gets throttled.
-    remote = normalize_ip(request.META.get("REMOTE_ADDR", "")) or "0.0.0.0"  # noqa: S104
+    remote = canonical_ip_or_none(request.META.get("REMOTE_ADDR", "")) or "0.0.0.0"  # noqa: S104
     count = settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return _demo_ip(request, remote) or remote
@@ -47,7 +64,7 @@ def client_ip(request: HttpRequest) -> str:
     if len(forwarded) < count:
         # Fewer hops than proxies: the request did not come through the whole proxy chain.
         return remote
-    return normalize_ip(forwarded[-count]) or remote
+    return canonical_ip_or_none(forwarded[-count]) or remote
 
 
 # An IPv6 /64 is one subnet, routinely one customer's: a client holds every address in it.

@@ -1,4 +1,4 @@
-"""The one source of the current time, so tests can move it (house rule 3)."""
+"""The one source of the current time, so tests can move it (docs/house-rules.md, rule 3)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-import factors.seams
+import authsite.core.clock
 
 
 class Migration(migrations.Migration):
@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
                 ('throttling_failure_timestamp', models.DateTimeField(blank=True, default=None, help_text='A timestamp of the last failed verification attempt. Null if last attempt succeeded.', null=True)),
                 ('throttling_failure_count', models.PositiveIntegerField(default=0, help_text='Number of successive failed attempts.')),
                 ('confirmed', models.BooleanField(default=False, help_text='Usable for sign-in (set after a successful first verification).')),
-                ('created_at', models.DateTimeField(default=factors.seams.now)),
+                ('created_at', models.DateTimeField(default=authsite.core.clock.now)),
                 ('last_used_at', models.DateTimeField(blank=True, null=True)),
                 ('preferred', models.BooleanField(default=False)),
                 ('token_hash', models.CharField(blank=True, default='', max_length=128)),
@@ -46,7 +46,7 @@ class Migration(migrations.Migration):
                 ('throttling_failure_timestamp', models.DateTimeField(blank=True, default=None, help_text='A timestamp of the last failed verification attempt. Null if last attempt succeeded.', null=True)),
                 ('throttling_failure_count', models.PositiveIntegerField(default=0, help_text='Number of successive failed attempts.')),
                 ('confirmed', models.BooleanField(default=False, help_text='Usable for sign-in (set after a successful first verification).')),
-                ('created_at', models.DateTimeField(default=factors.seams.now)),
+                ('created_at', models.DateTimeField(default=authsite.core.clock.now)),
                 ('last_used_at', models.DateTimeField(blank=True, null=True)),
                 ('preferred', models.BooleanField(default=False)),
                 ('user', models.ForeignKey(help_text='The user that this device belongs to.', on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
                 ('throttling_failure_timestamp', models.DateTimeField(blank=True, default=None, help_text='A timestamp of the last failed verification attempt. Null if last attempt succeeded.', null=True)),
                 ('throttling_failure_count', models.PositiveIntegerField(default=0, help_text='Number of successive failed attempts.')),
                 ('confirmed', models.BooleanField(default=False, help_text='Usable for sign-in (set after a successful first verification).')),
-                ('created_at', models.DateTimeField(default=factors.seams.now)),
+                ('created_at', models.DateTimeField(default=authsite.core.clock.now)),
                 ('last_used_at', models.DateTimeField(blank=True, null=True)),
                 ('preferred', models.BooleanField(default=False)),
                 ('token_hash', models.CharField(blank=True, default='', max_length=128)),
@@ -95,7 +95,7 @@ class Migration(migrations.Migration):
                 ('throttling_failure_timestamp', models.DateTimeField(blank=True, default=None, help_text='A timestamp of the last failed verification attempt. Null if last attempt succeeded.', null=True)),
                 ('throttling_failure_count', models.PositiveIntegerField(default=0, help_text='Number of successive failed attempts.')),
                 ('confirmed', models.BooleanField(default=False, help_text='Usable for sign-in (set after a successful first verification).')),
-                ('created_at', models.DateTimeField(default=factors.seams.now)),
+                ('created_at', models.DateTimeField(default=authsite.core.clock.now)),
                 ('last_used_at', models.DateTimeField(blank=True, null=True)),
                 ('preferred', models.BooleanField(default=False)),
                 ('encrypted_key', models.TextField(help_text='The 160-bit key, encrypted (factors.crypto).')),
@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
                 ('throttling_failure_timestamp', models.DateTimeField(blank=True, default=None, help_text='A timestamp of the last failed verification attempt. Null if last attempt succeeded.', null=True)),
                 ('throttling_failure_count', models.PositiveIntegerField(default=0, help_text='Number of successive failed attempts.')),
                 ('confirmed', models.BooleanField(default=False, help_text='Usable for sign-in (set after a successful first verification).')),
-                ('created_at', models.DateTimeField(default=factors.seams.now)),
+                ('created_at', models.DateTimeField(default=authsite.core.clock.now)),
                 ('last_used_at', models.DateTimeField(blank=True, null=True)),
                 ('preferred', models.BooleanField(default=False)),
                 ('credential_id', models.BinaryField(db_index=True, max_length=1023, unique=True)),

@@ -1,6 +1,6 @@
 """The columns of the public RBA login data set (das-group/rba-dataset, CC BY 4.0), in file order.
 
-Shared by the replay (which reads them) and the simulator (which writes them); see RISK.md.
+Shared by the replay (which reads them) and the simulator (which writes them); see docs/risk-model.md.
 """
 
 COLUMNS = (

@@ -1,4 +1,4 @@
-"""Replay a login trace in the RBA data set format through the engine (RISK.md, replay contract).
+"""Replay a login trace in the RBA data set format through the engine (docs/risk-model.md).
 
 Rows are read in file order with the csv module and never kept: memory holds the per-user state
 of an in-memory count store, the velocity windows, and fixed-size score histograms (for the
@@ -24,7 +24,7 @@ from risk.policy import Assessment, FreemanPolicy, assess, learn
 from risk.store import MemoryCountStore
 from risk.velocity import MemoryVelocityStore
 
-# Optional extras: coordinates (RISK.md), and a device-cookie value ("Device ID", an extension of
+# Optional extras: coordinates (docs/risk-model.md), and a device-cookie value ("Device ID", an extension of
 # this project: the RBA data set has none) used unless the replayer is told to ignore it.
 OPTIONAL_COLUMNS = ("Latitude", "Longitude", "Device ID")
 OUTPUT_HEADER = ("index", "score", "decision", "reasons")

@@ -1,4 +1,4 @@
-"""Rule signals: what the statistical model does not capture (RISK.md).
+"""Rule signals: what the statistical model does not capture (docs/risk-model.md).
 
 Each signal is a small class whose ``evaluate(context, snapshot, velocity)`` returns a
 :class:`SignalResult` or None. Signals are pure: everything they read is passed in.

@@ -1,6 +1,6 @@
 """Hosting and VPN networks: sign-ins from data centres are rare for people and common for bots.
 
-Plain Freeman treats a globally rare network as *less* like an attack (RISK.md); this bounded term
+Plain Freeman treats a globally rare network as *less* like an attack (docs/risk-model.md); this bounded term
 corrects that. A network the user has signed in from before (their own VPN) adds nothing.
 """
 
@@ -60,7 +60,7 @@ class HostingNetworkSignal(Signal):
     weight = 2.0
 
     def evaluate(self, ctx, snap, velocity):
-        if ctx.asn is None or ctx.asn not in hosting_asns():
+        if ctx.geo.asn is None or ctx.geo.asn not in hosting_asns():
             return None
         if snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None

@@ -20,6 +20,6 @@ class NewCountrySignal(Signal):
         self.result = SignalResult(self.code, self.weight, "This sign-in is from a new country")
 
     def evaluate(self, ctx, snap, velocity):
-        if not ctx.country or snap.n_user == 0 or snap.user.get((IP_LEVELS[2], ctx.country), 0):
+        if not ctx.geo.country or snap.n_user == 0 or snap.user.get((IP_LEVELS[2], ctx.geo.country), 0):
             return None
         return self.result

@@ -30,8 +30,8 @@ def travel_speed_kmh(ctx, profile) -> float | None:
     """Return the apparent speed since the last successful sign-in, or None when unknown/small."""
     if not ctx.has_location or profile.last_latitude is None or profile.last_success_at is None:
         return None
-    distance = haversine_km(profile.last_latitude, profile.last_longitude, ctx.latitude, ctx.longitude)
-    distance -= (profile.last_accuracy_km or 0.0) + (ctx.accuracy_radius_km or 0.0)
+    distance = haversine_km(profile.last_latitude, profile.last_longitude, ctx.geo.latitude, ctx.geo.longitude)
+    distance -= (profile.last_accuracy_km or 0.0) + (ctx.geo.accuracy_radius_km or 0.0)
     if distance < conf.current().travel_floor_km:
         return None
     hours = (ctx.timestamp - profile.last_success_at).total_seconds() / 3600.0

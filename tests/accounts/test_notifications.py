@@ -6,17 +6,7 @@ from django.core import mail
 from django.test import override_settings
 
 from authsite.accounts.services import send_templated_email
-from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
-
-BROKEN_MAILER = {"default": {"BACKEND": "tests.accounts.test_notifications.BrokenMailBackend"}}
-
-
-class BrokenMailBackend:
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def send_messages(self, messages):
-        raise ConnectionRefusedError("smtp down")
+from tests.helpers import BROKEN_MAILER, PASSWORD, CacheClearingTestCase, make_user
 
 
 class NotificationTests(CacheClearingTestCase):
@@ -40,7 +30,7 @@ class NotificationTests(CacheClearingTestCase):
     def test_a_broken_mailer_does_not_break_a_factor_change(self):
         from factors.registry import Strength
         from factors.stepup import factor_reauth_mark
-        from tests.factors.test_views import totp_device
+        from tests.helpers import totp_device
 
         user = make_user()
         self.client.post("/login/", {"email": user.email, "password": PASSWORD})

@@ -20,9 +20,14 @@ from authsite.accounts import tasks
 from authsite.accounts.models import User
 from tests.base import BrowserClient as Client
 from tests.base import SimpleTestCase
-from tests.helpers import DATABASE_TASKS, NO_EMAIL_CAPS, CacheClearingTestCase, make_login_event, make_user
-
-BROKEN_MAILER = {"default": {"BACKEND": "tests.accounts.test_notifications.BrokenMailBackend"}}
+from tests.helpers import (
+    BROKEN_MAILER,
+    DATABASE_TASKS,
+    NO_EMAIL_CAPS,
+    CacheClearingTestCase,
+    make_login_event,
+    make_user,
+)
 
 
 class RetryPolicyTests(SimpleTestCase):

@@ -207,7 +207,7 @@ class AdminScreensBrowserTests(BrowserTestCase):
         LoginEvent.objects.update(user=make_user("a.rather.long.address@subdomain.example.com"))
         for path, columns in (
             ("/admin/risk/loginevent/", ("score_display", "decision", "outcome")),
-            ("/admin/accounts/user/", ("email", "must_enrol")),
+            ("/admin/accounts/user/", ("email", "must_enroll")),
         ):
             with self.subTest(path=path):
                 edges, shown = self.column_edges(path)

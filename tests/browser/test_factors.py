@@ -141,7 +141,7 @@ class FactorBrowserTests(BrowserTestCase):
         page.get_by_role("button", name="Verify").click()
         self.assertEqual(self.signed_in_as(), self.user.email)
 
-    def reset_then_sign_in_to_the_enrolment_page(self) -> None:
+    def reset_then_sign_in_to_the_enrollment_page(self) -> None:
         """Reset the user's MFA as an admin would, then sign in with the password and an email code."""
         from authsite.center.account_admin import account_mfa_reset
 
@@ -159,10 +159,10 @@ class FactorBrowserTests(BrowserTestCase):
         code = re.search(r"\b\d{6}\b", mail.outbox[-1].body).group(0)
         page.get_by_label("6-digit code from the email").fill(code)
         page.get_by_role("button", name="Verify").click()
-        page.wait_for_url("**/login/enrol/")
+        page.wait_for_url("**/login/enroll/")
         self.assert_every_input_has_a_visible_label()
 
-    def assert_signed_in_after_enrolment(self) -> None:
+    def assert_signed_in_after_enrollment(self) -> None:
         self.page.wait_for_url("**/account/security/")
         self.assertIn("Make recovery codes now", self.page.text_content(".messages"))
         self.page.goto(self.url("/"))
@@ -171,30 +171,30 @@ class FactorBrowserTests(BrowserTestCase):
         self.assertIsNone(self.user.mfa_enrol_required_at)
 
     def test_after_an_mfa_reset_the_next_sign_in_sets_up_an_app_first(self):
-        self.reset_then_sign_in_to_the_enrolment_page()
-        self.screenshot("enrol-required")
+        self.reset_then_sign_in_to_the_enrollment_page()
+        self.screenshot("enroll-required")
         page = self.page
-        # Not signed in yet, wherever the user goes; the enrolment page waits for them.
+        # Not signed in yet, wherever the user goes; the enrollment page waits for them.
         page.goto(self.url("/"))
         self.assertEqual(page.locator("[data-testid=signed-in-as]").count(), 0)
         self.assertEqual(page.locator("header").get_by_role("button", name="Sign out").count(), 0)
-        page.goto(self.url("/login/enrol/"))
+        page.goto(self.url("/login/enroll/"))
         page.get_by_role("button", name="Set up an app").click()
-        page.wait_for_url("**/login/enrol/totp/")
+        page.wait_for_url("**/login/enroll/totp/")
         self.assertTrue(page.locator(".qr svg").is_visible())
         self.assert_every_input_has_a_visible_label()
         secret = page.get_attribute("[data-testid=totp-secret]", "data-secret")
         page.get_by_label("6-digit code from the app").fill(oathtool(secret, datetime.now(UTC)))
         page.get_by_role("button", name="Turn on").click()
-        self.assert_signed_in_after_enrolment()
+        self.assert_signed_in_after_enrollment()
 
     def test_after_an_mfa_reset_a_passkey_set_up_at_sign_in_signs_in_next_time(self):
         self.add_authenticator(passkey=True)
-        self.reset_then_sign_in_to_the_enrolment_page()
+        self.reset_then_sign_in_to_the_enrollment_page()
         page = self.page
         page.get_by_label("Name for this passkey").fill("New laptop")
         page.get_by_role("button", name="Add a passkey").click()
-        self.assert_signed_in_after_enrolment()
+        self.assert_signed_in_after_enrollment()
 
         self.sign_out()
         page.get_by_role("button", name="Sign in with a passkey").click()

@@ -191,10 +191,10 @@ class UserActionTests(UserAdminTestCase):
     def test_require_a_new_sign_in_method_keeps_factors_and_sessions(self):
         other_client = Client()
         other_client.force_login(self.user)
-        flagged = '<td class="field-must_enrol"><img src="/static/admin/img/icon-yes.svg"'
+        flagged = '<td class="field-must_enroll"><img src="/static/admin/img/icon-yes.svg"'
         self.assertNotContains(self.client.get(self.changelist), flagged)
         with self.assertLogs("authsite.events", "INFO") as logs:
-            response = self.act("require_enrolment")
+            response = self.act("require_enrollment")
         self.assertContains(response, "must set up a new sign-in method at their next sign-in")
         self.user.refresh_from_db()
         first = self.user.mfa_enrol_required_at
@@ -203,9 +203,9 @@ class UserActionTests(UserAdminTestCase):
         self.assertEqual((required[0].user_id, required[0].by_user_id), (self.user.pk, self.staff.pk))
         self.assertTrue(TOTPDevice.objects.filter(user=self.user, confirmed=True).exists())
         self.assertTrue(other_client.get("/").wsgi_request.user.is_authenticated)
-        # The list shows who must enrol; asking again keeps the first date.
+        # The list shows who must enroll; asking again keeps the first date.
         self.assertContains(self.client.get(self.changelist), flagged, count=1)
-        self.assertContains(self.act("require_enrolment"), "already had to set up")
+        self.assertContains(self.act("require_enrollment"), "already had to set up")
         self.user.refresh_from_db()
         self.assertEqual(self.user.mfa_enrol_required_at, first)
         # The change form shows the flag but cannot clear it.

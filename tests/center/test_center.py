@@ -13,12 +13,10 @@ from django.utils import timezone
 
 from authsite.accounts.sessions import session_public_id
 from authsite.accounts.sessions_models import UserSession
-from factors import webauthn
 from risk.models import LoginEvent, TrustedDevice
 from tests.base import BrowserClient as Client
-from tests.factors.softauthn import SoftAuthenticator
-from tests.factors.test_webauthn import session_round_trip
-from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase, make_login_event, make_user
+from tests.factors.test_webauthn import passkey_registered
+from tests.helpers import PASSWORD, SHIPPED_STAGES, WEBAUTHN_SIGN_IN, CacheClearingTestCase, make_login_event, make_user
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, PHONE, SAO_PAULO, RiskFlowTestCase
 
 SECURITY = "/account/security/"
@@ -228,21 +226,14 @@ class RecentSignInTests(PasswordOnlyTestCase):
         self.assertContains(page, "(confirmed with authenticator app)")
 
 
-@override_settings(
-    LOGIN_STAGES=SHIPPED_STAGES,
-    FACTORS_WEBAUTHN_RP_ID="localhost",
-    FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
-)
+@override_settings(**WEBAUTHN_SIGN_IN)
 class PasskeySignInRowTests(CacheClearingTestCase):
     """A passkey sign-in involved no password: the activity page must not say it did."""
 
     def setUp(self) -> None:
         super().setUp()
         self.user = make_user("kim@example.com")
-        self.authenticator = SoftAuthenticator()
-        options, state = webauthn.register_begin(user=self.user, passkey=True)
-        response = self.authenticator.register(session_round_trip(options))
-        webauthn.register_complete(user=self.user, state=session_round_trip(state), response=response, name="Key")
+        self.authenticator = passkey_registered(self.user)
 
     def test_a_passkey_sign_in_is_labelled_as_one(self):
         options = self.client.post("/login/passkey/begin/").json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import override_settings
 
-from authsite.core.clientip import client_ip, normalize_ip
+from authsite.core.clientip import canonical_ip_or_none, client_ip
 from tests.base import BrowserRequestFactory as RequestFactory
 from tests.base import SimpleTestCase
 
@@ -39,8 +39,8 @@ class ClientIpTests(SimpleTestCase):
 
     def test_ipv4_mapped_ipv6_is_normalised(self):
         self.assertEqual(client_ip(self.request(remote="::ffff:192.0.2.55")), "192.0.2.55")
-        self.assertEqual(normalize_ip(" 2001:DB8::1 "), "2001:db8::1")
-        self.assertIsNone(normalize_ip("999.1.1.1"))
+        self.assertEqual(canonical_ip_or_none(" 2001:DB8::1 "), "2001:db8::1")
+        self.assertIsNone(canonical_ip_or_none("999.1.1.1"))
 
 
 class SpoofedForwardedForTests(SimpleTestCase):

@@ -10,8 +10,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from tests.base import BrowserClient as Client
-from tests.factors.test_views import totp_device
-from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user, totp_device
 
 JSON = "application/json"
 

@@ -1,12 +1,10 @@
-"""Shared test helpers: settings for the factors app, a controllable clock, a user factory."""
+"""Shared test helpers of the factors app: its settings and a controllable clock (users: tests.helpers)."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
-from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import override_settings
 
@@ -29,15 +27,6 @@ FACTORS_TEST_SETTINGS = {
     "PASSWORD_HASHERS": ["django.contrib.auth.hashers.MD5PasswordHasher"],
 }
 
-_emails = itertools.count(1)
-
-
-def make_user(email: str | None = None, **extra):
-    """Create a user with a unique email address."""
-    return get_user_model().objects.create_user(
-        email=email or f"user{next(_emails)}@example.com", password="correct horse battery", **extra
-    )
-
 
 def wrong_code(right: str) -> str:
     """Return a 6-digit code that is not ``right`` (``right`` plus one)."""
@@ -45,7 +34,7 @@ def wrong_code(right: str) -> str:
 
 
 class Clock:
-    """A clock for ``factors.seams.now``; advance it instead of sleeping."""
+    """A clock for ``authsite.core.clock.now``; advance it instead of sleeping."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self.current = start or datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -69,7 +58,7 @@ class FactorsTestMixin:
         overrides.enable()
         self.addCleanup(overrides.disable)
         self.clock = Clock()
-        patcher = mock.patch("factors.seams.now", self.clock)
+        patcher = mock.patch("authsite.core.clock.now", self.clock)
         patcher.start()
         self.addCleanup(patcher.stop)
         cache.clear()

@@ -13,16 +13,16 @@ from factors.models import (
 )
 from factors.services import factor_enroll_totp_begin, factor_recovery_codes_generate
 from tests.base import TestCase
-from tests.factors.base import FactorsTestMixin, make_user
-from tests.helpers import force_login_verified
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import force_login_verified, make_user, unique_email
 
 
 class FactorAdminTests(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.admin = make_user(is_staff=True, is_superuser=True)
+        self.admin = make_user(unique_email(), is_staff=True, is_superuser=True)
         force_login_verified(self.client, self.admin)
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.enrollment = factor_enroll_totp_begin(user=self.user)
         factor_recovery_codes_generate(user=self.user)
 

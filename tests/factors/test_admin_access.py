@@ -20,8 +20,8 @@ from factors.models import EmailDevice, RecoveryCodeDevice, WebAuthnCredential
 from factors.registry import Strength
 from factors.stepup import SESSION_FACTOR, factor_reauth_mark
 from tests.base import BrowserClient as Client
-from tests.factors.test_views import email_device, sms_device, totp_device
-from tests.helpers import PASSWORD, CacheClearingTestCase, DemoGeoLoginTestCase, make_user
+from tests.factors.test_views import email_device, sms_device
+from tests.helpers import PASSWORD, CacheClearingTestCase, DemoGeoLoginTestCase, make_user, totp_device
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO, client_for, learn_history
 
 STEP_UP = "/account/reauthenticate/admin/"

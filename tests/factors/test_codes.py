@@ -15,16 +15,16 @@ from factors.services import (
     VerifyStatus,
     enrollment_bind,
     factor_email_enroll_begin,
-    factor_email_send_code,
     factor_enroll_code_confirm,
+    factor_send_code,
     factor_sms_enroll_begin,
-    factor_sms_send_code,
     factor_verify,
     user_has_factor,
 )
 from factors.sms.backends import locmem
 from tests.base import TestCase
-from tests.factors.base import FactorsTestMixin, make_user, wrong_code
+from tests.factors.base import FactorsTestMixin, wrong_code
+from tests.helpers import BROKEN_MAILER, make_user, unique_email
 
 LOGIN_A = "pending-login-a"
 LOGIN_B = "pending-login-b"
@@ -38,12 +38,72 @@ def last_sms_code() -> str:
     return re.search(r"\b(\d{6})\b", locmem.outbox[-1].body).group(1)
 
 
-class EmailCodeTests(FactorsTestMixin, TestCase):
+class CodeContractTests:
+    """What every emailed or texted code holds (ASVS 6.5.1, 6.5.4, 6.5.5, 6.6.3).
+
+    The channel's test case sets up a confirmed ``self.device`` of ``self.user`` and says how a
+    code is sent and read (``send``, ``last_code``).
+    """
+
+    def verify(self, code: str, bind: str = LOGIN_A):
+        return factor_verify(device_id=self.device.persistent_id, user=self.user, response=code, bind=bind)
+
+    def test_valid_for_ten_minutes_not_one_second_more(self):
+        self.assertEqual(self.send().status, SendStatus.SENT)
+        code = self.last_code()
+        self.assertRegex(code, r"^\d{6}$")
+        self.clock.advance(600)
+        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
+        self.clock.advance(60)
+        self.assertEqual(self.send(LOGIN_B).status, SendStatus.SENT)
+        late = self.last_code()
+        self.clock.advance(601)
+        self.assertEqual(self.verify(late, LOGIN_B).status, VerifyStatus.INVALID)
+
+    def test_single_use(self):
+        self.send()
+        code = self.last_code()
+        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
+        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
+        self.clock.advance(5)
+        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
+
+    def test_two_instances_of_one_device_accept_a_code_once(self):
+        """The concurrent-request case: both requests loaded the device before either saved it."""
+        with mock.patch("factors.seams.random_digits", return_value="246802"):
+            self.send()
+        first = type(self.device).objects.get(pk=self.device.pk)
+        second = type(self.device).objects.get(pk=self.device.pk)
+        self.assertEqual(first.check_token("246802", bind=LOGIN_A).value, "ok")
+        self.assertEqual(second.check_token("246802", bind=LOGIN_A).value, "invalid")
+
+    def test_new_code_does_not_reset_the_failure_count(self):
+        self.send()
+        for _ in range(3):
+            self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
+            self.clock.advance(60)
+        self.device.refresh_from_db()
+        self.assertEqual(self.device.throttling_failure_count, 3)
+        self.assertEqual(self.send().status, SendStatus.SENT)
+        self.device.refresh_from_db()
+        self.assertEqual(self.device.throttling_failure_count, 3)
+        # The back-off continues where it was: 2 ** 3 = 8 s after the next failure.
+        self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
+        result = self.verify(self.last_code())
+        self.assertEqual(result.status, VerifyStatus.THROTTLED)
+        self.assertEqual(result.seconds_left, 8)
+        allowed, data = result.device.verify_is_allowed()
+        self.assertFalse(allowed)
+        self.assertEqual(data["reason"], VerifyNotAllowed.N_FAILED_ATTEMPTS)
+        self.assertEqual(data["failure_count"], 4)
+
+
+class EmailCodeTests(CodeContractTests, FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         device = factor_email_enroll_begin(user=self.user)
-        sent = factor_email_send_code(user=self.user, device_id=device.persistent_id, bind=enrollment_bind(device))
+        sent = factor_send_code(user=self.user, device_id=device.persistent_id, bind=enrollment_bind(device))
         self.assertEqual(sent.status, SendStatus.SENT)
         confirmed = factor_enroll_code_confirm(user=self.user, device_id=device.persistent_id, code=last_email_code())
         self.assertEqual(confirmed.status, VerifyStatus.OK)
@@ -52,10 +112,10 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         mail.outbox.clear()
 
     def send(self, bind: str = LOGIN_A):
-        return factor_email_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind)
+        return factor_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind)
 
-    def verify(self, code: str, bind: str = LOGIN_A):
-        return factor_verify(device_id=self.device.persistent_id, user=self.user, response=code, bind=bind)
+    def last_code(self) -> str:
+        return last_email_code()
 
     def test_code_is_six_digits_sent_to_the_address_and_stored_hashed(self):
         result = self.send()
@@ -67,25 +127,6 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.device.refresh_from_db()
         self.assertNotIn(code, self.device.token_hash)
         self.assertEqual(len(self.device.token_hash), 64)
-
-    def test_valid_for_ten_minutes_not_one_second_more(self):
-        self.send()
-        code = last_email_code()
-        self.clock.advance(600)
-        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
-
-        self.clock.advance(60)
-        self.send()
-        code = last_email_code()
-        self.clock.advance(601)
-        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
-
-    def test_single_use(self):
-        self.send()
-        code = last_email_code()
-        self.assertEqual(self.verify(code).status, VerifyStatus.OK)
-        self.clock.advance(5)
-        self.assertEqual(self.verify(code).status, VerifyStatus.INVALID)
 
     def test_code_for_one_login_fails_in_another_and_in_enrollment(self):
         self.send(LOGIN_A)
@@ -100,7 +141,7 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
 
     def test_enrollment_code_does_not_work_for_login_and_vice_versa(self):
         other = factor_email_enroll_begin(user=self.user, email="second@example.com")
-        factor_email_send_code(user=self.user, device_id=other.persistent_id, bind=enrollment_bind(other))
+        factor_send_code(user=self.user, device_id=other.persistent_id, bind=enrollment_bind(other))
         code = last_email_code()
         # An unconfirmed device is not usable for sign-in at all.
         result = factor_verify(
@@ -109,7 +150,7 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(result.status, VerifyStatus.INVALID)
         # A confirmed device does not get enrollment codes, an unconfirmed one no login codes.
         self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.NOT_USABLE)
-        login_send = factor_email_send_code(user=self.user, device_id=other.persistent_id, bind=LOGIN_A)
+        login_send = factor_send_code(user=self.user, device_id=other.persistent_id, bind=LOGIN_A)
         self.assertEqual(login_send.status, SendStatus.NOT_USABLE)
 
     def test_cooldown_between_sends(self):
@@ -126,26 +167,6 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.clock.advance(40)
         self.assertEqual(self.send().status, SendStatus.SENT)
 
-    def test_new_code_does_not_reset_the_failure_count(self):
-        self.send()
-        for _ in range(3):
-            self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
-            self.clock.advance(60)
-        self.device.refresh_from_db()
-        self.assertEqual(self.device.throttling_failure_count, 3)
-        self.assertEqual(self.send().status, SendStatus.SENT)
-        self.device.refresh_from_db()
-        self.assertEqual(self.device.throttling_failure_count, 3)
-        # The back-off continues where it was: 2 ** 3 = 8 s after the next failure.
-        self.assertEqual(self.verify("000000").status, VerifyStatus.INVALID)
-        result = self.verify(last_email_code())
-        self.assertEqual(result.status, VerifyStatus.THROTTLED)
-        self.assertEqual(result.seconds_left, 8)
-        allowed, data = result.device.verify_is_allowed()
-        self.assertFalse(allowed)
-        self.assertEqual(data["reason"], VerifyNotAllowed.N_FAILED_ATTEMPTS)
-        self.assertEqual(data["failure_count"], 4)
-
     def test_new_code_replaces_the_previous_one(self):
         self.send()
         first = last_email_code()
@@ -158,9 +179,8 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(self.verify(second).status, VerifyStatus.OK)
 
     def test_delivery_failure_voids_the_code_and_allows_another_way(self):
-        broken = {"default": {"BACKEND": "tests.factors.test_codes.BrokenMailBackend"}}
         with (
-            override_settings(MAILERS=broken),
+            override_settings(MAILERS=BROKEN_MAILER),
             mock.patch("factors.seams.random_digits", return_value="424242"),
             self.assertLogs("factors", "WARNING") as logs,
         ):
@@ -172,26 +192,16 @@ class EmailCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(self.send().status, SendStatus.SENT)
 
 
-class BrokenMailBackend:
-    """A mail backend whose server is down."""
-
-    def __init__(self, *args, **kwargs):
-        pass
-
-    def send_messages(self, messages):
-        raise ConnectionRefusedError("smtp down")
-
-
 class SmsCodeTests(FactorsTestMixin, TestCase):
     number = "+447911123456"
 
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
 
     def send(self, bind: str, ip: str = "198.51.100.7"):
-        return factor_sms_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip=ip)
+        return factor_send_code(user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip=ip)
 
     def enroll(self):
         self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.SENT)
@@ -217,12 +227,12 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.assertTrue(self.device.verified)
 
     def test_confirming_the_number_stops_after_a_few_wrong_codes(self):
-        from factors.models import ENROL_MAX_FAILURES
+        from factors.models import ENROLL_MAX_FAILURES
 
         self.send(enrollment_bind(self.device))
         right = last_sms_code()
-        statuses = [self.confirm(wrong_code(right)).status for _ in range(ENROL_MAX_FAILURES)]
-        self.assertEqual(statuses, [VerifyStatus.INVALID] * (ENROL_MAX_FAILURES - 1) + [VerifyStatus.RESTART])
+        statuses = [self.confirm(wrong_code(right)).status for _ in range(ENROLL_MAX_FAILURES)]
+        self.assertEqual(statuses, [VerifyStatus.INVALID] * (ENROLL_MAX_FAILURES - 1) + [VerifyStatus.RESTART])
         # The number must be entered again (and a new code sent): the old code confirms nothing.
         self.assertEqual(self.confirm(right).status, VerifyStatus.INVALID)
         self.assertFalse(SMSDevice.objects.filter(user=self.user).exists())
@@ -242,7 +252,7 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         with self.assertRaisesMessage(ValueError, "already added"):
             factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123457")
         # Another user may add the same number (a shared phone); the caps still apply per number.
-        other = factor_sms_enroll_begin(user=make_user(), phone_number="+447911123457")
+        other = factor_sms_enroll_begin(user=make_user(unique_email()), phone_number="+447911123457")
         self.assertEqual(other.phone_number, "+447911123457")
 
     def test_usable_only_after_a_verified_code(self):
@@ -306,13 +316,25 @@ class SmsCodeTests(FactorsTestMixin, TestCase):
         self.assertEqual(len(re.findall(r"\d{6}", body)), 1)
 
 
-class StaleCodeDeviceTests(FactorsTestMixin, TestCase):
-    def test_two_instances_of_one_device_accept_a_code_once(self):
-        user = make_user()
-        device = EmailDevice.objects.create(user=user, name="Email", email=user.email, confirmed=True)
-        with mock.patch("factors.seams.random_digits", return_value="246802"):
-            factor_email_send_code(user=user, device_id=device.persistent_id, bind=LOGIN_A)
-        first = EmailDevice.objects.get(pk=device.pk)
-        second = EmailDevice.objects.get(pk=device.pk)
-        self.assertEqual(first.check_token("246802", bind=LOGIN_A).value, "ok")
-        self.assertEqual(second.check_token("246802", bind=LOGIN_A).value, "invalid")
+class ConfirmedSmsCodeTests(CodeContractTests, FactorsTestMixin, TestCase):
+    """The code contract for text messages, on a verified number."""
+
+    def setUp(self):
+        super().setUp()
+        self.user = make_user(unique_email())
+        self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
+        self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.SENT)
+        confirmed = factor_enroll_code_confirm(
+            user=self.user, device_id=self.device.persistent_id, code=last_sms_code()
+        )
+        self.assertEqual(confirmed.status, VerifyStatus.OK)
+        self.device.refresh_from_db()
+        self.clock.advance(60)
+
+    def send(self, bind: str = LOGIN_A):
+        return factor_send_code(
+            user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip="198.51.100.7"
+        )
+
+    def last_code(self) -> str:
+        return last_sms_code()

@@ -11,7 +11,8 @@ from factors.checks import check_factors_deploy, check_factors_settings
 from factors.models import TOTPDevice
 from factors.services import factor_enroll_totp_begin, factor_reencrypt_secrets
 from tests.base import SimpleTestCase, TestCase
-from tests.factors.base import OTHER_KEY, TEST_KEY, FactorsTestMixin, make_user
+from tests.factors.base import OTHER_KEY, TEST_KEY, FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 
 @override_settings(FACTORS_ENCRYPTION_KEYS=[TEST_KEY])
@@ -107,7 +108,7 @@ class CryptoTests(SimpleTestCase):
 
 class ReencryptServiceTests(FactorsTestMixin, TestCase):
     def test_reencrypt_all_totp_secrets_with_the_newest_key(self):
-        user = make_user()
+        user = make_user(unique_email())
         device = factor_enroll_totp_begin(user=user).device
         key = device.bin_key
         with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY, TEST_KEY]):
@@ -121,7 +122,7 @@ class ReencryptServiceTests(FactorsTestMixin, TestCase):
 
         from django.core.management import call_command
 
-        factor_enroll_totp_begin(user=make_user())
+        factor_enroll_totp_begin(user=make_user(unique_email()))
         out = StringIO()
         with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY, TEST_KEY]):
             call_command("factors_reencrypt", stdout=out)
@@ -168,7 +169,7 @@ class ReencryptServiceTests(FactorsTestMixin, TestCase):
 
         from django.core.management import CommandError, call_command
 
-        device = factor_enroll_totp_begin(user=make_user()).device
+        device = factor_enroll_totp_begin(user=make_user(unique_email())).device
         stored = TOTPDevice.objects.get(pk=device.pk).encrypted_key
         with override_settings(FACTORS_ENCRYPTION_KEYS=[OTHER_KEY]):
             with self.assertRaisesMessage(CommandError, f"TOTPDevice pk={device.pk}"):

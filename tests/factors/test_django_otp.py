@@ -13,13 +13,14 @@ from factors.models import TOTPDevice
 from factors.services import factor_recovery_codes_generate
 from tests.base import BrowserRequestFactory as RequestFactory
 from tests.base import TestCase
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 
 class DjangoOtpProtocolTests(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.totp = TOTPDevice(user=self.user, name="App", confirmed=True)
         self.totp.set_key(b"\x05" * 20)
         self.totp.save()

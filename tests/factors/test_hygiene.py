@@ -9,7 +9,8 @@ import factors
 from factors.models import EmailDevice, SMSDevice
 from factors.sms.backends import locmem
 from tests.base import SimpleTestCase, TestCase
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 FACTORS_DIR = Path(factors.__file__).parent
 
@@ -35,7 +36,7 @@ class SourceRulesTests(SimpleTestCase):
 class NoSendAsSideEffectTests(FactorsTestMixin, TestCase):
     def test_django_otp_generate_challenge_does_not_send(self):
         """Generic django-otp code (forms, admin) must not be able to trigger a text or email."""
-        user = make_user()
+        user = make_user(unique_email())
         sms = SMSDevice.objects.create(
             user=user, name="Phone", phone_number="+447911123456", calling_code=44, confirmed=True
         )

@@ -22,12 +22,13 @@ from factors.models import EmailDevice, RecoveryCodeDevice, TOTPDevice
 from factors.services import (
     SendStatus,
     VerifyStatus,
-    factor_email_send_code,
     factor_recovery_codes_generate,
+    factor_send_code,
     factor_verify,
 )
 from tests.base import TransactionTestCase
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 THREADS = 6
 
@@ -63,7 +64,7 @@ class ParallelSingleUseTests(FactorsTestMixin, TransactionTestCase):
 
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
 
     def test_totp_code_succeeds_once(self):
         device = TOTPDevice(user=self.user, name="App", confirmed=True)
@@ -85,7 +86,7 @@ class ParallelSingleUseTests(FactorsTestMixin, TransactionTestCase):
     def test_email_code_succeeds_once(self):
         device = EmailDevice.objects.create(user=self.user, name="Email", email=self.user.email, confirmed=True)
         with mock.patch("factors.seams.random_digits", return_value="135791"):
-            sent = factor_email_send_code(user=self.user, device_id=device.persistent_id, bind="login-1")
+            sent = factor_send_code(user=self.user, device_id=device.persistent_id, bind="login-1")
         self.assertEqual(sent.status, SendStatus.SENT)
         self.assertEqual(re.findall(r"\d{6}", mail.outbox[-1].body), ["135791"])
         results = self.race(device.persistent_id, "135791", bind="login-1")

@@ -14,13 +14,14 @@ from factors.services import (
     user_has_factor,
 )
 from tests.base import TestCase
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 
 class RecoveryCodeTests(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.codes = factor_recovery_codes_generate(user=self.user)
         self.device = RecoveryCodeDevice.objects.get(user=self.user)
 
@@ -82,7 +83,7 @@ class RecoveryCodeTests(FactorsTestMixin, TestCase):
 
     def test_codes_come_from_the_randomness_seam(self):
         with mock.patch("factors.seams.token_bytes", return_value=bytes(10)):
-            codes = factor_recovery_codes_generate(user=make_user())
+            codes = factor_recovery_codes_generate(user=make_user(unique_email()))
         self.assertEqual(codes[0], "AAAA-AAAA-AAAA-AAAA")
 
     def test_two_interleaved_checks_accept_a_code_once(self):

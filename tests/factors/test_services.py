@@ -15,9 +15,10 @@ from factors.services import (
     user_factors,
     user_has_factor,
 )
-from factors.views import challenge_options
+from factors.views.challenge import challenge_options
 from tests.base import SimpleTestCase, TestCase
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 
 class RegistryTests(SimpleTestCase):
@@ -55,7 +56,7 @@ class EveryKindMixin(FactorsTestMixin):
 
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.email = EmailDevice.objects.create(user=self.user, name="Email", email=self.user.email, confirmed=True)
         self.sms = SMSDevice.objects.create(
             user=self.user,
@@ -79,7 +80,7 @@ class ManagementTests(EveryKindMixin, TestCase):
         factor_enroll_totp_begin(user=self.user)  # an unconfirmed second app is not listed
         kinds = [d.factor_kind for d in user_factors(self.user)]
         self.assertEqual(kinds, ["webauthn", "totp", "sms", "email", "recovery"])
-        self.assertEqual(user_factors(make_user()), [])
+        self.assertEqual(user_factors(make_user(unique_email())), [])
 
     def test_user_has_factor_by_requirement(self):
         self.assertTrue(user_has_factor(self.user, minimum=Requirement.PHISHING_RESISTANT))
@@ -112,7 +113,7 @@ class ManagementTests(EveryKindMixin, TestCase):
             factor_rename(user=self.user, device_id=self.sms.persistent_id, name="   ")
 
     def test_other_users_devices_cannot_be_managed(self):
-        other = make_user()
+        other = make_user(unique_email())
         for call in (
             lambda: factor_rename(user=other, device_id=self.sms.persistent_id, name="x"),
             lambda: factor_remove(user=other, device_id=self.sms.persistent_id),

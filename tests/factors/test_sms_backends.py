@@ -19,8 +19,8 @@ from twilio.http.http_client import TwilioHttpClient
 from factors.sms import SmsDeliveryError, get_backend, send_sms
 from factors.sms.backends import console, locmem, twilio
 from tests.base import SimpleTestCase
-from tests.factors.test_views import CHALLENGE, last_code, sms_device, totp_device
-from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
+from tests.factors.test_views import CHALLENGE, last_code, sms_device
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, totp_device
 
 ACCOUNT_SID = "AC" + "0" * 32
 TWILIO_SETTINGS = {

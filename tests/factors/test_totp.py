@@ -16,13 +16,14 @@ from factors.services import (
     factor_verify,
 )
 from tests.base import TestCase
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
+from tests.helpers import make_user, unique_email
 
 
 class TotpTestCase(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
 
     def enrolled(self) -> TOTPDevice:
         enrollment = factor_enroll_totp_begin(user=self.user)
@@ -53,17 +54,17 @@ class TotpEnrollmentTests(TotpTestCase):
         self.assertEqual(wrong.status, VerifyStatus.INVALID)
         device.refresh_from_db()
         self.assertFalse(device.confirmed)
-        # The right code right after a wrong one: enrolment has no back-off (the clock stands still).
+        # The right code right after a wrong one: enrollment has no back-off (the clock stands still).
         ok = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token=self.code(device))
         self.assertEqual(ok.status, VerifyStatus.OK)
         device.refresh_from_db()
         self.assertTrue(device.confirmed)
 
-    def test_enrolment_takes_a_few_wrong_codes_then_must_start_again(self):
-        from factors.models import ENROL_MAX_FAILURES
+    def test_enrollment_takes_a_few_wrong_codes_then_must_start_again(self):
+        from factors.models import ENROLL_MAX_FAILURES
 
         device = factor_enroll_totp_begin(user=self.user).device
-        for attempt in range(1, ENROL_MAX_FAILURES):
+        for attempt in range(1, ENROLL_MAX_FAILURES):
             wrong = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token="000000")
             self.assertEqual(wrong.status, VerifyStatus.INVALID, f"attempt {attempt}")
         last = factor_enroll_totp_confirm(user=self.user, device_id=device.persistent_id, token="000000")
@@ -93,7 +94,7 @@ class TotpEnrollmentTests(TotpTestCase):
 
     def test_secret_is_160_bits_from_the_csprng_and_unique(self):
         first = factor_enroll_totp_begin(user=self.user).device
-        other = factor_enroll_totp_begin(user=make_user()).device
+        other = factor_enroll_totp_begin(user=make_user(unique_email())).device
         self.assertEqual(len(first.bin_key), 20)
         self.assertNotEqual(first.bin_key, other.bin_key)
 
@@ -167,7 +168,7 @@ class TotpVerifyTests(TotpTestCase):
 
     def test_device_of_another_user_is_not_found(self):
         device = self.enrolled()
-        other = make_user()
+        other = make_user(unique_email())
         result = factor_verify(device_id=device.persistent_id, user=other, response=self.code(device))
         self.assertEqual(result.status, VerifyStatus.INVALID)
         self.assertIsNone(result.device)

@@ -21,18 +21,9 @@ from factors.sms.base import BaseSmsBackend, SmsDeliveryError
 from factors.stepup import factor_reauth_mark
 from tests.base import BrowserClient as Client
 from tests.factors.base import wrong_code
-from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user, totp_device
 
 CHALLENGE = "/login/verify/"
-
-
-def totp_device(user, *, name="Phone app", preferred=False) -> tuple[TOTPDevice, bytes]:
-    enrollment = services.factor_enroll_totp_begin(user=user, name=name)
-    device = enrollment.device
-    device.confirmed = True
-    device.preferred = preferred
-    device.save()
-    return device, device.bin_key
 
 
 def code_at(key: bytes, seconds_from_now: int = 0) -> str:
@@ -153,7 +144,7 @@ class ChallengeStageTests(CacheClearingTestCase):
         refused = other.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
         self.assertContains(refused, "didn&#x27;t work")
         # That failure counts against the device (1 s back-off); the rightful attempt comes after it.
-        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=3)):
+        with mock.patch("authsite.core.clock.now", return_value=timezone.now() + timedelta(seconds=3)):
             ok = self.client.post(CHALLENGE, {"device": device.persistent_id, "action": "verify", "code": code})
         self.assertRedirects(ok, "/", fetch_redirect_response=False)
 
@@ -332,7 +323,7 @@ class EnrollmentTests(CacheClearingTestCase):
         self.assertNotContains(wrong, "another way")
         self.assertFalse(TOTPDevice.objects.get().confirmed)
         # The right code at once: no back-off while adding a factor (the clock does not move).
-        with mock.patch("factors.seams.now", return_value=timezone.now()):
+        with mock.patch("authsite.core.clock.now", return_value=timezone.now()):
             ok = self.client.post("/account/security/totp/confirm/", {"code": right})
         self.assertRedirects(ok, "/account/security/")
         self.assertTrue(TOTPDevice.objects.get().confirmed)
@@ -340,11 +331,11 @@ class EnrollmentTests(CacheClearingTestCase):
         self.assertTrue(self.client.get("/").wsgi_request.user.is_verified())
 
     def test_too_many_wrong_app_codes_start_the_setup_again(self):
-        from factors.models import ENROL_MAX_FAILURES
+        from factors.models import ENROLL_MAX_FAILURES
 
         self.client.post("/account/security/totp/")
         wrong = {"code": wrong_code(code_at(TOTPDevice.objects.get().bin_key))}
-        for _ in range(ENROL_MAX_FAILURES - 1):
+        for _ in range(ENROLL_MAX_FAILURES - 1):
             page = self.client.post("/account/security/totp/confirm/", wrong)
             self.assertContains(page, "That code didn&#x27;t work. Check it and try again.")
         last = self.client.post("/account/security/totp/confirm/", wrong, follow=True)
@@ -362,7 +353,7 @@ class EnrollmentTests(CacheClearingTestCase):
         wrong = self.client.post("/account/security/code/confirm/", {"code": wrong_code(code)})
         self.assertContains(wrong, "That code didn&#x27;t work. Check it and try again.")
         self.assertNotContains(wrong, "another way")
-        with mock.patch("factors.seams.now", return_value=timezone.now()):
+        with mock.patch("authsite.core.clock.now", return_value=timezone.now()):
             ok = self.client.post("/account/security/code/confirm/", {"code": code})
         self.assertRedirects(ok, "/account/security/")
         self.assertTrue(EmailDevice.objects.get().confirmed)

@@ -17,10 +17,9 @@ from risk.device import COOKIE_NAME as DEVICE_COOKIE
 from risk.models import LoginEvent, TrustedDevice
 from risk.trust import COOKIE_NAME as TRUSTED_COOKIE
 from tests.base import TestCase
-from tests.factors.base import FactorsTestMixin, make_user
+from tests.factors.base import FactorsTestMixin
 from tests.factors.softauthn import SoftAuthenticator
-from tests.helpers import PASSWORD, SHIPPED_STAGES, CacheClearingTestCase
-from tests.helpers import make_user as make_verified_user
+from tests.helpers import PASSWORD, WEBAUTHN_SIGN_IN, CacheClearingTestCase, make_user, unique_email
 
 
 def session_round_trip(value: dict) -> dict:
@@ -28,10 +27,19 @@ def session_round_trip(value: dict) -> dict:
     return json.loads(json.dumps(value))
 
 
+def passkey_registered(user, *, name: str = "Key") -> SoftAuthenticator:
+    """Register a passkey of ``user`` on a new soft authenticator; return the authenticator."""
+    authenticator = SoftAuthenticator()
+    options, state = webauthn.register_begin(user=user, passkey=True)
+    response = authenticator.register(session_round_trip(options))
+    webauthn.register_complete(user=user, state=session_round_trip(state), response=response, name=name)
+    return authenticator
+
+
 class WebAuthnTestCase(FactorsTestMixin, TestCase):
     def setUp(self):
         super().setUp()
-        self.user = make_user()
+        self.user = make_user(unique_email())
         self.authenticator = SoftAuthenticator()
 
     def register(self, *, passkey: bool = True, uv: bool = True, user=None, authenticator=None) -> WebAuthnCredential:
@@ -67,7 +75,7 @@ class RegistrationTests(WebAuthnTestCase):
         handle = websafe_decode(public_key["user"]["id"])
         self.assertEqual(len(handle), 64)
         self.assertEqual(handle, webauthn.user_handle(self.user))
-        self.assertNotEqual(webauthn.user_handle(make_user()), handle)
+        self.assertNotEqual(webauthn.user_handle(make_user(unique_email())), handle)
         self.assertEqual(public_key["authenticatorSelection"]["residentKey"], "required")
         self.assertEqual(public_key["authenticatorSelection"]["userVerification"], "required")
         second, _ = webauthn.register_begin(user=self.user, passkey=True)
@@ -120,7 +128,7 @@ class RegistrationTests(WebAuthnTestCase):
         options, state = webauthn.register_begin(user=self.user, passkey=True)
         response = self.authenticator.register(session_round_trip(options))
         with self.assertRaisesMessage(WebAuthnError, "another user"):
-            webauthn.register_complete(user=make_user(), state=state, response=response, name="k")
+            webauthn.register_complete(user=make_user(unique_email()), state=state, response=response, name="k")
 
     def test_state_expires(self):
         options, state = webauthn.register_begin(user=self.user, passkey=True)
@@ -138,7 +146,7 @@ class RegistrationTests(WebAuthnTestCase):
     def test_same_credential_cannot_be_registered_twice(self):
         self.register()
         with self.assertRaisesMessage(WebAuthnError, "already registered"):
-            self.register(user=make_user())
+            self.register(user=make_user(unique_email()))
 
 
 class AuthenticationTests(WebAuthnTestCase):
@@ -223,7 +231,7 @@ class AuthenticationTests(WebAuthnTestCase):
             webauthn.authenticate_complete(state=state, response=forged)
 
     def test_credential_of_another_user_refused_in_second_factor_flow(self):
-        other = make_user()
+        other = make_user(unique_email())
         other_key = SoftAuthenticator()
         self.register(user=other, authenticator=other_key, passkey=False)
         self.register(passkey=False)
@@ -249,24 +257,17 @@ class AuthenticationTests(WebAuthnTestCase):
         with self.assertRaisesMessage(WebAuthnError, "unknown credential"):
             webauthn.authenticate_complete(state=state, response=SoftAuthenticator().assertion(options))
         with self.assertRaises(WebAuthnError):
-            webauthn.authenticate_begin(user=make_user())
+            webauthn.authenticate_begin(user=make_user(unique_email()))
 
 
-@override_settings(
-    LOGIN_STAGES=SHIPPED_STAGES,
-    FACTORS_WEBAUTHN_RP_ID="localhost",
-    FACTORS_WEBAUTHN_ORIGINS=["http://localhost:8000"],
-)
+@override_settings(**WEBAUTHN_SIGN_IN)
 class WebAuthnSignInCookieTests(CacheClearingTestCase):
     """A sign-in finished by a WebAuthn ceremony answers in JSON: it must keep the login's cookies."""
 
     def setUp(self) -> None:
         super().setUp()
-        self.user = make_verified_user("kim@example.com")
-        self.authenticator = SoftAuthenticator()
-        options, state = webauthn.register_begin(user=self.user, passkey=True)
-        response = self.authenticator.register(session_round_trip(options))
-        webauthn.register_complete(user=self.user, state=session_round_trip(state), response=response, name="Key")
+        self.user = make_user("kim@example.com")
+        self.authenticator = passkey_registered(self.user)
 
     def test_security_key_challenge_keeps_the_device_and_remember_cookies(self):
         password = self.client.post("/login/", {"email": self.user.email, "password": PASSWORD})

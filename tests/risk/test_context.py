@@ -42,7 +42,7 @@ class ContextTests(SimpleTestCase):
     def test_no_geo_falls_back_to_prefix_network(self):
         c = context_from_parts(user_id=1, ip="2001:db8:aa:bb::1", user_agent="", timestamp=T0)
         self.assertEqual(c.network, "2001:db8:aa::/48")
-        self.assertIsNone(c.country)
+        self.assertIsNone(c.geo.country)
         self.assertTrue(c.is_automation)
         # No UA string: its level is left out; the parser's "Other" stands for the rest.
         self.assertEqual(context_keys(c)[2:], [("bv", "Other"), ("osv", "Other"), ("dev", "bot")])

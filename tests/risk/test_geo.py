@@ -8,6 +8,7 @@ from django.core.checks import run_checks
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from authsite.core.clientip import canonical_ip_or_none
 from risk.geo import (
     GeoIPDatabaseError,
     GeoResult,
@@ -15,7 +16,6 @@ from risk.geo import (
     build_demo_databases,
     lookup,
     network_prefixes,
-    normalize_ip,
 )
 from risk.loading import get_geo_provider
 from tests.base import SimpleTestCase
@@ -95,7 +95,7 @@ def _model_lookup(city_db, asn_db, ip):
             continue
         with geoip2.database.Reader(str(path)) as reader:
             try:
-                rec = getattr(reader, method)(normalize_ip(ip))
+                rec = getattr(reader, method)(canonical_ip_or_none(ip))
             except geoip2.errors.AddressNotFoundError:
                 continue
         if method == "city":
@@ -161,13 +161,12 @@ class RawReadTests(SimpleTestCase):
 
 class HelperTests(SimpleTestCase):
     def test_normalize(self):
-        self.assertEqual(normalize_ip("::ffff:192.0.2.1"), "192.0.2.1")
-        self.assertEqual(normalize_ip(" 2001:DB8::1 "), "2001:db8::1")
-        with self.assertRaises(ValueError):
-            normalize_ip("example.com")
+        self.assertEqual(canonical_ip_or_none("::ffff:192.0.2.1"), "192.0.2.1")
+        self.assertEqual(canonical_ip_or_none(" 2001:DB8::1 "), "2001:db8::1")
+        self.assertIsNone(canonical_ip_or_none("example.com"))
 
     def test_normalize_matches_ipaddress(self):
-        """The plain-IPv4 fast path answers as ipaddress does, errors included."""
+        """The plain-IPv4 fast path answers as ipaddress does, invalid text included."""
 
         def reference(ip):
             addr = ipaddress.ip_address(ip.strip())
@@ -209,10 +208,9 @@ class HelperTests(SimpleTestCase):
                 try:
                     want = reference(ip)
                 except ValueError:
-                    with self.assertRaises(ValueError):
-                        normalize_ip(ip)
+                    self.assertIsNone(canonical_ip_or_none(ip))
                 else:
-                    self.assertEqual(normalize_ip(ip), want)
+                    self.assertEqual(canonical_ip_or_none(ip), want)
 
     def test_prefix_fallback(self):
         self.assertEqual(network_prefixes("192.0.2.77"), ("192.0.2.0/24", "192.0.0.0/16"))

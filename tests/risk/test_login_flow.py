@@ -24,7 +24,7 @@ from risk.loading import clear_caches
 from risk.models import LoginEvent, TrustedDevice
 from risk.velocity import CacheVelocityStore
 from tests.base import BrowserClient as Client
-from tests.helpers import PASSWORD, DemoGeoLoginTestCase, make_user
+from tests.helpers import BROKEN_MAILER, PASSWORD, DemoGeoLoginTestCase, make_user
 
 OSLO = "192.0.2.10"
 OSLO_2 = "192.0.2.77"
@@ -96,7 +96,7 @@ class RiskFlowTestCase(DemoGeoLoginTestCase):
         data = {"device": self.totp.persistent_id, "action": "verify", "code": code}
         if remember:
             data["remember"] = "on"
-        with mock.patch("factors.seams.now", return_value=timezone.now() + timedelta(seconds=30 * step)):
+        with mock.patch("authsite.core.clock.now", return_value=timezone.now() + timedelta(seconds=30 * step)):
             return client.post("/login/verify/", data, **extra)
 
 
@@ -469,16 +469,8 @@ class FailClosedTests(RiskFlowTestCase):
         self.assertRedirects(response, "/login/verify/", fetch_redirect_response=False)
 
 
-class BrokenMailBackend:
-    def __init__(self, *args, **kwargs) -> None:
-        pass
-
-    def send_messages(self, messages):
-        raise ConnectionRefusedError("smtp down")
-
-
 class NotificationFailureTests(RiskFlowTestCase):
-    @override_settings(MAILERS={"default": {"BACKEND": "tests.risk.test_login_flow.BrokenMailBackend"}})
+    @override_settings(MAILERS=BROKEN_MAILER)
     def test_strong_challenge_goes_on_when_the_email_cannot_be_sent(self):
         self.learn_history(last_minutes_ago=10)
         client = self.client_for(SAO_PAULO, LAPTOP, DEVICE)

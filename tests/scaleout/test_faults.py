@@ -131,7 +131,7 @@ class ClockSkewTests(RiskFlowTestCase):
         self.assertRedirects(self.sign_in(client), "/login/verify/", fetch_redirect_response=False)
         code = otp.totp(self.key, self.server_now + timedelta(seconds=30 * skew_steps))
         data = {"device": self.totp.persistent_id, "action": "verify", "code": code}
-        with mock.patch("factors.seams.now", return_value=self.server_now):
+        with mock.patch("authsite.core.clock.now", return_value=self.server_now):
             return client, client.post("/login/verify/", data)
 
     def test_one_step_either_way_is_accepted(self):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from factors import services as factor_services
 from tests.helpers import DemoGeoLoginTestCase
 
 # The places, browsers and cookie helper of the adaptive-flow tests, shared rather than copied.
@@ -22,12 +21,5 @@ from tests.risk.test_login_flow import (  # noqa: F401
 CHALLENGE = "/login/verify/"
 
 
-def totp_device(user, name: str = "Phone app"):
-    enrollment = factor_services.factor_enroll_totp_begin(user=user, name=name)
-    enrollment.device.confirmed = True
-    enrollment.device.save()
-    return enrollment.device, enrollment.device.bin_key
-
-
 class AdaptiveFlowTestCase(DemoGeoLoginTestCase):
-    """The shipped login stages (risk, challenge, enrolment) with demo GeoIP databases."""
+    """The shipped login stages (risk, challenge, enrollment) with demo GeoIP databases."""

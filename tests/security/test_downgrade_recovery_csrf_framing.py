@@ -15,7 +15,7 @@ from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.stepup import factor_reauth_mark
 from tests.base import BrowserClient as Client
-from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user
+from tests.helpers import PASSWORD, CacheClearingTestCase, force_login_verified, make_user, totp_device
 from tests.security.base import (
     CHALLENGE,
     LAPTOP,
@@ -24,7 +24,6 @@ from tests.security.base import (
     AdaptiveFlowTestCase,
     client_for,
     learn_history,
-    totp_device,
 )
 
 PLAIN_MFA = ["factors.stages.ChallengeStage"]

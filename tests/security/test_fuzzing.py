@@ -25,8 +25,8 @@ from factors.registry import Strength
 from factors.sms.backends.locmem import outbox as sms_outbox
 from factors.stepup import factor_reauth_mark
 from tests.base import BrowserClient as Client
-from tests.helpers import PASSWORD, force_login_verified, make_user
-from tests.security.base import CHALLENGE, totp_device
+from tests.helpers import PASSWORD, force_login_verified, make_user, totp_device
+from tests.security.base import CHALLENGE
 
 FUZZ = settings(
     max_examples=40,

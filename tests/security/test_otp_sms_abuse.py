@@ -14,8 +14,8 @@ from factors.conf import factors_settings
 from factors.models import SMSDevice, TOTPDevice
 from factors.sms.backends.locmem import outbox as sms_outbox
 from tests.base import BrowserClient as Client
-from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
-from tests.security.base import CHALLENGE, totp_device
+from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, totp_device
+from tests.security.base import CHALLENGE
 
 PLAIN_MFA = ["factors.stages.ChallengeStage"]
 

@@ -20,8 +20,8 @@ from factors import otp
 from factors.models import TOTPDevice
 from tests.base import BrowserClient as Client
 from tests.base import TransactionTestCase
-from tests.helpers import PASSWORD, make_user
-from tests.security.base import CHALLENGE, totp_device
+from tests.helpers import PASSWORD, make_user, totp_device
+from tests.security.base import CHALLENGE
 
 
 @unittest.skipUnless(connection.vendor == "postgresql", "row locks need PostgreSQL (see module docstring)")

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from authsite.accounts.models import User
 from factors.models import TOTPDevice
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, totp_device
 from tests.security.base import (
     CHALLENGE,
     LAPTOP,
@@ -21,7 +21,6 @@ from tests.security.base import (
     AdaptiveFlowTestCase,
     client_for,
     learn_history,
-    totp_device,
 )
 
 LOGIN = "/login/"

@@ -19,7 +19,7 @@ from risk.models import TrustedDevice
 from tests.helpers import CacheClearingTestCase, force_login_verified, make_user
 from tests.risk.test_admin_and_controls import remembered
 
-USER_ACTIONS = ("reset_mfa", "require_enrolment", "clear_throttles", "send_password_reset")
+USER_ACTIONS = ("reset_mfa", "require_enrollment", "clear_throttles", "send_password_reset")
 USERS = "admin:accounts_user_changelist"
 TOTP_DEVICES = "admin:factors_totpdevice_changelist"
 TRUSTED_DEVICES = "admin:risk_trusteddevice_changelist"
@@ -99,7 +99,7 @@ class ChangePermissionStaffActionTests(AdminActionPermissionTestCase):
         self.assertIsNone(cache.get(account_key(user_id=self.root.pk)))
         self.act(USERS, "send_password_reset", self.root.pk)
         self.assertEqual(mail.outbox[-1].to, [self.root.email])
-        self.act(USERS, "require_enrolment", self.root.pk)
+        self.act(USERS, "require_enrollment", self.root.pk)
         self.root.refresh_from_db()
         self.assertIsNotNone(self.root.mfa_enrol_required_at)
         self.act(USERS, "reset_mfa", self.root.pk)

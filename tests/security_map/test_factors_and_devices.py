@@ -1,4 +1,4 @@
-"""Text-message codes, remembered-device tokens, what the sign-in pages reveal, reset and expiry."""
+"""Remembered-device tokens, what the sign-in pages reveal, reset and expiry."""
 
 from __future__ import annotations
 
@@ -17,15 +17,6 @@ from django.utils import timezone
 
 from factors import services
 from factors.models import SMSDevice
-from factors.services import (
-    SendStatus,
-    VerifyStatus,
-    enrollment_bind,
-    factor_enroll_code_confirm,
-    factor_sms_enroll_begin,
-    factor_sms_send_code,
-    factor_verify,
-)
 from risk.device import COOKIE_NAME as DEVICE_COOKIE
 from risk.device import device_cookie_set
 from risk.models import TrustedDevice
@@ -33,75 +24,10 @@ from risk.trust import COOKIE_NAME, trusted_device_for, trusted_device_remember,
 from tests.base import BrowserClient as Client
 from tests.base import BrowserRequestFactory as RequestFactory
 from tests.base import TestCase
-from tests.factors.base import FactorsTestMixin
-from tests.factors.base import make_user as make_factor_user
-from tests.factors.test_codes import LOGIN_A, LOGIN_B, last_sms_code
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 DEVICE_ID = "firefox-on-linux-0001"
-
-
-class SmsCodeTests(FactorsTestMixin, TestCase):
-    """ASVS 6.5.1/6.5.4/6.5.5/6.6.3 for text-message codes (the email ones are in tests/factors)."""
-
-    def setUp(self):
-        super().setUp()
-        self.user = make_factor_user()
-        self.device = factor_sms_enroll_begin(user=self.user, phone_number="+44 7911 123456")
-        self.assertEqual(self.send(enrollment_bind(self.device)).status, SendStatus.SENT)
-        confirmed = factor_enroll_code_confirm(
-            user=self.user, device_id=self.device.persistent_id, code=last_sms_code()
-        )
-        self.assertEqual(confirmed.status, VerifyStatus.OK)
-        self.device.refresh_from_db()
-        self.clock.advance(60)
-
-    def send(self, bind: str = LOGIN_A):
-        return factor_sms_send_code(
-            user=self.user, device_id=self.device.persistent_id, bind=bind, client_ip="198.51.100.7"
-        )
-
-    def verify(self, code: str, bind: str = LOGIN_A):
-        return factor_verify(device_id=self.device.persistent_id, user=self.user, response=code, bind=bind).status
-
-    def test_six_digits_valid_for_ten_minutes_not_one_second_more(self):
-        self.assertEqual(self.send().status, SendStatus.SENT)
-        code = last_sms_code()
-        self.assertRegex(code, r"^\d{6}$")
-        self.clock.advance(600)
-        self.assertEqual(self.verify(code), VerifyStatus.OK)
-        self.clock.advance(60)
-        self.assertEqual(self.send(LOGIN_B).status, SendStatus.SENT)
-        late = last_sms_code()
-        self.clock.advance(601)
-        self.assertEqual(self.verify(late, LOGIN_B), VerifyStatus.INVALID)
-
-    def test_code_succeeds_exactly_once(self):
-        self.send()
-        code = last_sms_code()
-        self.assertEqual(self.verify(code), VerifyStatus.OK)
-        self.assertEqual(self.verify(code), VerifyStatus.INVALID)
-
-    def test_two_instances_of_one_device_accept_a_code_once(self):
-        """The concurrent-request case: both requests loaded the device before either saved it."""
-        with mock.patch("factors.seams.random_digits", return_value="135792"):
-            self.send()
-        first = SMSDevice.objects.get(pk=self.device.pk)
-        second = SMSDevice.objects.get(pk=self.device.pk)
-        self.assertEqual(first.check_token("135792", bind=LOGIN_A).value, "ok")
-        self.assertEqual(second.check_token("135792", bind=LOGIN_A).value, "invalid")
-
-    def test_new_code_does_not_reset_the_failure_count(self):
-        self.send()
-        for _ in range(3):
-            self.assertEqual(self.verify("000000"), VerifyStatus.INVALID)
-            self.clock.advance(60)
-        self.device.refresh_from_db()
-        self.assertEqual(self.device.throttling_failure_count, 3)
-        self.assertEqual(self.send().status, SendStatus.SENT)
-        self.device.refresh_from_db()
-        self.assertEqual(self.device.throttling_failure_count, 3)
 
 
 class TrustedDeviceTokenTests(TestCase):

@@ -1,4 +1,4 @@
-"""Drop per-user feature counts not seen for a while (RISK.md: about six months)."""
+"""Drop per-user feature counts not seen for a while (docs/risk-model.md: about six months)."""
 
 from datetime import timedelta
 

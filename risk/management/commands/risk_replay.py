@@ -1,4 +1,4 @@
-"""Replay a login trace (RBA data set CSV) through the engine; see RISK.md for the contract."""
+"""Replay a login trace (RBA data set CSV) through the engine; see docs/risk-model.md for the contract."""
 
 import contextlib
 import os
