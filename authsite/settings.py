@@ -343,8 +343,8 @@ SITE_NAME = os.environ.get("SITE_NAME", "Adaptive MFA")
 
 
 def _development_site_url() -> str:
-    """The address of ``manage.py runserver [addr:]port`` (default port 8000) on localhost."""
-    port = "8000"
+    """The address of ``manage.py runserver [addr:]port`` on localhost (default port: ``PORT``)."""
+    port = str(PORT)
     if len(sys.argv) > 2 and sys.argv[1] == "runserver" and not sys.argv[2].startswith("-"):
         port = sys.argv[2].rsplit(":", 1)[-1] or port
     return f"http://localhost:{port}"

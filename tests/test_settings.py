@@ -120,6 +120,8 @@ class EnvironmentValidationTests(SimpleTestCase):
     def test_the_default_webauthn_origin_follows_the_port(self):
         self.assertEqual(load_settings(PORT="")["FACTORS_WEBAUTHN_ORIGINS"], ["http://localhost:8000"])
         self.assertEqual(load_settings(PORT="8001")["FACTORS_WEBAUTHN_ORIGINS"], ["http://localhost:8001"])
+        # Emailed links in development follow the port too.
+        self.assertEqual(load_settings(PORT="8001")["SITE_URL"], "http://localhost:8001")
         given = load_settings(PORT="8001", WEBAUTHN_ORIGINS="https://auth.example.com")
         self.assertEqual(given["FACTORS_WEBAUTHN_ORIGINS"], ["https://auth.example.com"])
         for value in ("0", "65536", "http"):
