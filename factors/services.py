@@ -558,7 +558,7 @@ def user_factor_summaries(user) -> list[FactorSummary]:
         FactorSummary(
             kind=d.factor_kind,
             id=d.persistent_id,
-            usable=not (d.factor_kind == "sms" and not d.verified),
+            usable=d.can_answer,
         )
         for d in user_factors(user)
     ]
