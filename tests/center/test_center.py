@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 
@@ -15,8 +14,8 @@ from authsite.accounts.sessions import session_public_id
 from authsite.accounts.sessions_models import UserSession
 from risk.models import LoginEvent, TrustedDevice
 from tests.base import BrowserClient as Client
-from tests.factors.test_webauthn import passkey_registered
-from tests.helpers import PASSWORD, SHIPPED_STAGES, WEBAUTHN_SIGN_IN, CacheClearingTestCase, make_login_event, make_user
+from tests.factors.test_webauthn import PasskeyUserTestCase
+from tests.helpers import PASSWORD, SHIPPED_STAGES, make_login_event, make_user
 from tests.risk.test_login_flow import DEVICE, LAPTOP, OSLO_2, PHONE, SAO_PAULO, RiskFlowTestCase
 
 SECURITY = "/account/security/"
@@ -226,23 +225,11 @@ class RecentSignInTests(PasswordOnlyTestCase):
         self.assertContains(page, "(confirmed with authenticator app)")
 
 
-@override_settings(**WEBAUTHN_SIGN_IN)
-class PasskeySignInRowTests(CacheClearingTestCase):
+class PasskeySignInRowTests(PasskeyUserTestCase):
     """A passkey sign-in involved no password: the activity page must not say it did."""
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.user = make_user("kim@example.com")
-        self.authenticator = passkey_registered(self.user)
-
     def test_a_passkey_sign_in_is_labelled_as_one(self):
-        options = self.client.post("/login/passkey/begin/").json()
-        answer = self.client.post(
-            "/login/passkey/complete/",
-            json.dumps({"credential": self.authenticator.assertion(options)}),
-            content_type="application/json",
-        )
-        self.assertEqual(answer.status_code, 200, answer.content)
+        self.passkey_sign_in()
         event = LoginEvent.objects.get(user=self.user)
         self.assertEqual((event.method, event.factor), ("passkey", "webauthn"))
         # An earlier sign-in with the password and the same passkey as the second step, for contrast.

@@ -261,13 +261,28 @@ class AuthenticationTests(WebAuthnTestCase):
 
 
 @override_settings(**WEBAUTHN_SIGN_IN)
-class WebAuthnSignInCookieTests(CacheClearingTestCase):
-    """A sign-in finished by a WebAuthn ceremony answers in JSON: it must keep the login's cookies."""
+class PasskeyUserTestCase(CacheClearingTestCase):
+    """A user with a passkey on a soft authenticator, signing in with it through the views."""
 
     def setUp(self) -> None:
         super().setUp()
         self.user = make_user("kim@example.com")
         self.authenticator = passkey_registered(self.user)
+
+    def passkey_sign_in(self):
+        """Sign in with the passkey ("Sign in with a passkey"); return the final JSON answer."""
+        options = self.client.post("/login/passkey/begin/").json()
+        answer = self.client.post(
+            "/login/passkey/complete/",
+            json.dumps({"credential": self.authenticator.assertion(options)}),
+            content_type="application/json",
+        )
+        self.assertEqual(answer.status_code, 200, answer.content)
+        return answer
+
+
+class WebAuthnSignInCookieTests(PasskeyUserTestCase):
+    """A sign-in finished by a WebAuthn ceremony answers in JSON: it must keep the login's cookies."""
 
     def test_security_key_challenge_keeps_the_device_and_remember_cookies(self):
         password = self.client.post("/login/", {"email": self.user.email, "password": PASSWORD})
@@ -285,13 +300,7 @@ class WebAuthnSignInCookieTests(CacheClearingTestCase):
         self.assertEqual(TrustedDevice.objects.filter(user=self.user).count(), 1)
 
     def test_passkey_sign_in_keeps_the_device_cookie(self):
-        options = self.client.post("/login/passkey/begin/").json()
-        answer = self.client.post(
-            "/login/passkey/complete/",
-            json.dumps({"credential": self.authenticator.assertion(options)}),
-            content_type="application/json",
-        )
-        self.assertEqual(answer.status_code, 200, answer.content)
+        answer = self.passkey_sign_in()
         self.assertEqual(self.client.session[SESSION_KEY], str(self.user.pk))
         self.assertIn(DEVICE_COOKIE, answer.cookies)
         # The activity page can say how the sign-in was confirmed.
