@@ -7,7 +7,7 @@ from django.test import override_settings
 
 from authsite.accounts.models import User
 from tests.base import BrowserClient as Client
-from tests.helpers import OPEN_REDIRECT_TARGETS, PASSWORD, CacheClearingTestCase, make_user, normalized_body
+from tests.helpers import OPEN_REDIRECT_TARGETS, PASSWORD, CacheClearingTestCase, make_user
 from tests.runner import PRODUCTION_PASSWORD_HASHERS
 
 
@@ -57,20 +57,6 @@ class LoginTests(CacheClearingTestCase):
         self.user.is_active = False
         self.user.save()
         self.assertEqual(self.login().status_code, 200)
-
-    def test_unknown_user_and_wrong_password_get_identical_responses(self):
-        unknown = self.client_class().post("/login/", {"email": "zelda@example.com", "password": "wrong password 1"})
-        wrong = self.client_class().post("/login/", {"email": "alice@example.com", "password": "wrong password 1"})
-        self.assertEqual(unknown.status_code, wrong.status_code)
-        self.assertEqual(
-            normalized_body(unknown.content).replace(b"zelda@example.com", b"X"),
-            normalized_body(wrong.content).replace(b"alice@example.com", b"X"),
-        )
-        self.assertEqual(sorted(unknown.cookies.keys()), sorted(wrong.cookies.keys()))
-        self.assertEqual(
-            {k: v for k, v in unknown.items() if k != "X-Request-ID"},
-            {k: v for k, v in wrong.items() if k != "X-Request-ID"},
-        )
 
     def test_unknown_user_costs_the_same_hashing_work_as_a_wrong_password(self):
         # Timing parity by construction: one hash computation on both paths (Django #20760).
