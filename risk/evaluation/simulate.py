@@ -138,7 +138,7 @@ SCRIPTED_UAS = (
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-def _pick(rng: random.Random, weighted):
+def pick_weighted(rng: random.Random, weighted):
     r = rng.random() * sum(w for _, w in weighted)
     for item, w in weighted:
         r -= w
@@ -340,19 +340,19 @@ class Simulator:
 
     def _make_user(self, i: int) -> _User:
         rng = self.rng
-        cc = _pick(rng, [(c, w[0]) for c, w in WORLD.items()])
+        cc = pick_weighted(rng, [(c, w[0]) for c, w in WORLD.items()])
         _, cities, isps, mobiles = WORLD[cc]
-        home_asn = _pick(rng, isps)
+        home_asn = pick_weighted(rng, isps)
         devices = []
         if rng.random() < 0.75:
-            devices.append(_Device(_pick(rng, DESKTOP_KINDS), rng.randrange(0, 40), f"d{i}-0"))
+            devices.append(_Device(pick_weighted(rng, DESKTOP_KINDS), rng.randrange(0, 40), f"d{i}-0"))
         if rng.random() < 0.8 or not devices:
-            devices.append(_Device(_pick(rng, PHONE_KINDS), rng.randrange(0, 40), f"d{i}-1"))
+            devices.append(_Device(pick_weighted(rng, PHONE_KINDS), rng.randrange(0, 40), f"d{i}-1"))
         if rng.random() < 0.12:
             devices.append(_Device("ipad", rng.randrange(0, 60), f"d{i}-2"))
         office = None
         if rng.random() < 0.45:
-            oasn = _pick(rng, isps)
+            oasn = pick_weighted(rng, isps)
             office = (oasn, self.net.address(rng, oasn, cc))
         vpn = None
         if rng.random() < 0.08:
@@ -365,7 +365,7 @@ class Simulator:
             city=rng.choice(cities),
             home_asn=home_asn,
             home_ip=self.net.address(rng, home_asn, cc),
-            mobile_asn=_pick(rng, mobiles),
+            mobile_asn=pick_weighted(rng, mobiles),
             office=office,
             devices=devices,
             rate=self.cfg.mean_logins_per_day * rng.lognormvariate(0, 0.8) / 1.377,
@@ -377,7 +377,8 @@ class Simulator:
                 start = rng.randrange(self.cfg.days)
                 dcc = rng.choice([c for c in WORLD if c != cc]) if rng.random() < 0.6 else cc
                 dcities, disps = WORLD[dcc][1], WORLD[dcc][2]
-                user.trips.append((start, start + rng.randint(3, 14), dcc, rng.choice(dcities), _pick(rng, disps)))
+                end = start + rng.randint(3, 14)
+                user.trips.append((start, end, dcc, rng.choice(dcities), pick_weighted(rng, disps)))
         return user
 
     # --- rows --------------------------------------------------------------------------------
@@ -418,7 +419,7 @@ class Simulator:
         # Life events: a new phone now and then; occasional dynamic home-address change.
         if rng.random() < 0.002:
             phone = [d for d in user.devices if d.kind in dict(PHONE_KINDS)]
-            new = _Device(_pick(rng, PHONE_KINDS), rng.randrange(0, 20), f"d{user.uid}-{rng.randrange(10**6)}")
+            new = _Device(pick_weighted(rng, PHONE_KINDS), rng.randrange(0, 20), f"d{user.uid}-{rng.randrange(10**6)}")
             if phone:
                 user.devices[user.devices.index(phone[0])] = new
             else:
@@ -444,7 +445,7 @@ class Simulator:
         elif user.office and not mobile_dev and 8 <= ts.hour <= 17 and ts.weekday() < 5 and rng.random() < 0.7:
             asn, ip = user.office
         elif rng.random() < 0.03:  # a friend's, a cafe's or a library's network
-            asn = _pick(rng, WORLD[user.cc][2])
+            asn = pick_weighted(rng, WORLD[user.cc][2])
             ip = self.net.address(rng, asn, user.cc)
         else:
             asn, ip = user.home_asn, user.home_ip
@@ -489,7 +490,7 @@ class Simulator:
                 city = (cname, region, lat, lon)
             else:
                 cc = rng.choice(list(WORLD))
-                asn = _pick(rng, WORLD[cc][2])
+                asn = pick_weighted(rng, WORLD[cc][2])
                 city = rng.choice(WORLD[cc][1])
             ip = self.net.address(rng, asn, cc)
             if rng.random() < 0.35:
@@ -533,7 +534,7 @@ class Simulator:
             device = max(victim.devices, key=lambda d: d.kind in dict(PHONE_KINDS))
             device = rng.choice(victim.devices) if rng.random() < 0.5 else device
             mobile = device.kind in dict(PHONE_KINDS) and rng.random() < 0.4
-            asn = _pick(rng, WORLD[cc][3] if mobile else WORLD[cc][2])
+            asn = pick_weighted(rng, WORLD[cc][3] if mobile else WORLD[cc][2])
             ip = self.net.address(rng, asn, cc, 400 if mobile else None)
             ua = _ua(device.kind, day, device.lag)
             attack_ip = rng.random() < 0.05
@@ -572,15 +573,15 @@ class Simulator:
             base = START + timedelta(days=day)
             events = []
             for user in self.users:
-                n = _poisson(rng, user.rate)
+                n = poisson(rng, user.rate)
                 for _ in range(n):
                     hour = min(23.99, max(0.0, rng.gauss(14, 4.5)))
                     ts = base + timedelta(hours=hour, seconds=rng.random() * 60)
                     events.extend(self._legit_rows(user, day, ts))
             if day >= cfg.warmup_days:
-                for _ in range(_poisson(rng, cfg.attacks_per_day)):
+                for _ in range(poisson(rng, cfg.attacks_per_day)):
                     ts = base + timedelta(seconds=rng.randrange(86400))
-                    events.extend(self._attack_rows(_pick(rng, list(cfg.attack_mix)), ts, day))
+                    events.extend(self._attack_rows(pick_weighted(rng, list(cfg.attack_mix)), ts, day))
             events.sort(key=lambda e: e[0])
             yield [row for _, row in events]
 
@@ -599,7 +600,7 @@ class Simulator:
         return n
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
+def poisson(rng: random.Random, lam: float) -> int:
     # Knuth's method; lam is small (sign-ins per user per day, attacks per day).
     if lam <= 0:
         return 0
