@@ -195,8 +195,9 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
 class IPBlocklistAdmin(admin.ModelAdmin):
     """Read-only: lists are loaded with ``manage.py risk_blocklist_load``, which records their source."""
 
-    list_display = ("name", "count", "source", "loaded_at")
-    fields = ("name", "count", "source", "loaded_at", "networks")
+    list_display = ("name", "kind", "count", "source", "loaded_at")
+    list_filter = ("kind",)
+    fields = ("name", "kind", "count", "source", "loaded_at", "networks")
     readonly_fields = fields
 
     def has_add_permission(self, request) -> bool:

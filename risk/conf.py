@@ -46,6 +46,7 @@ from django.conf import settings
 DEFAULT_SIGNALS = [
     "risk.signals.reputation.IPReputationSignal",
     "risk.signals.network.HostingNetworkSignal",
+    "risk.signals.network.RareNetworkSignal",
     "risk.signals.travel.ImpossibleTravelSignal",
     "risk.signals.velocity.FailureVelocitySignal",
     "risk.signals.automation.AutomationSignal",

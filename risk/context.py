@@ -36,6 +36,8 @@ class LoginContext:
     # A remembered-device cookie of this user was presented from another browser or device cookie.
     trusted_device_mismatch: bool = False
     ip_reputation_hit: bool = False
+    # The address or its ASN is on a hosting list loaded by the operator (risk_blocklist_load).
+    hosting_listed: bool = False
     round_trip_ms: float | None = None
     # A digest of device_id, the form in which it is counted and stored (set from device_id).
     device_key: str | None = field(default=None, init=False, repr=False, compare=False)
@@ -87,6 +89,7 @@ def context_from_parts(
     trusted_device: bool = False,
     trusted_device_mismatch: bool = False,
     ip_reputation_hit: bool = False,
+    hosting_listed: bool = False,
     round_trip_ms: float | None = None,
     parsed_ua: ParsedUA | None = None,
 ) -> LoginContext:
@@ -118,5 +121,6 @@ def context_from_parts(
         trusted_device=trusted_device,
         trusted_device_mismatch=trusted_device_mismatch,
         ip_reputation_hit=ip_reputation_hit,
+        hosting_listed=hosting_listed,
         round_trip_ms=round_trip_ms,
     )

@@ -54,7 +54,7 @@ ENGINE_ERROR = Reason("engine_error", "We could not check this sign-in, so we as
 def login_context_build(request: HttpRequest, *, user) -> LoginContext:
     """Build the sign-in context from the request: trusted-proxy client IP, GeoIP, UA, cookies."""
     ip = client_ip(request)
-    from risk.blocklist import site_reputation_hit
+    from risk.blocklist import site_hosting_hit, site_reputation_hit
     from risk.geo import lookup
 
     check = trusted_device_check(request, user)
@@ -72,16 +72,18 @@ def login_context_build(request: HttpRequest, *, user) -> LoginContext:
             level=logging.WARNING,
             trusted_device_id=check.mismatch.pk,
         )
+    geo = lookup(ip)
     return context_from_parts(
         user_id=user.pk,
         ip=ip,
         user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
         timestamp=clock.now(),
-        geo=lookup(ip),
+        geo=geo,
         device_id=device_id_from_request(request),
         trusted_device=trusted is not None,
         trusted_device_mismatch=check.mismatch is not None,
         ip_reputation_hit=site_reputation_hit(ip),
+        hosting_listed=site_hosting_hit(ip, geo.asn if geo is not None else None),
     )
 
 
@@ -103,6 +105,7 @@ def _context_from_state(data: dict) -> LoginContext:
         trusted_device=bool(data.get("trusted_device")),
         trusted_device_mismatch=bool(data.get("trusted_device_mismatch")),
         ip_reputation_hit=bool(data.get("ip_reputation_hit")),
+        hosting_listed=bool(data.get("hosting_listed")),
     )
 
 

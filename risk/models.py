@@ -154,14 +154,19 @@ class TrustedDevice(models.Model):
 
 
 class IPBlocklist(models.Model):
-    """A reputation list loaded by ``manage.py risk_blocklist_load`` (FireHOL, CIDR or Tor exits).
+    """A list loaded by ``manage.py risk_blocklist_load``: IP reputation (FireHOL, CIDR or Tor exits),
+    or hosting and VPN networks (CIDRs and AS numbers, ``--kind hosting``).
 
     Kept in the database, not on one machine's disk, so every process of the site sees it.
     """
 
+    REPUTATION, HOSTING = "reputation", "hosting"
+    KINDS = ((REPUTATION, "IP reputation (abuse)"), (HOSTING, "Hosting and VPN networks"))
+
     name = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=16, choices=KINDS, default=REPUTATION)
     source = models.CharField(max_length=255, help_text="File it was loaded from")
-    networks = models.TextField(help_text="One network per line, normalised")
+    networks = models.TextField(help_text="One network (or, in a hosting list, AS number) per line, normalised")
     count = models.PositiveIntegerField()
     loaded_at = models.DateTimeField()
 

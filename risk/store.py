@@ -12,7 +12,10 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from risk.model import DEVICE_LEVEL, CountsSnapshot, UserProfile, context_keys
+from risk.model import DEVICE_LEVEL, IP_LEVELS, CountsSnapshot, UserProfile, context_keys
+from risk.network_type import network_stat_keys, network_stat_levels
+
+NETWORK_LEVEL = IP_LEVELS[1]
 
 USERS_LEVEL = "__users__"  # pseudo level whose total is the number of users with history
 
@@ -40,10 +43,11 @@ class CountStore:
         raise NotImplementedError
 
     def snapshot_for(self, ctx) -> CountsSnapshot:
-        """Return the snapshot for every key of ``ctx``, its device key included."""
+        """Return the snapshot for every key of ``ctx``, its device key and network statistics included."""
         keys, device = learn_keys(ctx)
+        keys = keys + network_stat_keys(ctx.network)
         if device is not None:
-            keys = [*keys, device]
+            keys.append(device)
         return self.snapshot(ctx.user_id, keys)
 
 
@@ -104,11 +108,29 @@ class MemoryCountStore(CountStore):
                 distinct[key[0]] = distinct.get(key[0], 0) + 1
             glob[key] = c + 1
             totals[key[0]] = totals.get(key[0], 0) + 1
+        if ctx.network:
+            _count_network_user(counts.get((NETWORK_LEVEL, ctx.network), 0), ctx.network, glob, totals, distinct)
         if ctx.device_key is not None:
             device = (DEVICE_LEVEL, ctx.device_key)
             counts[device] = counts.get(device, 0) + 1
         self.n_total += 1
         _update_profile(state.profile, ctx)
+
+
+def _count_network_user(user_count: int, network: str, glob: dict, totals: dict, distinct: dict) -> None:
+    """Count a user into a network's statistics once the user's sign-in there is counted.
+
+    ``user_count`` is the user's sign-ins from the network including this one: the first makes
+    the user one of the network's users, the third one of its returning users
+    (risk/network_type.py).
+    """
+    for level in network_stat_levels(user_count):
+        key = (level, network)
+        c = glob.get(key, 0)
+        if not c:
+            distinct[level] = distinct.get(level, 0) + 1
+        glob[key] = c + 1
+        totals[level] = totals.get(level, 0) + 1
 
 
 def _db_datetime(value, connection) -> datetime | None:
@@ -323,9 +345,16 @@ class DatabaseCountStore(CountStore):
                 f"INSERT INTO {users_table} AS u (user_id, level, value_hash, count, last_seen) VALUES "  # noqa: S608
                 + ", ".join(["(%s, %s, %s, 1, %s)"] * len(user_rows))
                 + " ON CONFLICT (user_id, value_hash) DO UPDATE SET count = u.count + 1,"
-                " last_seen = EXCLUDED.last_seen",
+                " last_seen = EXCLUDED.last_seen RETURNING level, count",
                 [p for h, lv in user_rows for p in (ctx.user_id, lv, h, now)],
             )
+            if ctx.network:
+                # The network's statistics follow the user's count there (risk/network_type.py).
+                net_count = next((c for lv, c in cursor.fetchall() if lv == NETWORK_LEVEL), 0)
+                global_rows = sorted(
+                    global_rows
+                    + [(value_hash(lv, ctx.network), lv, ctx.network[:255]) for lv in network_stat_levels(net_count)]
+                )
             levels: dict[str, list[int]] = {USERS_LEVEL + "logins": [1, 0]}
             if new_user:
                 levels[USERS_LEVEL] = [0, 1]

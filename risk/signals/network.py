@@ -10,6 +10,7 @@ import functools
 
 from risk import conf
 from risk.model import IP_LEVELS
+from risk.network_type import classify_org, network_history
 from risk.signals import Signal, SignalResult
 
 # Well-known hosting / VPN-exit ASNs: the numbers the operators themselves register (look them up
@@ -54,14 +55,71 @@ def hosting_asns() -> frozenset[int]:
 
 
 class HostingNetworkSignal(Signal):
-    """The network is a hosting/VPN ASN the user has not used before."""
+    """The network is a hosting or VPN network the user has not used before.
+
+    Known from the ASN lists (RISK_HOSTING_ASNS), the AS organisation name in the GeoIP ASN
+    database (risk/network_type.py) or a hosting list loaded with ``risk_blocklist_load --kind
+    hosting`` (``ctx.hosting_listed``).
+    """
 
     code = "hosting_network"
     weight = 2.0
+    texts = {
+        "hosting": "This sign-in comes from a hosting or VPN network",
+        "vpn": "This sign-in comes from a VPN or proxy service",
+    }
 
     def evaluate(self, ctx, snap, velocity):
-        if ctx.geo.asn is None or ctx.geo.asn not in hosting_asns():
+        kind = self.kind(ctx)
+        if kind is None or snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None
-        if snap.user.get((IP_LEVELS[1], ctx.network), 0):
+        return SignalResult(self.code, self.weight, self.texts[kind], network=True)
+
+    @staticmethod
+    def kind(ctx) -> str | None:
+        """Return "vpn", "hosting" or None for the sign-in's network."""
+        org_kind = classify_org(ctx.geo.asn_org)
+        if org_kind is not None:
+            return org_kind
+        if ctx.hosting_listed or (ctx.geo.asn is not None and ctx.geo.asn in hosting_asns()):
+            return "hosting"
+        return None
+
+
+class RareNetworkSignal(Signal):
+    """A network new to the user that hardly any account of the site has signed in from.
+
+    Plain Freeman takes a network's global frequency for its likelihood under attack, so the
+    rarer a network, the *safer* it looks, while attackers pick networks without regard to where
+    the site's users live (VPN exits, rented servers, proxies). Residential and mobile networks
+    of a site's users are shared by many of its accounts; a network no other account (or one or
+    two) has used is a bounded risk term here, once the site has enough history to say so. A
+    network whose users rarely come back (many accounts once or twice, risk/network_type.py)
+    adds a smaller term.
+    """
+
+    code = "rare_network"
+    text = "This sign-in comes from a network hardly anyone here signs in from"
+    min_site_users = 200  # below this, every network of the site is rare
+    rare_users = 2  # at most this many accounts have signed in from it
+    weights = (2.0, 1.5, 1.0)  # by the number of accounts seen there: 0, 1, 2
+    transient_weight = 1.0
+    transient_log = 0.7  # ln(site share / network share) of returning users beyond which it counts
+
+    def evaluate(self, ctx, snap, velocity):
+        network = ctx.network
+        if not network or snap.n_user == 0 or snap.n_users < self.min_site_users:
             return None
-        return SignalResult(self.code, self.weight, "This sign-in comes from a hosting or VPN network", network=True)
+        if snap.user.get((IP_LEVELS[1], network), 0):
+            return None
+        history = network_history(snap, network)
+        if history is None:
+            return None
+        if history.users <= self.rare_users:
+            return SignalResult(self.code, self.weights[history.users], self.text, network=True)
+        if history.log_transience >= self.transient_log:
+            return SignalResult("transient_network", self.transient_weight, TRANSIENT_TEXT, network=True)
+        return None
+
+
+TRANSIENT_TEXT = "This sign-in comes from a network whose users rarely come back, as with VPNs and servers"

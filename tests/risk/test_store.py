@@ -61,6 +61,7 @@ class StoreParityTests(TestCase):
     def test_same_snapshot_contents(self):
         """The database snapshot holds exactly the memory store's entries for the probed keys."""
         from risk.model import LEVELS
+        from risk.network_type import NETWORK_RETURNING, NETWORK_USERS, network_stat_keys
         from risk.store import learn_keys
 
         memory, database = MemoryCountStore(), DatabaseCountStore()
@@ -70,13 +71,18 @@ class StoreParityTests(TestCase):
         for probe in [*self.probes(), ctx(stranger.pk, minutes=9000, device_id="cookie-e")]:
             m, d = memory.snapshot(probe.user_id), database.snapshot_for(probe)
             keys, device = learn_keys(probe)
+            keys += network_stat_keys(probe.network)
             self.assertEqual(d.user, {k: m.user[k] for k in [*keys, device] if k in m.user})
             self.assertEqual(d.glob, {k: m.glob[k] for k in keys if k in m.glob})
-            self.assertEqual({lv: d.totals.get(lv) for lv in LEVELS}, {lv: m.totals.get(lv) for lv in LEVELS})
-            self.assertEqual({lv: d.distinct.get(lv) for lv in LEVELS}, {lv: m.distinct.get(lv) for lv in LEVELS})
+            levels = (*LEVELS, NETWORK_USERS, NETWORK_RETURNING)
+            self.assertEqual({lv: d.totals.get(lv) for lv in levels}, {lv: m.totals.get(lv) for lv in levels})
+            self.assertEqual({lv: d.distinct.get(lv) for lv in levels}, {lv: m.distinct.get(lv) for lv in levels})
             self.assertEqual((d.n_user, d.n_total, d.n_users), (m.n_user, m.n_total, m.n_users))
             self.assertEqual(d.profile, m.profile)
         self.assertEqual(database.snapshot(self.alice.pk, []).profile, memory.snapshot(self.alice.pk).profile)
+        # The network statistics are really there: alice came back to AS64500, bob did not.
+        self.assertGreaterEqual(memory.glob[(NETWORK_RETURNING, "AS64500")], 1)
+        self.assertGreater(memory.glob[(NETWORK_USERS, "AS64500")], memory.glob.get((NETWORK_RETURNING, "AS16509"), 0))
 
     def test_scoring_costs_a_constant_number_of_queries(self):
         # One statement (a UNION ALL of the user's counts, the global counts and the login stats).

@@ -71,8 +71,8 @@ class GeneralisationBenchTests(SimpleTestCase):
         script = Path(settings.BASE_DIR) / "bench" / "risk_generalisation.py"
         args = [sys.executable, str(script), "--users", "30", "--days", "45", "--trace", "sim:3", "--trace", "world2:3"]
         out = subprocess.run(args, capture_output=True, text=True, check=True, timeout=300).stdout
-        self.assertIn("## sim:3 (not tuned on)", out)
-        self.assertIn("## world2:3 (not tuned on)", out)
+        self.assertIn("## sim:3 (held out: not tuned on)", out)
+        self.assertIn("## world2:3 (held out: not tuned on)", out)
         self.assertEqual(out.count("legit 10+ earlier sign-ins: challenged"), 2)
         self.assertEqual(out.count("VPN caught (AUC)"), 2)
         header = next(line for line in out.splitlines() if line.strip().startswith("engine"))
