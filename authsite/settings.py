@@ -271,6 +271,9 @@ RISK_GEOIP_ASN_DB = os.environ.get("GEOIP_ASN_DB") or None
 RISK_IP_REPUTATION_FILES = env_list("RISK_IP_REPUTATION_FILES", [])
 RISK_TRUSTED_DEVICE_DAYS = env_int("RISK_TRUSTED_DEVICE_DAYS", 30, minimum=1, maximum=3650)
 RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24, maximum=24 * 365)
+# "adaptive" (hand-written, default), "learned" (the trained model of risk/learned.py) or a dotted path.
+RISK_POLICY = os.environ.get("RISK_POLICY", "adaptive")
+RISK_MODEL_FILE = os.environ.get("RISK_MODEL_FILE") or None
 
 # --- Sessions -----------------------------------------------------------------------------------
 # Database sessions that record their user, address and browser, so people can see and end their

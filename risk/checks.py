@@ -59,4 +59,37 @@ def check_risk_settings(app_configs=None, **kwargs):
         messages.append(Error("RISK_THRESHOLDS must satisfy CHALLENGE <= CHALLENGE_STRONG <= DENY.", id="risk.E002"))
     if conf.get("RISK_FIRST_LOGIN") not in ("allow", "challenge", "challenge_strong"):
         messages.append(Error("RISK_FIRST_LOGIN must be allow, challenge or challenge_strong.", id="risk.E003"))
+    messages.extend(_learned_model_messages())
     return messages
+
+
+def _learned_model_messages() -> list:
+    """Warn when the trained policy is configured but its model file cannot be used (it falls back)."""
+    from django.utils.module_loading import import_string
+
+    from risk.learned import LearnedPolicy, ModelFileError, load_model, model_file
+
+    try:
+        policy = import_string(conf.policy_path())
+    except ImportError:
+        names = ", ".join(conf.POLICY_NAMES)
+        return [
+            Error(
+                f"RISK_POLICY {conf.get('RISK_POLICY')!r} is neither {names} nor an importable class.",
+                id="risk.E020",
+            )
+        ]
+    if not (isinstance(policy, type) and issubclass(policy, LearnedPolicy)):
+        return []
+    try:
+        load_model(model_file())
+    except ModelFileError as exc:
+        return [
+            Warning(
+                f"RISK_POLICY is the trained model, but its file cannot be used ({exc}); sign-ins are scored "
+                "by the hand-written policy (risk.policy.AdaptivePolicy) until it is replaced.",
+                hint="Run python manage.py risk_train, or set RISK_MODEL_FILE to a model file it wrote.",
+                id="risk.W020",
+            )
+        ]
+    return []

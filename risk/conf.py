@@ -8,8 +8,12 @@ Setting names (all optional):
 
 RISK_MODE                    "adaptive" (default) or "strict". Strict: every sign-in is at least
                              CHALLENGE; risk only raises the strength or denies.
-RISK_POLICY                  dotted path of the policy class (default risk.policy.AdaptivePolicy;
-                             risk.policy.FreemanPolicy is the plain-Freeman baseline).
+RISK_POLICY                  dotted path of the policy class, or one of the names of POLICY_NAMES:
+                             "adaptive" (risk.policy.AdaptivePolicy, the default), "learned"
+                             (risk.learned.LearnedPolicy, the trained model) or "freeman" (the
+                             plain-Freeman baseline).
+RISK_MODEL_FILE              the trained model's JSON file read by risk.learned.LearnedPolicy (None:
+                             risk/data/risk_model.json, written by manage.py risk_train).
 RISK_SIGNALS                 list of dotted paths of signal classes (see DEFAULT_SIGNALS).
 RISK_THRESHOLDS              {"CHALLENGE": float, "CHALLENGE_STRONG": float, "DENY": float}: the
                              final score (natural log of the risk ratio plus signal terms) at
@@ -73,6 +77,7 @@ DEFAULT_VELOCITY = {
 DEFAULTS: dict[str, Any] = {
     "RISK_MODE": "adaptive",
     "RISK_POLICY": "risk.policy.AdaptivePolicy",
+    "RISK_MODEL_FILE": None,
     "RISK_SIGNALS": DEFAULT_SIGNALS,
     "RISK_THRESHOLDS": DEFAULT_THRESHOLDS,
     "RISK_FIRST_LOGIN": "challenge",
@@ -90,6 +95,17 @@ DEFAULTS: dict[str, Any] = {
 }
 
 SETTING_NAMES = frozenset(DEFAULTS)
+POLICY_NAMES = {
+    "adaptive": "risk.policy.AdaptivePolicy",
+    "learned": "risk.learned.LearnedPolicy",
+    "freeman": "risk.policy.FreemanPolicy",
+}
+
+
+def policy_path() -> str:
+    """Return the dotted path of the configured policy (RISK_POLICY, a name or a path)."""
+    value = get("RISK_POLICY")
+    return POLICY_NAMES.get(value, value)
 
 
 def get(name: str) -> Any:

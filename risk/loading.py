@@ -19,7 +19,7 @@ from risk import conf
 @functools.cache
 def get_policy() -> Any:
     """Return the configured policy instance (RISK_POLICY)."""
-    return import_string(conf.get("RISK_POLICY"))()
+    return import_string(conf.policy_path())()
 
 
 @functools.cache

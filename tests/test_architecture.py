@@ -24,7 +24,11 @@ ALLOWED_CYCLES = [
 RISK_INTEGRATION = {"risk.login", "risk.trust"}
 # Evaluation code (trace simulator, replay statistics, calibration) and the commands that run it.
 EVALUATION = "risk.evaluation"
-EVALUATION_COMMANDS = {"risk.management.commands.risk_replay", "risk.management.commands.risk_calibrate"}
+EVALUATION_COMMANDS = {
+    "risk.management.commands.risk_replay",
+    "risk.management.commands.risk_calibrate",
+    "risk.management.commands.risk_train",
+}
 
 
 def _module_name(path: Path) -> str:
