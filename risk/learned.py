@@ -98,6 +98,9 @@ FEATURE_TEXTS = {
 }
 
 
+MIN_REASON = 0.5  # log-odds a reason must add to be named (besides the strongest one)
+
+
 class ModelFileError(ValueError):
     """The model file cannot be used (missing, unreadable, another version, other features)."""
 
@@ -288,6 +291,9 @@ class LearnedPolicy(Policy):
             if res.floor is not None and res.code not in weights:
                 weights[res.code], texts[res.code], floors[res.code] = 0.0, res.text, res.floor.value
         ordered = sorted(weights, key=lambda c: -weights[c])
+        # Name what mattered: the strongest reason, and any other that added at least MIN_REASON
+        # or set a floor (a feature a little above its training mean explains nothing).
+        ordered = [c for i, c in enumerate(ordered) if i == 0 or weights[c] >= MIN_REASON or c in floors]
         reasons = [Reason(c, texts[c], round(weights[c], 4), floors.get(c)) for c in ordered]
         if not reasons:
             reasons.append(Reason("unusual_context", REASON_TEXTS["unusual_context"], None))

@@ -209,3 +209,32 @@ class TrainCommandTests(SimpleTestCase):
         with self.assertRaisesMessage(CommandError, "--challenge-rate"):
             call_command("risk_train", str(legit_only), "--challenge-rate", "2", "--output", str(target))
         self.assertFalse(target.exists())
+
+
+class FitTests(SimpleTestCase):
+    def test_fit_separates_and_thresholds_meet_their_rates(self):
+        import random
+
+        from risk.evaluation.train import TrainingSet, train
+
+        rng = random.Random(3)
+        data = TrainingSet()
+        net = FEATURES.index("unseen:net")
+        for i in range(3000):
+            attack = i % 20 == 0
+            x = [rng.gauss(0, 1) for _ in FEATURES]
+            x[net] = 1.0 if (attack and rng.random() < 0.9) or (not attack and rng.random() < 0.05) else 0.0
+            data.x.append(x)
+            data.y.append(int(attack))
+            data.settled.append(not attack and i % 3 == 0)
+        model = train(data, challenge_rate=0.1, description="synthetic")
+        self.assertGreater(model.weights[net], 1.0)  # the informative feature carries the weight
+        self.assertGreater(model.training["auc"], 0.85)
+        scores = [model.log_odds(x) for x in data.x]
+        settled = [s for s, ok in zip(scores, data.settled, strict=True) if ok]
+        challenged = sum(s >= model.thresholds["CHALLENGE"] for s in settled) / len(settled)
+        self.assertLessEqual(challenged, 0.1)
+        self.assertGreater(challenged, 0.08)
+        legit = [s for s, y in zip(scores, data.y, strict=True) if not y]
+        self.assertGreater(model.thresholds["DENY"], max(legit))  # no legitimate training sign-in denied
+        self.assertEqual(model.training["trained_on"], "synthetic")
