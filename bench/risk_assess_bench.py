@@ -83,12 +83,14 @@ def assessment_contexts(uid, persona, n: int, *, rng: random.Random, make, new_u
 def check_snapshots(bulk, contexts) -> int:
     """Assert that the database store sees what the in-memory store learned; return checks done."""
     from risk.model import LEVELS
+    from risk.network_type import network_stat_keys
     from risk.store import DatabaseCountStore, learn_keys
 
     db = DatabaseCountStore(totals_ttl=0)
     for _, ctx in contexts:
         got, want = db.snapshot_for(ctx), bulk.mem.snapshot(ctx.user_id)
         keys, device = learn_keys(ctx)
+        keys += network_stat_keys(ctx.network)
         assert got.user == {k: want.user[k] for k in keys + ([device] if device else []) if k in want.user}
         assert got.glob == {k: want.glob[k] for k in keys if k in want.glob}
         assert {lv: got.totals.get(lv) for lv in LEVELS} == {lv: want.totals.get(lv) for lv in LEVELS}
