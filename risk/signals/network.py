@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 
+from django.utils.translation import gettext_lazy as _
+
 from risk import conf
 from risk.model import IP_LEVELS
 from risk.signals import Signal, SignalResult
@@ -64,4 +66,4 @@ class HostingNetworkSignal(Signal):
             return None
         if snap.user.get((IP_LEVELS[1], ctx.network), 0):
             return None
-        return SignalResult(self.code, self.weight, "This sign-in comes from a hosting or VPN network", network=True)
+        return SignalResult(self.code, self.weight, _("This sign-in comes from a hosting or VPN network"), network=True)
