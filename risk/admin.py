@@ -15,7 +15,12 @@ from authsite.core import clock
 from risk.models import IPBlocklist, LoginEvent, TrustedDevice
 from risk.policy import REASON_TEXTS
 
-BREAKDOWN_LABELS = (("model", "history model"), ("network", "network"), ("signals", "signals"), ("trust", "trust"))
+BREAKDOWN_LABELS = (
+    ("model", _("history model")),
+    ("network", _("network")),
+    ("signals", _("signals")),
+    ("trust", _("trust")),
+)
 # How many recent events the reason filter reads to offer the codes actually in use.
 REASON_SAMPLE = 1000
 
@@ -41,7 +46,7 @@ def with_reason(queryset: QuerySet, code: str) -> QuerySet:
 class ReasonFilter(admin.SimpleListFilter):
     """Filter by reason code: the engine's own codes plus any seen in recent events."""
 
-    title = "reason"
+    title = _("reason")
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
@@ -61,13 +66,13 @@ class CountryFilter(admin.SimpleListFilter):
     Django's own filter for the field would offer them as a link with no text (WCAG 2.4.4).
     """
 
-    title = "country"
+    title = _("country")
     parameter_name = "country"
     UNKNOWN = "unknown"  # never a country code: those are two letters
 
     def lookups(self, request, model_admin):
         countries = LoginEvent.objects.order_by("country").values_list("country", flat=True).distinct()
-        return [(c or self.UNKNOWN, c or "unknown") for c in countries]
+        return [(c or self.UNKNOWN, c or _("unknown")) for c in countries]
 
     def queryset(self, request, queryset):
         value = self.value()

@@ -91,7 +91,7 @@ def webauthn_register(request: HttpRequest, user, state: dict | None) -> WebAuth
 def webauthn_added(credential: WebAuthnCredential) -> StrOrPromise:
     """Say in the notification email what was added (rendered in the owner's language)."""
     if credential.discoverable:
-        text = gettext_lazy("A passkey (\u201c%(name)s\u201d) was added to your account.")
+        text = gettext_lazy("A passkey (“%(name)s”) was added to your account.")
     else:
-        text = gettext_lazy("A security key (\u201c%(name)s\u201d) was added to your account.")
+        text = gettext_lazy("A security key (“%(name)s”) was added to your account.")
     return text % {"name": credential.name}

@@ -226,7 +226,7 @@ def factor_rename_view(request: HttpRequest) -> HttpResponse:
             request,
             user=request.user,
             subject=gettext_lazy("a sign-in method was renamed"),
-            what=_("A sign-in method was renamed to \u201c%(name)s\u201d.") % {"name": device.name},
+            what=_("A sign-in method was renamed to “%(name)s”.") % {"name": device.name},
         )
         messages.success(request, _("Renamed."))
 
@@ -250,10 +250,10 @@ def factor_remove_view(request: HttpRequest) -> HttpResponse:
             request,
             user=request.user,
             subject=gettext_lazy("a sign-in method was removed"),
-            what=_("%(kind)s \u201c%(name)s\u201d was removed from your account.")
+            what=_("%(kind)s “%(name)s” was removed from your account.")
             % {"kind": factor_type(device).label, "name": device.name},
         )
-        messages.success(request, _("Removed \u201c%(name)s\u201d.") % {"name": device.name})
+        messages.success(request, _("Removed “%(name)s”.") % {"name": device.name})
 
     return _change_factor(
         request,
@@ -273,7 +273,7 @@ def factor_preferred_view(request: HttpRequest) -> HttpResponse:
         DeviceForm(request.POST),
         lambda data: services.factor_set_preferred(user=request.user, device_id=data["device"]),
         lambda device: messages.success(
-            request, _("\u201c%(name)s\u201d will be offered first when you sign in.") % {"name": device.name}
+            request, _("“%(name)s” will be offered first when you sign in.") % {"name": device.name}
         ),
         _(services.NO_SUCH_DEVICE),
     )
@@ -302,9 +302,9 @@ def webauthn_register_complete(request: HttpRequest) -> JsonResponse:
     messages.success(
         request,
         (
-            _("Your passkey \u201c%(name)s\u201d is ready.")
+            _("Your passkey “%(name)s” is ready.")
             if credential.discoverable
-            else _("Your security key \u201c%(name)s\u201d is ready.")
+            else _("Your security key “%(name)s” is ready.")
         )
         % {"name": credential.name},
     )

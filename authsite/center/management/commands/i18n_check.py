@@ -34,23 +34,27 @@ class Command(BaseCommand):
         for code, _name in settings.LANGUAGES:
             if code == settings.LANGUAGE_CODE:
                 continue
-            po = locale_dir / code / "LC_MESSAGES" / "django.po"
-            if not po.exists():
-                problems.append(f"{po}: missing (run makemessages -l {code})")
-                continue
-            result = subprocess.run(  # noqa: S603 (msgfmt from PATH, a path of ours)
-                [msgfmt, "--check", "--statistics", "-o", "/dev/null", str(po)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            summary = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-            self.stdout.write(f"{code}: {summary}")
-            match = _STATISTICS.search(summary)
-            if result.returncode != 0 or match is None:
-                problems.append(f"{po}: msgfmt failed: {result.stderr.strip()}")
-            elif match["fuzzy"] or match["untranslated"]:
-                problems.append(f"{po}: {summary}")
+            for domain in ("django", "djangojs"):
+                problems += self._check_catalogue(msgfmt, locale_dir / code / "LC_MESSAGES" / f"{domain}.po", code)
         if problems:
             raise CommandError(f"{len(problems)} translation problem(s):\n  " + "\n  ".join(problems))
         self.stdout.write(self.style.SUCCESS("Every template text is marked and every locale is complete."))
+
+    def _check_catalogue(self, msgfmt: str, po: Path, code: str) -> list[str]:
+        """Return the problems of one .po file: missing, invalid, or with fuzzy or untranslated messages."""
+        if not po.exists():
+            return [f"{po}: missing (make translations)"]
+        result = subprocess.run(  # noqa: S603 (msgfmt from PATH, a path of ours)
+            [msgfmt, "--check", "--statistics", "-o", "/dev/null", str(po)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        summary = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        self.stdout.write(f"{code} {po.name}: {summary}")
+        match = _STATISTICS.search(summary)
+        if result.returncode != 0 or match is None:
+            return [f"{po}: msgfmt failed: {result.stderr.strip()}"]
+        if match["fuzzy"] or match["untranslated"]:
+            return [f"{po}: {summary}"]
+        return []
