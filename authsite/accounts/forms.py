@@ -83,7 +83,9 @@ class AccessibleFormMixin:
 
 class LoginForm(AccessibleFormMixin, forms.Form):
     # A CharField: the sign-in form says the same thing for any input, valid address or not.
-    email = email_field(forms.CharField, autocomplete="username")
+    # "webauthn": the browser offers saved passkeys among the suggestions (passkey autofill,
+    # static/js/webauthn.js starts the conditional request).
+    email = email_field(forms.CharField, autocomplete="username webauthn")
     password = password_field(_("Password"), "current-password")
 
 
