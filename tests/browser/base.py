@@ -384,6 +384,24 @@ if (window.PublicKeyCredential) {
 class PasskeyBrowserMixin:
     """Chromium's virtual WebAuthn authenticator and the password sign-in, for ``self.user``."""
 
+    def use_passkey_site(self, email: str) -> None:
+        """Serve WebAuthn for the live server and ask every user with a factor for it; make ``self.user``.
+
+        WebAuthn origins must match the live server exactly (http is allowed for localhost only).
+        Plain MFA (every sign-in of a user with a factor is challenged): these tests are about the
+        factors themselves; the adaptive decisions have their own tests.
+        """
+        from tests.helpers import make_user
+
+        override = self.settings(
+            FACTORS_WEBAUTHN_ORIGINS=[self.live_server_url],
+            FACTORS_WEBAUTHN_RP_ID="localhost",
+            LOGIN_STAGES=["factors.stages.ChallengeStage"],
+        )
+        override.enable()
+        self.addCleanup(override.disable)
+        self.user = make_user(email)
+
     def add_authenticator(self, *, passkey: bool) -> str:
         """Attach a virtual authenticator (a platform passkey holder, or a USB security key)."""
         cdp = self.context.new_cdp_session(self.page)

@@ -9,7 +9,6 @@ like "Sign in with a passkey", and the user lands signed in without typing anyth
 from __future__ import annotations
 
 from tests.browser.base import NO_CONDITIONAL_MEDIATION, BrowserTestCase, PasskeyBrowserMixin
-from tests.helpers import make_user
 
 # Reports the mediation of every navigator.credentials.get() call, before the page's own script runs.
 RECORD_GET_CALLS = """
@@ -27,17 +26,13 @@ RECORD_GET_CALLS = """
 class PasskeyAutofillBrowserTests(PasskeyBrowserMixin, BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
-        override = self.settings(
-            FACTORS_WEBAUTHN_ORIGINS=[self.live_server_url],
-            FACTORS_WEBAUTHN_RP_ID="localhost",
-            LOGIN_STAGES=["factors.stages.ChallengeStage"],
-        )
-        override.enable()
-        self.addCleanup(override.disable)
-        self.user = make_user("pat@example.com")
+        self.use_passkey_site("pat@example.com")
         self.gets: list[str] = []
-        self.context.expose_function("recordCredentialGet", lambda mediation: self.gets.append(mediation))
+        self.context.expose_function("recordCredentialGet", self.record_get)
         self.context.add_init_script(RECORD_GET_CALLS)
+
+    def record_get(self, mediation: str) -> None:
+        self.gets.append(mediation)
 
     def register_passkey(self) -> None:
         self.add_authenticator(passkey=True)
@@ -48,7 +43,9 @@ class PasskeyAutofillBrowserTests(PasskeyBrowserMixin, BrowserTestCase):
         page.get_by_label("Name for this passkey").fill("Laptop")
         page.get_by_role("button", name="Add a passkey").click()
         page.wait_for_selector("text=Your passkey “Laptop” is ready")
-        self.sign_out()
+        # Signed out by forgetting the session cookie: the sign-in page the sign-out button leads
+        # to would already sign in again through the autofill request.
+        self.context.clear_cookies()
 
     def test_a_saved_passkey_signs_in_from_the_email_field_without_the_password(self):
         self.register_passkey()
@@ -76,13 +73,15 @@ class PasskeyAutofillBrowserTests(PasskeyBrowserMixin, BrowserTestCase):
 
     def test_the_button_takes_over_from_a_pending_autofill_request(self):
         self.register_passkey()
-        # A browser that has not answered the autofill request yet: hold conditional requests.
+        # A person who has not picked from the suggestions yet: conditional requests stay pending
+        # (recorded, then held until aborted) while other requests go to the authenticator.
         page = self.page
         page.add_init_script(
             "(() => { const get = navigator.credentials.get.bind(navigator.credentials);"
-            " navigator.credentials.get = o => o && o.mediation === 'conditional'"
-            " ? new Promise((_, reject) => o.signal.addEventListener('abort',"
-            " () => reject(new DOMException('aborted', 'AbortError')))) : get(o); })();"
+            " navigator.credentials.get = o => { if (!o || o.mediation !== 'conditional') return get(o);"
+            " window.recordCredentialGet('conditional');"
+            " return new Promise((_, reject) => o.signal.addEventListener('abort',"
+            " () => reject(new DOMException('aborted', 'AbortError')))); }; })();"
         )
         self.gets.clear()
         page.goto(self.url("/login/"))
