@@ -17,6 +17,9 @@ from tests.browser.base import BrowserTestCase
 from tests.helpers import PASSWORD, make_user
 
 PHONE = {"width": 390, "height": 844}
+# The README shows the sign-in and the challenge in two languages besides English.
+SCREENSHOTS = {"sign-in": "login", "challenge": "challenge"}
+SCREENSHOT_LANGUAGES = ("nb", "de")
 DESKTOP = {"width": 1100, "height": 800}
 
 
@@ -53,6 +56,8 @@ class LocalePagesBrowserTests(BrowserTestCase):
         elif name in self.english_h1:
             self.assertNotEqual(facts["h1"][0], self.english_h1[name], f"{name}: not translated")
         self.axe.check_now()
+        if name in SCREENSHOTS and self.language in SCREENSHOT_LANGUAGES:
+            self.screenshot(f"{SCREENSHOTS[name]}-{self.language}")
         page.set_viewport_size(PHONE)
         self.axe.check_now()
         self.assert_no_horizontal_scroll()
