@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v p
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lock check clean
+.PHONY: run test lock check clean messages translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Python 3.12 or newer is needed, found " + sys.version.split()[0])'
@@ -26,7 +26,26 @@ GEOIP_DIR := .geoip
 # `PORT=8001 make run` serves on another port; the settings derive the WebAuthn origin from it.
 PORT ?= 8000
 
-run: $(VENV)/.main
+# Translations: locale/<lang>/LC_MESSAGES/django.po (and djangojs.po, the WebAuthn script's).
+# `make translations` refreshes the .po files from the code and templates after strings change;
+# `make messages` compiles them (gettext's msgfmt); `manage.py i18n_check` fails on an unmarked
+# template text or an untranslated or fuzzy message.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/*.po))
+MAKEMESSAGES := $(BIN)/python manage.py makemessages --no-obsolete --ignore=.venv --ignore=tests --ignore=bench \
+  --ignore=node_modules --ignore=staticfiles $(foreach l,$(filter-out en,$(notdir $(wildcard locale/*))),-l $(l))
+
+locale/%.mo: locale/%.po
+	@command -v msgfmt >/dev/null || { echo "msgfmt is needed to compile the translations (apt-get install gettext)" >&2; exit 1; }
+	msgfmt --check -o $@ $<
+
+messages: $(MO_FILES)
+
+translations: $(VENV)/.main
+	$(MAKEMESSAGES)
+	$(MAKEMESSAGES) -d djangojs
+	$(BIN)/python manage.py i18n_check
+
+run: $(VENV)/.main messages
 	test -f $(GEOIP_DIR)/demo-city.mmdb || DJANGO_DEBUG=true $(BIN)/python manage.py geoip_demo_db $(GEOIP_DIR)
 	DJANGO_DEBUG=true PORT=$(PORT) GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
 	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} sh -c \
@@ -39,7 +58,7 @@ $(AXE)/node_modules/.package-lock.json: $(AXE)/package.json $(AXE)/package-lock.
 	@command -v npm >/dev/null || { echo "npm is needed to install axe-core for the browser tests (apt-get install npm)" >&2; exit 1; }
 	npm ci --prefix $(AXE) --no-audit --no-fund
 
-test: $(VENV)/.dev $(AXE)/node_modules/.package-lock.json
+test: $(VENV)/.dev $(AXE)/node_modules/.package-lock.json messages
 	$(BIN)/python manage.py test $(TESTS)
 
 # Re-resolve the locked dependencies from pyproject.toml (pip-tools, with hashes).
@@ -53,4 +72,4 @@ check: $(VENV)/.dev
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) staticfiles $(AXE)/node_modules
+	rm -rf $(VENV) staticfiles $(AXE)/node_modules $(MO_FILES)

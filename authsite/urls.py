@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from authsite.accounts import views
 from authsite.center import activity as center
@@ -16,6 +17,9 @@ FACTORS_PATTERNS = [*factors_urls.urlpatterns, path("account/security/", securit
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
+    path("language/", views.set_language_view, name="set_language"),
+    # The translations static/js/webauthn.js uses (gettext), as a script of this origin (CSP).
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup_view, name="signup"),
     path("signup/done/", views.signup_done_view, name="signup_done"),

@@ -7,6 +7,7 @@ authenticator), so it happens through the services only.
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 
 from authsite.center.account_admin import account_factor_revoke, factor_locked_until
 from factors.models import (
@@ -55,16 +56,18 @@ class FactorDeviceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
-    @admin.action(description="Reset the failed-attempt throttle", permissions=("change",))
+    @admin.action(description=_("Reset the failed-attempt throttle"), permissions=("change",))
     def reset_throttle(self, request, queryset) -> None:
         count = queryset.update(throttling_failure_count=0, throttling_failure_timestamp=None)
-        self.message_user(request, f"Reset the throttle of {count} device(s).", messages.SUCCESS)
+        self.message_user(request, _("Reset the throttle of %(count)d device(s).") % {"count": count}, messages.SUCCESS)
 
-    @admin.action(description="Revoke (remove) the selected factors", permissions=("delete",))
+    @admin.action(description=_("Revoke (remove) the selected factors"), permissions=("delete",))
     def revoke(self, request, queryset) -> None:
         count = len(queryset)
         self.delete_queryset(request, queryset)
-        self.message_user(request, f"Revoked {count} factor(s); their owners were signed out and emailed.")
+        self.message_user(
+            request, _("Revoked %(count)d factor(s); their owners were signed out and emailed.") % {"count": count}
+        )
 
     # Django's own delete page and "delete selected" go through the same path as "revoke": a
     # factor never disappears without its owner's sessions ending and an email to them.
@@ -104,7 +107,7 @@ class RecoveryCodeDeviceAdmin(FactorDeviceAdmin):
     list_display = (*FactorDeviceAdmin.list_display, "remaining")
     extra_fields = ("remaining",)
 
-    @admin.display(description="unused codes")
+    @admin.display(description=_("unused codes"))
     def remaining(self, obj: RecoveryCodeDevice) -> int:
         return obj.remaining()
 
@@ -136,7 +139,7 @@ class FactorInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.display(description="locked until")
+    @admin.display(description=_("locked until"))
     def locked(self, device) -> str:
         until = factor_locked_until(device)
         return f"{until:%Y-%m-%d %H:%M:%S} UTC" if until else "-"
@@ -165,7 +168,7 @@ class RecoveryInline(FactorInline):
     model = RecoveryCodeDevice
     fields = readonly_fields = (*INLINE_FIELDS, "remaining")
 
-    @admin.display(description="unused codes")
+    @admin.display(description=_("unused codes"))
     def remaining(self, obj: RecoveryCodeDevice) -> int:
         return obj.remaining()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from authsite.accounts.forms import AccessibleFormMixin
 
 
 class CodeForm(AccessibleFormMixin, forms.Form):
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=64,
         widget=forms.TextInput(
             attrs={
@@ -36,16 +37,16 @@ class CodeForm(AccessibleFormMixin, forms.Form):
 
 class PhoneForm(AccessibleFormMixin, forms.Form):
     phone_number = forms.CharField(
-        label="Mobile number, with country code",
+        label=_("Mobile number, with country code"),
         max_length=32,
-        help_text="For example +47 912 34 567.",
+        help_text=_("For example +47 912 34 567."),
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}),
     )
 
 
 class RenameForm(AccessibleFormMixin, forms.Form):
     device = forms.CharField(max_length=80, widget=forms.HiddenInput)
-    name = forms.CharField(label="New name", max_length=64)
+    name = forms.CharField(label=_("New name"), max_length=64)
 
 
 class DeviceForm(forms.Form):

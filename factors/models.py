@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import models
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext_lazy as _
 from django_otp.models import (
     CooldownMixin,
     Device,
@@ -411,16 +412,16 @@ def parse_phone_number(raw: str, *, region: str | None = None) -> phonenumbers.P
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
-        raise ValueError("Enter a phone number with its country code, e.g. +44 7700 900123.") from None
+        raise ValueError(_("Enter a phone number with its country code, e.g. +44 7700 900123.")) from None
     if not phonenumbers.is_valid_number(number):
-        raise ValueError("That phone number is not valid.")
+        raise ValueError(_("That phone number is not valid."))
     kind = phonenumbers.number_type(number)
     if kind not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
         # Premium-rate, shared-cost and similar ranges are what SMS pumping targets.
-        raise ValueError("Enter a mobile phone number.")
+        raise ValueError(_("Enter a mobile phone number."))
     return number
 
 

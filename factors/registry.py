@@ -24,6 +24,10 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
+from authsite.core.text import StrOrPromise
+
 # What a sign-in asks of its second step is a fact of the login framework, set by any stage.
 from authsite.login.facts import Requirement
 
@@ -43,10 +47,10 @@ class FactorType:
     """One kind of factor."""
 
     kind: str
-    label: str  # as a heading or badge: "Authenticator app"
+    label: StrOrPromise  # as a heading or badge: "Authenticator app" (translated when shown)
     strength: Strength
     satisfies: frozenset[Requirement]
-    in_sentence: str  # lower case, within a sentence: "(confirmed with authenticator app)"
+    in_sentence: StrOrPromise  # lower case, within a sentence: "(confirmed with authenticator app)"
 
 
 FACTOR_TYPES: dict[str, FactorType] = {
@@ -54,21 +58,21 @@ FACTOR_TYPES: dict[str, FactorType] = {
     for t in (
         FactorType(
             "webauthn",
-            "Security key or passkey",
+            _("Security key or passkey"),
             Strength.PHISHING_RESISTANT,
             frozenset(Requirement),
-            "passkey or security key",
+            _("passkey or security key"),
         ),
         FactorType(
             "totp",
-            "Authenticator app",
+            _("Authenticator app"),
             Strength.APP,
             frozenset({Requirement.ANY, Requirement.STRONG}),
-            "authenticator app",
+            _("authenticator app"),
         ),
-        FactorType("sms", "Text message", Strength.RESTRICTED, frozenset({Requirement.ANY}), "text message"),
-        FactorType("email", "Email code", Strength.EMAIL, frozenset({Requirement.ANY}), "email code"),
-        FactorType("recovery", "Recovery code", Strength.RECOVERY, frozenset({Requirement.ANY}), "recovery code"),
+        FactorType("sms", _("Text message"), Strength.RESTRICTED, frozenset({Requirement.ANY}), _("text message")),
+        FactorType("email", _("Email code"), Strength.EMAIL, frozenset({Requirement.ANY}), _("email code")),
+        FactorType("recovery", _("Recovery code"), Strength.RECOVERY, frozenset({Requirement.ANY}), _("recovery code")),
     )
 }
 

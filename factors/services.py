@@ -17,7 +17,10 @@ import phonenumbers
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
+from authsite.accounts.language import in_user_language
 from authsite.core import clock
 from authsite.core.parsing import parse_id
 from authsite.login.inventory import FactorSummary
@@ -325,11 +328,11 @@ def factor_sms_enroll_begin(*, user, phone_number: str, name: str = "Phone") -> 
     """
     number = parse_phone_number(phone_number)
     if str(number.country_code) not in {str(c) for c in factors_settings.SMS_ALLOWED_CALLING_CODES}:
-        raise ValueError("We can't send texts to numbers in that country.")
+        raise ValueError(_("We can't send texts to numbers in that country."))
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     with transaction.atomic():
         if SMSDevice.objects.filter(user=user, confirmed=True, phone_number=e164).exists():
-            raise ValueError("You have already added that number.")
+            raise ValueError(_("You have already added that number."))
         SMSDevice.objects.filter(user=user, confirmed=False).delete()
         return SMSDevice.objects.create(
             user=user,
@@ -377,12 +380,17 @@ class _CodeChannel:
 
 def _email_deliver(address: str, code: str) -> None:
     minutes = factors_settings.CODE_VALIDITY_SECONDS // 60
+    values = {"site": factors_settings.TOTP_ISSUER, "code": code, "minutes": minutes}
     send_mail(
-        subject=f"Your {factors_settings.TOTP_ISSUER} code",
-        message=(
-            f"Your code is {code}. It expires in {minutes} minutes.\n\n"
-            "If you did not just try to sign in, someone knows your password: change it."
-        ),
+        subject=_("Your %(site)s code") % values,
+        message=ngettext(
+            "Your code is %(code)s. It expires in %(minutes)d minute.",
+            "Your code is %(code)s. It expires in %(minutes)d minutes.",
+            minutes,
+        )
+        % values
+        + "\n\n"
+        + _("If you did not just try to sign in, someone knows your password: change it."),
         from_email=None,
         recipient_list=[address],
     )
@@ -390,7 +398,12 @@ def _email_deliver(address: str, code: str) -> None:
 
 def _sms_deliver(to: str, code: str) -> None:
     minutes = factors_settings.CODE_VALIDITY_SECONDS // 60
-    send_sms(to=to, body=f"{code} is your {factors_settings.TOTP_ISSUER} code. It expires in {minutes} minutes.")
+    body = ngettext(
+        "%(code)s is your %(site)s code. It expires in %(minutes)d minute.",
+        "%(code)s is your %(site)s code. It expires in %(minutes)d minutes.",
+        minutes,
+    ) % {"site": factors_settings.TOTP_ISSUER, "code": code, "minutes": minutes}
+    send_sms(to=to, body=body)
 
 
 def _sms_refusal(device: SMSDevice) -> SendStatus | None:
@@ -455,7 +468,9 @@ def factor_send_code(*, user, device_id: str, bind: str, client_ip: str | None =
         code = device.issue_code(bind=bind)
         token_hash, to = device.token_hash, channel.address(device)
     try:
-        channel.deliver(to, code)
+        # In the account's language: a text or email read later, maybe on another device.
+        with in_user_language(user):
+            channel.deliver(to, code)
     except channel.delivery_errors as exc:
         if channel.delivery_error_detail:
             logger.warning("%s delivery failed", channel.name, extra={"device": device.persistent_id}, exc_info=True)
@@ -501,17 +516,17 @@ def _get_device(*, user, device_id: str) -> FactorDevice | None:
 
 
 # What a user is told when a device id is not one of theirs (or is not a device id at all).
-NO_SUCH_DEVICE = "No such device."
+NO_SUCH_DEVICE = gettext_noop("No such device.")  # translated where raised
 
 
 def factor_rename(*, user, device_id: str, name: str) -> FactorDevice:
     """Rename one of the user's devices; raise ValueError for an empty name or unknown device."""
     name = " ".join(name.split())
     if not name:
-        raise ValueError("Enter a name.")
+        raise ValueError(_("Enter a name."))
     device = _get_device(user=user, device_id=device_id)
     if device is None:
-        raise ValueError(NO_SUCH_DEVICE)
+        raise ValueError(_(NO_SUCH_DEVICE))
     device.name = name[:64]
     device.save(update_fields=["name"])
     return device
@@ -521,7 +536,7 @@ def factor_remove(*, user, device_id: str) -> FactorDevice:
     """Delete one of the user's devices; return it (unsaved) for the caller's notification."""
     device = _get_device(user=user, device_id=device_id)
     if device is None:
-        raise ValueError(NO_SUCH_DEVICE)
+        raise ValueError(_(NO_SUCH_DEVICE))
     device.delete()
     return device
 
@@ -531,7 +546,7 @@ def factor_set_preferred(*, user, device_id: str) -> FactorDevice:
     with transaction.atomic():
         device = _lock_device(user=user, device_id=device_id, factors_only=True)
         if device is None:
-            raise ValueError(NO_SUCH_DEVICE)
+            raise ValueError(_(NO_SUCH_DEVICE))
         for model in DEVICE_MODELS:
             model.objects.filter(user=user, preferred=True).update(preferred=False)
         device.preferred = True

@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -187,14 +188,14 @@ def _stepup(request: HttpRequest, options: list, *, reason: str, cancel_url: str
     others = [(d, factor_type(d)) for d in options if d.persistent_id != device.persistent_id]
     if request.method == "POST":
         if chosen not in by_id:
-            messages.error(request, "Use one of the sign-in methods offered here to confirm.")
+            messages.error(request, _("Use one of the sign-in methods offered here to confirm."))
             return redirect(here)
         if request.POST.get("action") == "send" and isinstance(device, EmailDevice | SMSDevice):
             result = services.factor_send_code(
                 user=user, device_id=device.persistent_id, bind=_bind(request), client_ip=client_ip(request)
             )
             if result.sent:
-                messages.success(request, f"We sent a code to {result.destination}.")
+                messages.success(request, _("We sent a code to %(destination)s.") % {"destination": result.destination})
             else:
                 messages.error(
                     request, send_message(result, email=isinstance(device, EmailDevice), other_ways=bool(others))
@@ -238,7 +239,7 @@ def stepup_webauthn_begin(request: HttpRequest) -> JsonResponse:
     try:
         options, state = webauthn.authenticate_begin(user=request.user)
     except webauthn.WebAuthnError:
-        return json_error("You have no security key or passkey registered.")
+        return json_error(_("You have no security key or passkey registered."))
     request.session[SESSION_WEBAUTHN] = state
     return JsonResponse(options)
 
@@ -250,12 +251,12 @@ def stepup_webauthn_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(SESSION_WEBAUTHN, None)
     body = json_body(request)
     if body is None:
-        return json_error("The browser sent an unreadable answer. Please try again.")
+        return json_error(_("The browser sent an unreadable answer. Please try again."))
     try:
         result = webauthn.authenticate_complete(state=state, response=body, user=request.user)
     except webauthn.WebAuthnError as exc:
         events.auth_event(request, events.REAUTH, outcome="webauthn_rejected", reason=exc.reason)
-        return json_error("That security key or passkey wasn't accepted. Try again.")
+        return json_error(_("That security key or passkey wasn't accepted. Try again."))
     next_url = body.get("next") if isinstance(body.get("next"), str) else ""
     from authsite.accounts.views import safe_redirect_target
 

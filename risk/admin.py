@@ -9,12 +9,18 @@ from django.db.models.expressions import RawSQL
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from authsite.core import clock
 from risk.models import IPBlocklist, LoginEvent, TrustedDevice
 from risk.policy import REASON_TEXTS
 
-BREAKDOWN_LABELS = (("model", "history model"), ("network", "network"), ("signals", "signals"), ("trust", "trust"))
+BREAKDOWN_LABELS = (
+    ("model", _("history model")),
+    ("network", _("network")),
+    ("signals", _("signals")),
+    ("trust", _("trust")),
+)
 # How many recent events the reason filter reads to offer the codes actually in use.
 REASON_SAMPLE = 1000
 
@@ -40,7 +46,7 @@ def with_reason(queryset: QuerySet, code: str) -> QuerySet:
 class ReasonFilter(admin.SimpleListFilter):
     """Filter by reason code: the engine's own codes plus any seen in recent events."""
 
-    title = "reason"
+    title = _("reason")
     parameter_name = "reason"
 
     def lookups(self, request, model_admin):
@@ -60,13 +66,13 @@ class CountryFilter(admin.SimpleListFilter):
     Django's own filter for the field would offer them as a link with no text (WCAG 2.4.4).
     """
 
-    title = "country"
+    title = _("country")
     parameter_name = "country"
     UNKNOWN = "unknown"  # never a country code: those are two letters
 
     def lookups(self, request, model_admin):
         countries = LoginEvent.objects.order_by("country").values_list("country", flat=True).distinct()
-        return [(c or self.UNKNOWN, c or "unknown") for c in countries]
+        return [(c or self.UNKNOWN, c or _("unknown")) for c in countries]
 
     def queryset(self, request, queryset):
         value = self.value()
@@ -115,24 +121,24 @@ class LoginEventAdmin(admin.ModelAdmin):
     )
     exclude = ("reasons",)
 
-    @admin.display(description="When", ordering="created_at")
+    @admin.display(description=_("When"), ordering="created_at")
     def when(self, event: LoginEvent) -> str:
         return date_format(localtime(event.created_at), "Y-m-d H:i")
 
-    @admin.display(description="From", ordering="ip")
+    @admin.display(description=_("From"), ordering="ip")
     def origin(self, event: LoginEvent) -> str:
         """The address, and below it the place the GeoIP database gave for it."""
         return format_html("{}<br>{}", event.ip, ", ".join(p for p in (event.city, event.country) if p) or "-")
 
-    @admin.display(description="Device")
+    @admin.display(description=_("Device"))
     def device(self, event: LoginEvent) -> str:
         return " / ".join(p for p in (event.browser, event.os) if p) or "-"
 
-    @admin.display(description="Score", ordering="score")
+    @admin.display(description=_("Score"), ordering="score")
     def score_display(self, event: LoginEvent) -> str:
-        return "engine error" if event.score is None else f"{event.score:.2f}"
+        return _("engine error") if event.score is None else f"{event.score:.2f}"
 
-    @admin.display(description="Reasons")
+    @admin.display(description=_("Reasons"))
     def reasons_display(self, event: LoginEvent) -> str:
         """List each reason with what it added to the score (``risk.policy.Reason.as_dict``).
 
@@ -144,7 +150,7 @@ class LoginEventAdmin(admin.ModelAdmin):
                 continue
             weight = r.get("weight")
             suffix = f" ({weight:+.2f})" if isinstance(weight, int | float) and not isinstance(weight, bool) else ""
-            rows.append((r.get("code", ""), r.get("text", ""), suffix))
+            rows.append((r.get("code", ""), _(r["text"]) if r.get("text") else "", suffix))
         reasons = format_html_join("", "<div><code>{}</code>: {}{}</div>", rows)
         return format_html("{}{}", reasons, self._breakdown_html(event)) if rows else "-"
 
@@ -182,10 +188,10 @@ class TrustedDeviceAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ("revoke",)
 
-    @admin.action(description="Revoke the selected remembered devices", permissions=("change",))
+    @admin.action(description=_("Revoke the selected remembered devices"), permissions=("change",))
     def revoke(self, request, queryset) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=clock.now())
-        self.message_user(request, f"Revoked {count} remembered device(s).", messages.SUCCESS)
+        self.message_user(request, _("Revoked %(count)d remembered device(s).") % {"count": count}, messages.SUCCESS)
 
     def has_add_permission(self, request) -> bool:
         return False

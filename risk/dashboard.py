@@ -17,6 +17,7 @@ from django.db.models.functions import Floor, Least, TruncDate
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_lazy
 
 from authsite.core import clock
 from authsite.core.parsing import parse_id
@@ -27,10 +28,10 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 365
 DECISIONS = ("allow", "challenge", "challenge_strong", "deny")
 DECISION_LABELS = {
-    "allow": "Allowed",
-    "challenge": "Challenged",
-    "challenge_strong": "Strong challenge",
-    "deny": "Refused",
+    "allow": gettext_lazy("Allowed"),
+    "challenge": gettext_lazy("Challenged"),
+    "challenge_strong": gettext_lazy("Strong challenge"),
+    "deny": gettext_lazy("Refused"),
 }
 # Colour-blind-safe (Okabe-Ito, with purple for refusals so they show on the dark theme too).
 DECISION_COLOURS = {"allow": "#009E73", "challenge": "#E69F00", "challenge_strong": "#D55E00", "deny": "#6A3D9A"}
@@ -67,7 +68,7 @@ class DashboardData:
 
     def reason_label(self, code: str) -> str:
         """Return the words of a reason code; with the code too when another code has the same words."""
-        text = self.reason_texts.get(code) or code
+        text = gettext(self.reason_texts[code]) if self.reason_texts.get(code) else code
         if text != code and sum(1 for t in self.reason_texts.values() if t == text) > 1:
             return f"{text} ({code})"
         return text
@@ -280,12 +281,14 @@ def chart_decisions(data: DashboardData) -> SafeString:
             )
     body += _x_labels(data.dates, left, step, height - bottom + 16)
     body.append(_legend(left, 16))
-    desc = (
-        f"{data.total} sign-ins in {data.days} days: "
-        + ", ".join(f"{data.by_decision[d]} {DECISION_LABELS[d].lower()}" for d in DECISIONS)
-        + ". The table below gives the numbers per day."
+    desc = gettext("%(total)d sign-ins in %(days)d days: %(counts)s. The table below gives the numbers per day.") % {
+        "total": data.total,
+        "days": data.days,
+        "counts": ", ".join(f"{data.by_decision[d]} {DECISION_LABELS[d].lower()}" for d in DECISIONS),
+    }
+    return _svg(
+        width, height, title=gettext("Sign-ins per day by decision"), desc=desc, body=body, ident="chart-decisions"
     )
-    return _svg(width, height, title="Sign-ins per day by decision", desc=desc, body=body, ident="chart-decisions")
 
 
 def _legend(x: int, y: int) -> str:
@@ -320,12 +323,12 @@ def chart_challenge_rate(data: DashboardData) -> SafeString:
     body += _x_labels(data.dates, left, step, height - bottom + 16)
     rates = [r for r in (data.challenge_rate(d) for d in data.dates) if r is not None]
     desc = (
-        f"Share of sign-ins challenged or refused per day; average {sum(rates) / len(rates):.0%}, "
-        f"highest {max(rates):.0%}."
+        gettext("Share of sign-ins challenged or refused per day; average %(average)s, highest %(highest)s.")
+        % {"average": f"{sum(rates) / len(rates):.0%}", "highest": f"{max(rates):.0%}"}
         if rates
-        else "No sign-ins in this period."
+        else gettext("No sign-ins in this period.")
     )
-    return _svg(width, height, title="Challenge rate per day", desc=desc, body=body, ident="chart-rate")
+    return _svg(width, height, title=gettext("Challenge rate per day"), desc=desc, body=body, ident="chart-rate")
 
 
 def _hbars(
@@ -346,20 +349,20 @@ def _hbars(
         )
         body.append(_text(label_w + w + 6, y + bar_h * 0.7, str(n)))
     if not rows:
-        body.append(_text(width / 2, 26, "No data in this period", text_anchor="middle"))
+        body.append(_text(width / 2, 26, gettext("No data in this period"), text_anchor="middle"))
     return _svg(width, height, title=title, desc=desc, body=body, ident=ident)
 
 
 def chart_reasons(data: DashboardData) -> SafeString:
     """Bars: the reasons that raised the risk, in the words the users saw (the table has the codes)."""
     rows = [(label, n) for label, _, n in data.reason_rows]
-    desc = "; ".join(f"{label}: {n}" for label, n in rows) or "No reasons recorded in this period."
-    return _hbars(rows, "Most frequent reasons for asking more", desc, "chart-reasons", "#CC79A7", label_w=420)
+    desc = "; ".join(f"{label}: {n}" for label, n in rows) or gettext("No reasons recorded in this period.")
+    return _hbars(rows, gettext("Most frequent reasons for asking more"), desc, "chart-reasons", "#CC79A7", label_w=420)
 
 
 def chart_countries(data: DashboardData) -> SafeString:
-    desc = "; ".join(f"{cc}: {n}" for cc, n in data.countries) or "No sign-ins in this period."
-    return _hbars(data.countries, "Sign-ins by country", desc, "chart-countries", "#56B4E9")
+    desc = "; ".join(f"{cc}: {n}" for cc, n in data.countries) or gettext("No sign-ins in this period.")
+    return _hbars(data.countries, gettext("Sign-ins by country"), desc, "chart-countries", "#56B4E9")
 
 
 def chart_scores(data: DashboardData) -> SafeString:
@@ -386,12 +389,16 @@ def chart_scores(data: DashboardData) -> SafeString:
             x = left + plot_w * (v - lo) / (hi - lo)
             body.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top + plot_h}" y2="{top + plot_h + 4}" stroke="{INK}"/>')
             body.append(_text(x, height - bottom + 16, _tick_label(v, decimals), text_anchor="middle"))
-        body.append(_text(left + plot_w / 2, height - 6, "score (higher is riskier)", text_anchor="middle"))
-        desc = f"{sum(n for _, _, n in bins)} scored sign-ins from {bins[0][0]:.1f} to {bins[-1][1]:.1f}."
+        body.append(_text(left + plot_w / 2, height - 6, gettext("score (higher is riskier)"), text_anchor="middle"))
+        desc = gettext("%(count)d scored sign-ins from %(low)s to %(high)s.") % {
+            "count": sum(n for _, _, n in bins),
+            "low": f"{bins[0][0]:.1f}",
+            "high": f"{bins[-1][1]:.1f}",
+        }
     else:
-        body.append(_text(width / 2, height / 2, "No scored sign-ins in this period", text_anchor="middle"))
-        desc = "No scored sign-ins in this period."
-    return _svg(width, height, title="Distribution of risk scores", desc=desc, body=body, ident="chart-scores")
+        body.append(_text(width / 2, height / 2, gettext("No scored sign-ins in this period"), text_anchor="middle"))
+        desc = gettext("No scored sign-ins in this period.")
+    return _svg(width, height, title=gettext("Distribution of risk scores"), desc=desc, body=body, ident="chart-scores")
 
 
 # Settings that map from an environment variable of another name (authsite/settings.py).

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from authsite.accounts.services import send_templated_email
 from authsite.core import clock, events
@@ -48,7 +49,7 @@ DENY_MESSAGE = (
     "We couldn't sign you in. If this was you, try again later or from a device you have used "
     "before; we have emailed you about it."
 )
-ENGINE_ERROR = Reason("engine_error", "We could not check this sign-in, so we ask for more proof")
+ENGINE_ERROR = Reason("engine_error", _("We could not check this sign-in, so we ask for more proof"))
 
 
 def login_context_build(request: HttpRequest, *, user) -> LoginContext:
@@ -194,7 +195,8 @@ def _json_safe(value):
 def _notify(request: HttpRequest, ctx: LoginContext, *, user, denied: bool) -> None:
     send_templated_email(
         to=user.email,
-        subject="a sign-in was refused" if denied else "an unusual sign-in to your account",
+        subject=_("a sign-in was refused") if denied else _("an unusual sign-in to your account"),
+        user=user,
         template="emails/risky_sign_in.txt",
         context={
             "denied": denied,

@@ -6,6 +6,7 @@ user-agent in the clear; the global table keeps a truncated copy of the value fo
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserFeatureCount(models.Model):
@@ -75,14 +76,14 @@ class LoginEvent(models.Model):
     """One assessed sign-in attempt: its context, the engine's decision and reasons, the outcome."""
 
     class Method(models.TextChoices):
-        PASSWORD = "password", "Password"
-        PASSKEY = "passkey", "Passkey"
+        PASSWORD = "password", _("Password")
+        PASSKEY = "passkey", _("Passkey")
 
     class Outcome(models.TextChoices):
-        PENDING = "pending", "Pending (second step not finished)"
-        SUCCESS = "success", "Signed in"
-        DENIED = "denied", "Refused"
-        ABANDONED = "abandoned", "Not finished"
+        PENDING = "pending", _("Pending (second step not finished)")
+        SUCCESS = "success", _("Signed in")
+        DENIED = "denied", _("Refused")
+        ABANDONED = "abandoned", _("Not finished")
 
     created_at = models.DateTimeField(db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
+from authsite.core.ua import browser_on_os
+
 
 def sign_in_facts(attempt, *, when) -> dict:
     """The when, where, IP address and device lines of an email about one sign-in.
@@ -12,7 +16,7 @@ def sign_in_facts(attempt, *, when) -> dict:
     place = getattr(attempt, "geo", attempt)
     return {
         "when": when,
-        "where": ", ".join(p for p in (place.city, place.country) if p) or "an unknown place",
+        "where": ", ".join(p for p in (place.city, place.country) if p) or _("an unknown place"),
         "ip": attempt.ip,
-        "device": " on ".join(p for p in (attempt.browser, attempt.os) if p) or "an unknown device",
+        "device": browser_on_os(attempt.browser, attempt.os) or _("an unknown device"),
     }

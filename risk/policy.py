@@ -19,6 +19,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
 from risk import conf
 from risk.decision import Decision
 from risk.loading import get_policy, get_signals
@@ -29,13 +32,20 @@ logger = logging.getLogger(__name__)
 _ALLOW, _DENY = Decision.ALLOW, Decision.DENY
 
 REASON_TEXTS = {
-    "first_login": "This is the first sign-in we have seen for this account",
-    "new_device": "We don't recognise this device",
-    "new_network": "This sign-in is from a network you have not used before",
-    "unusual_context": "This sign-in does not look like your usual ones",
-    "engine_error": "We could not check this sign-in, so we ask for more proof",
-    "strict_mode": "This site always asks for a second factor",
+    "first_login": _("This is the first sign-in we have seen for this account"),
+    "new_device": _("We don't recognise this device"),
+    "new_network": _("This sign-in is from a network you have not used before"),
+    "unusual_context": _("This sign-in does not look like your usual ones"),
+    "engine_error": _("We could not check this sign-in, so we ask for more proof"),
+    "strict_mode": _("This site always asks for a second factor"),
 }
+
+
+def reason_msgid(text) -> str:
+    """Return a reason's text as the code writes it (English): the form stored with an event and
+    in a pending sign-in, which each page translates when it shows it (``gettext``)."""
+    with translation.override(None):
+        return str(text)
 
 
 def reason_raises_risk(weight: float | None, floor: str | None = None) -> bool:
@@ -57,7 +67,7 @@ def reason_texts(reasons) -> list[str]:
     texts: list[str] = []
     for r in reasons:
         if isinstance(r, Reason):
-            text, raises = r.text, r.raises_risk
+            text, raises = reason_msgid(r.text), r.raises_risk
         elif isinstance(r, dict):
             text, raises = r.get("text"), reason_raises_risk(r.get("weight"), r.get("floor"))
         else:
@@ -91,7 +101,7 @@ class Reason(NamedTuple):
 
     def as_dict(self) -> dict:
         """Return the JSON form stored with a login event: code, text, weight and floor when known."""
-        data = {"code": self.code, "text": self.text}
+        data = {"code": self.code, "text": reason_msgid(self.text)}
         if self.weight is not None:
             data["weight"] = self.weight
         if self.floor is not None:

@@ -11,10 +11,18 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.core.management import call_command
+from django.core.signals import request_finished
 from django.test import override_settings
 from django.test.runner import DiscoverRunner
 
 PRODUCTION_PASSWORD_HASHERS = list(settings.PASSWORD_HASHERS)
+
+
+def _deactivate_translation(**kwargs) -> None:
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 class TestRunner(DiscoverRunner):
@@ -27,6 +35,13 @@ class TestRunner(DiscoverRunner):
             PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_PASSWORD_HASHERS],
         )
         self._test_settings.enable()
+        # The translations are tested in every language: build the .mo files the .po files describe
+        # (what `make messages` does), so `manage.py test` alone runs them as CI does.
+        call_command("compilemessages", verbosity=0, ignore_patterns=[".venv", "tests", "node_modules", "staticfiles"])
+        # A request leaves its language active in the thread (LocaleMiddleware activates, nothing
+        # deactivates); a server thread's next request activates its own, but a test's next direct
+        # call would run in it. Each request ends as a fresh thread would.
+        request_finished.connect(_deactivate_translation, dispatch_uid="tests-deactivate-translation")
         # The JSON event stream is asserted with assertLogs; printing it would bury test output.
         for handler in logging.getLogger().handlers:
             handler.setLevel(logging.CRITICAL)

@@ -6,11 +6,15 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import password_validation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
-TOO_LONG = "This password is too long. It can have at most %(limit_value)d characters."
+from authsite.core.text import StrOrPromise
+
+TOO_LONG = _("This password is too long. It can have at most %(limit_value)d characters.")
 
 
-def password_field(label: str, autocomplete: str, *, help_text: str = "") -> forms.CharField:
+def password_field(label: StrOrPromise, autocomplete: str, *, help_text: StrOrPromise = "") -> forms.CharField:
     """A password input that refuses oversized values before anything hashes them."""
     return forms.CharField(
         label=label,
@@ -25,22 +29,25 @@ def password_field(label: str, autocomplete: str, *, help_text: str = "") -> for
 def email_field(field_class: type[forms.CharField] = forms.EmailField, autocomplete: str = "email") -> forms.CharField:
     """The email input of every account form."""
     return field_class(
-        label="Email address",
+        label=_("Email address"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": autocomplete, "autofocus": True}),
     )
 
 
-def password_rules() -> str:
+def password_rules() -> StrOrPromise:
     """The password rules in the site's words: the one text under every new-password field."""
-    return (
-        f"At least {settings.PASSWORD_MIN_LENGTH} characters. Long passphrases, spaces and any characters "
-        "are welcome; common passwords and your email address are refused."
-    )
+    return ngettext_lazy(
+        "At least %(count)d character. Long passphrases, spaces and any characters are welcome; "
+        "common passwords and your email address are refused.",
+        "At least %(count)d characters. Long passphrases, spaces and any characters are welcome; "
+        "common passwords and your email address are refused.",
+        "count",
+    ) % {"count": settings.PASSWORD_MIN_LENGTH}
 
 
 def new_password_field() -> forms.CharField:
-    return password_field("New password", "new-password", help_text=password_rules())
+    return password_field(_("New password"), "new-password", help_text=password_rules())
 
 
 class AccessibleFormMixin:
@@ -76,13 +83,15 @@ class AccessibleFormMixin:
 
 class LoginForm(AccessibleFormMixin, forms.Form):
     # A CharField: the sign-in form says the same thing for any input, valid address or not.
-    email = email_field(forms.CharField, autocomplete="username")
-    password = password_field("Password", "current-password")
+    # "webauthn": the browser offers saved passkeys among the suggestions (passkey autofill,
+    # static/js/webauthn.js starts the conditional request).
+    email = email_field(forms.CharField, autocomplete="username webauthn")
+    password = password_field(_("Password"), "current-password")
 
 
 class SignupForm(AccessibleFormMixin, forms.Form):
     email = email_field()
-    password = password_field("Password", "new-password", help_text=password_rules())
+    password = password_field(_("Password"), "new-password", help_text=password_rules())
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -106,9 +115,9 @@ class ActivateForm(AccessibleFormMixin, forms.Form):
     """
 
     password = password_field(
-        "The password you chose when you signed up",
+        _("The password you chose when you signed up"),
         "current-password",
-        help_text="If you have forgotten it, sign up again with the same address to choose a new one.",
+        help_text=_("If you have forgotten it, sign up again with the same address to choose a new one."),
     )
 
     def __init__(self, *args, user, **kwargs) -> None:
@@ -119,8 +128,10 @@ class ActivateForm(AccessibleFormMixin, forms.Form):
         password = self.cleaned_data["password"]
         if not self.user.check_password(password):
             raise forms.ValidationError(
-                "That is not the password this account was created with. If you have forgotten it, "
-                "sign up again with the same address: we will send a new link."
+                _(
+                    "That is not the password this account was created with. If you have forgotten it, "
+                    "sign up again with the same address: we will send a new link."
+                )
             )
         return password
 
@@ -136,14 +147,14 @@ class NewPasswordErrorsMixin:
 
 
 class PasswordChangeForm(NewPasswordErrorsMixin, AccessibleFormMixin, auth_forms.PasswordChangeForm):
-    old_password = password_field("Current password", "current-password")
+    old_password = password_field(_("Current password"), "current-password")
     new_password1 = new_password_field()
-    new_password2 = password_field("New password again", "new-password")
+    new_password2 = password_field(_("New password again"), "new-password")
 
 
 class SetPasswordForm(NewPasswordErrorsMixin, AccessibleFormMixin, auth_forms.SetPasswordForm):
     new_password1 = new_password_field()
-    new_password2 = password_field("New password again", "new-password")
+    new_password2 = password_field(_("New password again"), "new-password")
 
 
 class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
@@ -153,4 +164,4 @@ class PasswordResetForm(AccessibleFormMixin, auth_forms.PasswordResetForm):
 
 
 class ReauthenticateForm(AccessibleFormMixin, forms.Form):
-    password = password_field("Password", "current-password")
+    password = password_field(_("Password"), "current-password")

@@ -1,4 +1,4 @@
-"""Request id and server-side session timeouts."""
+"""Request id, the signed-in account's language and server-side session timeouts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import translation
+from django.utils.translation import gettext as _
 
+from authsite.accounts.language import remember_language, supported_language
 from authsite.core import clock, events
 
 SESSION_AUTH_AT = "_auth_at"
@@ -43,6 +46,31 @@ class RequestIdMiddleware:
         return response
 
 
+class UserLanguageMiddleware:
+    """Speak a signed-in account's stored language, and keep it up to date.
+
+    Runs after ``LocaleMiddleware`` and authentication. A language cookie is the latest explicit
+    choice (the language menu), so it wins and is stored on the account; without one (a new
+    browser) the account's stored language replaces what Accept-Language suggested; an account
+    with none stored gets the request's.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated:
+            chosen = supported_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME))
+            stored = supported_language(user.language)
+            if stored and not chosen:
+                translation.activate(stored)
+                request.LANGUAGE_CODE = stored
+            else:
+                remember_language(user, chosen or request.LANGUAGE_CODE)
+        return self.get_response(request)
+
+
 class SessionTimeoutMiddleware:
     """End a signed-in session after idle time or absolute lifetime, checked on the server.
 
@@ -68,7 +96,7 @@ class SessionTimeoutMiddleware:
                 reason = "absolute" if too_old else "idle"
                 auth.logout(request)
                 events.auth_event(request, events.SESSION_EXPIRED, outcome="expired", user_id=user_id, reason=reason)
-                messages.info(request, "Your session has ended. Please sign in again.")
+                messages.info(request, _("Your session has ended. Please sign in again."))
                 return redirect(settings.LOGIN_URL)
             if now - seen_at >= _SEEN_AT_RESOLUTION:
                 session[SESSION_SEEN_AT] = now

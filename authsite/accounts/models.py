@@ -106,6 +106,16 @@ class User(AbstractUser):
         help_text="The next sign-in stops until the user sets up an authenticator app, passkey or security key.",
     )
 
+    # The language emails and texts are written in (one of settings.LANGUAGES); "" until the
+    # account first uses the site after sign-up (authsite.accounts.middleware.UserLanguageMiddleware).
+    language = models.CharField(
+        "language",
+        max_length=16,
+        blank=True,
+        default="",
+        help_text="Emails and text messages are written in this language.",
+    )
+
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
     REQUIRED_FIELDS: list[str] = []

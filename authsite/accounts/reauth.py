@@ -11,12 +11,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy
 
 from authsite.core import clock
 from authsite.core.redirects import for_scripts
 
 SESSION_REAUTH_AT = "_reauth_at"
-CONFIRM_MESSAGE = "Confirm it's you first: taking you there."
+CONFIRM_MESSAGE = gettext_lazy("Confirm it's you first: taking you there.")
 
 
 @functools.cache

@@ -16,9 +16,12 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlsafe_base64_decode
+from django.utils.translation import gettext_lazy as _
 
 from authsite.accounts.caps import cap_take
+from authsite.accounts.language import in_user_language
 from authsite.accounts.models import User, email_fold, normalize_email_address, normalize_password
 from authsite.accounts.reauth import reauth_mark
 from authsite.accounts.throttle import (
@@ -33,15 +36,20 @@ from authsite.accounts.tokens import ACTIVATION_SALT, activation_state
 from authsite.core import clock, events
 from authsite.core.clientip import client_ip, ip_rate_key
 from authsite.core.links import absolute_url
+from authsite.core.text import StrOrPromise
 from authsite.login.listeners import notify_password_failed
 
 logger = logging.getLogger("authsite.notifications")
 
 
 def send_templated_email(
-    *, to: str, subject: str, template: str, context: dict, link: str = "", link_name: str = "", user=None
+    *, to: str, subject: StrOrPromise, template: str, context: dict, link: str = "", link_name: str = "", user=None
 ) -> bool:
     """Render ``template`` and hand it to the email task; return whether it was sent.
+
+    ``user`` is the account written to: the subject (give it lazily, ``gettext_lazy``) and the
+    body are rendered in its stored language, else in the request's (``in_user_language``), so an
+    email an admin's action or a sign-in from another browser sends reads as the owner expects.
 
     A single-use link (``link``, a kind of ``authsite.accounts.tasks.single_use_link``, for ``user``) is
     made by the task as it sends, and the template shows it as ``link_name``: a token never
@@ -56,10 +64,12 @@ def send_templated_email(
 
     if link:
         context = {**context, link_name: LINK_MARK}
-    body = render_to_string(template, {"site_name": settings.SITE_NAME, **context})
+    with in_user_language(user):
+        body = render_to_string(template, {"site_name": settings.SITE_NAME, **context})
+        subject = f"{settings.SITE_NAME}: {subject}"
     extra = {"link": link, "user_id": user.pk} if link else {}
     try:
-        result = send_email.enqueue(to=to, subject=f"{settings.SITE_NAME}: {subject}", body=body, **extra)
+        result = send_email.enqueue(to=to, subject=subject, body=body, **extra)
     except Exception:
         logger.exception("notification could not be queued", extra={"event": "notification_failed"})
         return False
@@ -156,7 +166,8 @@ def account_signup(request: HttpRequest, *, email: str, password: str) -> None:
             make_password(password)  # same work as the other branch
             send_templated_email(
                 to=user.email,
-                subject="you already have an account",
+                subject=_("you already have an account"),
+                user=user,
                 template="emails/signup_exists.txt",
                 context={
                     "login_url": absolute_url(reverse("login")),
@@ -178,7 +189,7 @@ def account_signup(request: HttpRequest, *, email: str, password: str) -> None:
             user.save(update_fields=["password"])
         send_templated_email(
             to=user.email,
-            subject="confirm your email address",
+            subject=_("confirm your email address"),
             template="emails/activate.txt",
             context={"hours": settings.ACCOUNT_ACTIVATION_TIMEOUT // 3600},
             link="activate",
@@ -202,7 +213,7 @@ def account_password_reset_request(request: HttpRequest, *, email: str) -> None:
     from authsite.accounts.tasks import send_password_reset
 
     try:
-        send_password_reset.enqueue(address=normalize_email_address(email))
+        send_password_reset.enqueue(address=normalize_email_address(email), language=translation.get_language())
     except Exception:
         logger.exception("password reset could not be queued", extra={"event": "notification_failed"})
 
@@ -268,7 +279,8 @@ def notify_password_changed(request: HttpRequest, *, user: User, how: str) -> No
     ua = parse_ua(request.META.get("HTTP_USER_AGENT", ""))
     send_templated_email(
         to=user.email,
-        subject=f"your password was {how}",
+        subject=_("your password was reset") if how == "reset" else _("your password was changed"),
+        user=user,
         template="emails/password_changed.txt",
         context={
             "how": how,

@@ -101,18 +101,28 @@ def send_email(
         raise
 
 
-def password_reset_message(user) -> PlainTextEmail:
-    """Return the password reset email of ``user``, with a fresh single-use link on ``SITE_URL``."""
+def password_reset_message(user, language: str | None = None) -> PlainTextEmail:
+    """Return the password reset email of ``user``, with a fresh single-use link on ``SITE_URL``.
+
+    It is written in the account's stored language, else in ``language`` (the one the request
+    was made in), else in the active one.
+    """
     from django.template.loader import render_to_string
 
+    from authsite.accounts.language import in_user_language
+
     context = {"site_name": settings.SITE_NAME, "reset_url": single_use_link("reset", user)}
-    subject = "".join(render_to_string("emails/password_reset_subject.txt", context).splitlines())
-    return PlainTextEmail(subject=subject, body=render_to_string("emails/password_reset.txt", context), to=[user.email])
+    with in_user_language(user, language):
+        subject = "".join(render_to_string("emails/password_reset_subject.txt", context).splitlines())
+        body = render_to_string("emails/password_reset.txt", context)
+    return PlainTextEmail(subject=subject, body=body, to=[user.email])
 
 
 @task
-def send_password_reset(*, address: str) -> None:
+def send_password_reset(*, address: str, language: str = "") -> None:
     """Email a reset link to the account that ``address`` names, if it may reset its password.
+
+    ``language`` is the request's, for an account that has not stored one yet.
 
     The request queues this task for every address, known or not, and the link and its token are
     made here: neither the request's work nor the queued arguments depend on whether the account
@@ -124,7 +134,7 @@ def send_password_reset(*, address: str) -> None:
     if user is None or not user.is_active or not user.has_usable_password():
         return
     try:
-        password_reset_message(user).send()
+        password_reset_message(user, language).send()
     except Exception as exc:
         # Without the message: it holds the link. No retry: a new request makes a new link.
         logger.error(

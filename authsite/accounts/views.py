@@ -11,20 +11,34 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
+from django.views.i18n import set_language
 
 from authsite.accounts import forms, services
+from authsite.accounts.language import remember_language
 from authsite.accounts.throttle import ThrottleState
 from authsite.core import events
 from authsite.login import flow
 from authsite.login.facts import LoginFacts
 
-INVALID_LOGIN = (
+INVALID_LOGIN = gettext_lazy(
     "That email address and password don't match an active account. If you signed up "
     "recently, confirm your email address first."
 )
+
+
+@require_http_methods(["POST"])
+def set_language_view(request: HttpRequest) -> HttpResponse:
+    """Switch the language (Django's ``set_language``: a cookie, back to ``next``); a signed-in
+    account also stores it, for the emails and texts sent to it later."""
+    response = set_language(request)
+    if request.user.is_authenticated:
+        remember_language(request.user, request.POST.get("language"))
+    return response
 
 
 def safe_redirect_target(request: HttpRequest, candidate: str) -> str:
@@ -99,7 +113,7 @@ def activate_view(request: HttpRequest, token: str) -> HttpResponse:
     form = forms.ActivateForm(request.POST if request.method == "POST" else None, user=user)
     if form.is_valid():
         services.account_activate(request, user=user)
-        messages.success(request, "Your email address is confirmed. You can sign in now.")
+        messages.success(request, _("Your email address is confirmed. You can sign in now."))
         return redirect("login")
     if form.is_bound:
         events.auth_event(request, events.ACTIVATION_FAIL, outcome="wrong_password", user_id=user.pk)
@@ -112,7 +126,7 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         if user_id is not None:
             events.auth_event(request, events.LOGOUT, outcome="success", user_id=user_id)
-        messages.info(request, "You have signed out.")
+        messages.info(request, _("You have signed out."))
         return response
 
 
@@ -181,7 +195,7 @@ def reauthenticate_view(request: HttpRequest) -> HttpResponse:
             return render(request, "429.html", {"minutes": minutes}, status=429)
         if check.user is not None:
             return redirect(next_url)
-        form.add_error("password", "That password is not right.")
+        form.add_error("password", _("That password is not right."))
     return render(request, "registration/reauthenticate.html", {"form": form, "next": next_url})
 
 

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from authsite.accounts.models import User
 from authsite.accounts.sessions import user_sessions_end
@@ -79,7 +80,8 @@ def account_mfa_reset(*, user: User, by: User | None, request: HttpRequest | Non
 
     emailed = send_templated_email(
         to=user.email,
-        subject="your sign-in methods were reset",
+        subject=gettext_lazy("your sign-in methods were reset"),
+        user=user,
         template="emails/mfa_reset.txt",
         context={"when": clock.now(), "login_url": absolute_url(reverse("login"))},
     )
@@ -112,10 +114,12 @@ def account_factor_revoke(*, device, by: User | None, request: HttpRequest | Non
 
     send_templated_email(
         to=user.email,
-        subject="a sign-in method was removed",
+        subject=gettext_lazy("a sign-in method was removed"),
+        user=user,
         template="emails/factor_revoked.txt",
         context={
-            "what": f"{factor_type(device).label} \u201c{device.name}\u201d",
+            "kind": factor_type(device).in_sentence,
+            "name": device.name,
             "when": clock.now(),
             "security_url": absolute_url(reverse("factors:security")),
         },

@@ -18,6 +18,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,7 +28,7 @@ from authsite.accounts.sessions import session_public_id, user_session_end, user
 from authsite.core import clock, events
 from authsite.core.links import absolute_url
 from authsite.core.parsing import parse_id
-from authsite.core.ua import parse_ua
+from authsite.core.ua import browser_on_os, parse_ua
 from factors.registry import FACTOR_TYPES
 from risk import services as risk_services
 from risk.models import LoginEvent
@@ -41,19 +43,19 @@ SESSION_ENDED = "authn_session_ended"
 REPORT_NOT_ME = "authn_report_not_me"
 
 DECISION_TEXTS = {
-    "allow": "Password only",
-    "challenge": "Asked for a second step",
-    "challenge_strong": "Asked for a strong second step",
-    "deny": "Refused",
+    "allow": gettext_lazy("Password only"),
+    "challenge": gettext_lazy("Asked for a second step"),
+    "challenge_strong": gettext_lazy("Asked for a strong second step"),
+    "deny": gettext_lazy("Refused"),
 }
 OUTCOME_TEXTS = {
-    LoginEvent.Outcome.SUCCESS: "Signed in",
-    LoginEvent.Outcome.DENIED: "Refused",
-    LoginEvent.Outcome.PENDING: "Second step not finished",
-    LoginEvent.Outcome.ABANDONED: "Not finished",
+    LoginEvent.Outcome.SUCCESS: gettext_lazy("Signed in"),
+    LoginEvent.Outcome.DENIED: gettext_lazy("Refused"),
+    LoginEvent.Outcome.PENDING: gettext_lazy("Second step not finished"),
+    LoginEvent.Outcome.ABANDONED: gettext_lazy("Not finished"),
 }
 # A passkey with user verification is both factors at once: no password was entered.
-PASSKEY_TEXT = "Passkey instead of a password"
+PASSKEY_TEXT = gettext_lazy("Passkey instead of a password")
 # A session saved this recently is shown as "active now" rather than "0 minutes ago".
 ACTIVE_NOW = timedelta(minutes=2)
 
@@ -138,7 +140,7 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
     """
     rows = []
     for event in LoginEvent.objects.filter(user=user).order_by("-created_at")[:limit]:
-        device = " on ".join(p for p in (event.browser, event.os) if p)
+        device = browser_on_os(event.browser, event.os)
         passkey = event.method == LoginEvent.Method.PASSKEY and event.decision != "deny"
         asked = event.decision != "allow" and not passkey
         rows.append(
@@ -149,7 +151,7 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
                 decision=PASSKEY_TEXT if passkey else DECISION_TEXTS.get(event.decision, event.decision),
                 # The reasons explain why more than a password was asked for (not what reassured us);
                 # when nothing more was asked they add nothing the user needs.
-                reasons=reason_texts(event.reasons) if asked else [],
+                reasons=[_(text) for text in reason_texts(event.reasons)] if asked else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),
                 factor="" if passkey else _factor_in_sentence(event.factor),
             )
@@ -204,7 +206,7 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
     )
     send_templated_email(
         to=user.email,
-        subject="we signed you out everywhere",
+        subject=gettext_lazy("we signed you out everywhere"),
         template="emails/not_me.txt",
         context={
             **sign_in_facts(event, when=event.created_at),
@@ -243,7 +245,8 @@ def notify_new_sign_in(request: HttpRequest, event: LoginEvent, *, user) -> None
     """Email ``user`` about a sign-in from a new device or place: when, roughly where, what device."""
     send_templated_email(
         to=user.email,
-        subject="new sign-in to your account",
+        subject=gettext_lazy("new sign-in to your account"),
+        user=user,
         template="emails/new_sign_in.txt",
         context={
             **sign_in_facts(event, when=event.created_at),
@@ -261,9 +264,9 @@ def notify_new_sign_in(request: HttpRequest, event: LoginEvent, *, user) -> None
 def session_end_view(request: HttpRequest) -> HttpResponse:
     """End one other session of the signed-in user (named by its public id)."""
     if session_end(request, public_id=request.POST.get("session", "")[:64]):
-        messages.success(request, "That session has ended. Its browser will have to sign in again.")
+        messages.success(request, _("That session has ended. Its browser will have to sign in again."))
     else:
-        messages.error(request, "That session is not active (to end this one, sign out).")
+        messages.error(request, _("That session is not active (to end this one, sign out)."))
     return redirect(reverse("factors:security") + "#sessions")
 
 
@@ -273,7 +276,11 @@ def sessions_end_others_view(request: HttpRequest) -> HttpResponse:
     """End every session of the signed-in user except the one making the request."""
     count = sessions_end_others(request)
     messages.success(
-        request, f"Signed out {count} other session{'s' if count != 1 else ''}." if count else "No other sessions."
+        request,
+        ngettext("Signed out %(count)d other session.", "Signed out %(count)d other sessions.", count)
+        % {"count": count}
+        if count
+        else _("No other sessions."),
     )
     return redirect(reverse("factors:security") + "#sessions")
 
@@ -299,7 +306,7 @@ def not_me_view(request: HttpRequest) -> HttpResponse:
     pk = parse_id(request.POST.get("event"))
     event = LoginEvent.objects.filter(user=request.user, pk=pk).first() if pk is not None else None
     if event is None:
-        messages.error(request, "We couldn't find that sign-in.")
+        messages.error(request, _("We couldn't find that sign-in."))
         return redirect("center:activity")
     account_report_not_me(request, event=event)
     return redirect("center:not_me_done")

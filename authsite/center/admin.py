@@ -13,6 +13,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.template.response import TemplateResponse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
 
 from authsite.accounts.models import User, normalize_email_address
 from authsite.center import account_admin
@@ -29,7 +30,7 @@ class AdminUserAddForm(forms.ModelForm):
     def clean_email(self) -> str:
         email = normalize_email_address(self.cleaned_data["email"])
         if User.objects.get_by_email(email) is not None:
-            raise forms.ValidationError("An account with this email address already exists.")
+            raise forms.ValidationError(_("An account with this email address already exists."))
         return email
 
     def save(self, commit: bool = True) -> User:
@@ -95,15 +96,15 @@ class UserAdmin(DjangoUserAdmin):
     inlines = FACTOR_INLINES
     actions = ("reset_mfa", "require_enrollment", "clear_throttles", "send_password_reset")
 
-    @admin.display(boolean=True, description="Must add a factor", ordering="mfa_enrol_required_at")
+    @admin.display(boolean=True, description=_("Must add a factor"), ordering="mfa_enrol_required_at")
     def must_enroll(self, obj: User) -> bool:
         return obj.mfa_enrol_required_at is not None
 
-    @admin.display(description="Name", ordering="last_name")
+    @admin.display(description=_("Name"), ordering="last_name")
     def name(self, obj: User) -> str:
         return obj.get_full_name()
 
-    @admin.display(description="Last sign-in", ordering="last_login")
+    @admin.display(description=_("Last sign-in"), ordering="last_login")
     def last_sign_in(self, obj: User) -> str:
         return date_format(localtime(obj.last_login), "Y-m-d H:i") if obj.last_login else "-"
 
@@ -123,17 +124,23 @@ class UserAdmin(DjangoUserAdmin):
         if change:
             return
         if account_admin.account_password_reset_send(request=request, user=obj, by=request.user):
-            self.message_user(request, f"Sent {obj.email} a link to choose a password.", messages.SUCCESS)
+            self.message_user(
+                request, _("Sent %(email)s a link to choose a password.") % {"email": obj.email}, messages.SUCCESS
+            )
         else:
             self.message_user(
                 request,
-                f"Could not send {obj.email} a link to choose a password; the account was created. "
-                'Send the link again with the "Send a password reset link" action.',
+                _(
+                    "Could not send %(email)s a link to choose a password; the account was created. "
+                    'Send the link again with the "Send a password reset link" action.'
+                )
+                % {"email": obj.email},
                 messages.ERROR,
             )
 
     @admin.action(
-        description="Reset MFA: remove all factors and remembered devices, sign out everywhere", permissions=("change",)
+        description=_("Reset MFA: remove all factors and remembered devices, sign out everywhere"),
+        permissions=("change",),
     )
     def reset_mfa(self, request, queryset) -> TemplateResponse | None:
         # Like "delete selected": an intermediate page first, because this cannot be undone.
@@ -146,7 +153,7 @@ class UserAdmin(DjangoUserAdmin):
                 "admin/accounts/user/reset_mfa_confirmation.html",
                 {
                     **self.admin_site.each_context(request),
-                    "title": "Reset MFA",
+                    "title": _("Reset MFA"),
                     "opts": self.model._meta,
                     "queryset": users,
                     "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
@@ -156,41 +163,70 @@ class UserAdmin(DjangoUserAdmin):
             result = account_admin.account_mfa_reset(user=user, by=request.user, request=request)
             self.message_user(
                 request,
-                f"{user.email}: removed {result.factors_removed} factor(s), forgot {result.devices_revoked} "
-                f"remembered device(s), ended {result.sessions_ended} session(s)"
-                + ("; emailed the user." if result.emailed else "; the email could not be sent."),
+                (
+                    _(
+                        "%(email)s: removed %(factors)d factor(s), forgot %(devices)d remembered device(s), "
+                        "ended %(sessions)d session(s); emailed the user."
+                    )
+                    if result.emailed
+                    else _(
+                        "%(email)s: removed %(factors)d factor(s), forgot %(devices)d remembered device(s), "
+                        "ended %(sessions)d session(s); the email could not be sent."
+                    )
+                )
+                % {
+                    "email": user.email,
+                    "factors": result.factors_removed,
+                    "devices": result.devices_revoked,
+                    "sessions": result.sessions_ended,
+                },
                 messages.SUCCESS if result.emailed else messages.WARNING,
             )
         return None
 
     @admin.action(
-        description="Require a new sign-in method at next sign-in (keeps factors and sessions)", permissions=("change",)
+        description=_("Require a new sign-in method at next sign-in (keeps factors and sessions)"),
+        permissions=("change",),
     )
     def require_enrollment(self, request, queryset) -> None:
         for user in queryset:
             if account_admin.account_mfa_enroll_require(user=user, by=request.user, request=request):
                 self.message_user(
-                    request, f"{user.email} must set up a new sign-in method at their next sign-in.", messages.SUCCESS
+                    request,
+                    _("%(email)s must set up a new sign-in method at their next sign-in.") % {"email": user.email},
+                    messages.SUCCESS,
                 )
             else:
-                self.message_user(request, f"{user.email} already had to set up a new sign-in method.")
+                self.message_user(
+                    request, _("%(email)s already had to set up a new sign-in method.") % {"email": user.email}
+                )
 
     @admin.action(
-        description="Clear sign-in throttles (factor failures and password failures)", permissions=("change",)
+        description=_("Clear sign-in throttles (factor failures and password failures)"), permissions=("change",)
     )
     def clear_throttles(self, request, queryset) -> None:
         for user in queryset:
             count = account_admin.account_throttles_clear(user=user, by=request.user, request=request)
-            self.message_user(request, f"{user.email}: cleared the throttles ({count} device(s) had failures).")
+            self.message_user(
+                request,
+                _("%(email)s: cleared the throttles (%(count)d device(s) had failures).")
+                % {"email": user.email, "count": count},
+            )
 
-    @admin.action(description="Send a password reset link", permissions=("change",))
+    @admin.action(description=_("Send a password reset link"), permissions=("change",))
     def send_password_reset(self, request, queryset) -> None:
         for user in queryset:
             if account_admin.account_password_reset_send(request=request, user=user, by=request.user):
-                self.message_user(request, f"Sent a password reset link to {user.email}.", messages.SUCCESS)
+                self.message_user(
+                    request, _("Sent a password reset link to %(email)s.") % {"email": user.email}, messages.SUCCESS
+                )
             elif not user.is_active:
-                self.message_user(request, f"{user.email} is inactive: no link sent.", messages.WARNING)
+                self.message_user(
+                    request, _("%(email)s is inactive: no link sent.") % {"email": user.email}, messages.WARNING
+                )
             else:
                 self.message_user(
-                    request, f"Could not send a password reset link to {user.email}: the email failed.", messages.ERROR
+                    request,
+                    _("Could not send a password reset link to %(email)s: the email failed.") % {"email": user.email},
+                    messages.ERROR,
                 )

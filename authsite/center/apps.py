@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class CenterConfig(AppConfig):
@@ -7,7 +8,7 @@ class CenterConfig(AppConfig):
 
     name = "authsite.center"
     label = "center"
-    verbose_name = "Security center"
+    verbose_name = _("Security center")
 
 
 class MfaAdminConfig(AdminConfig):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from authsite.accounts.reauth import recent_auth_required
@@ -19,11 +20,12 @@ def trusted_device_revoke_view(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("device", "all")
     device_id = parse_id(raw)
     if raw != "all" and device_id is None:
-        messages.error(request, "No such device.")
+        messages.error(request, _("No such device."))
         return redirect("factors:security")
     count = trusted_devices_revoke(user=request.user, device_id=device_id)
     events.auth_event(request, "authn_trusted_device_revoked", outcome="success", count=count)
     messages.success(
-        request, "Forgotten. That device will be checked again at the next sign-in." if count else "Nothing to forget."
+        request,
+        _("Forgotten. That device will be checked again at the next sign-in.") if count else _("Nothing to forget."),
     )
     return redirect("factors:security")

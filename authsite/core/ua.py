@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import ua_parser
 from django.conf import settings
+from django.utils.translation import gettext
 
 MOBILE, TABLET, DESKTOP, BOT, UNKNOWN = "mobile", "tablet", "desktop", "bot", "unknown"
 
@@ -103,8 +104,7 @@ class ParsedUA:
     @property
     def label(self) -> str:
         """ "Chrome 156 on Linux", as the site names a device to its user; "" when nothing is known."""
-        parts = (self.browser if self.parsed else "", self.os if self.os_family != "Other" else "")
-        return " on ".join(p for p in parts if p)
+        return browser_on_os(self.browser if self.parsed else "", self.os if self.os_family != "Other" else "")
 
 
 # The case-insensitive regexes above cost about 35 us a string, as much as ua-parser itself. For
@@ -236,3 +236,11 @@ def user_agents_parse(ua: str):
         )
     )
     return agent
+
+
+def browser_on_os(browser: str, os: str) -> str:
+    """Return "Chrome 156 on Linux" in the active language; either part alone when the other is
+    unknown, "" when both are."""
+    if browser and os:
+        return gettext("%(browser)s on %(os)s") % {"browser": browser, "os": os}
+    return browser or os

@@ -14,11 +14,13 @@ from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
 from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy
 
 from authsite.accounts.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from authsite.accounts.reauth import reauth_mark
 from authsite.core import clock, events
 from authsite.core.redirects import for_scripts
+from authsite.core.text import StrOrPromise
 from authsite.login.facts import LoginFacts
 from authsite.login.listeners import notify_login_succeeded
 from authsite.login.stages import get_login_stages
@@ -29,8 +31,8 @@ from authsite.login.state import (
     pending_login_stash,
 )
 
-EXPIRED_MESSAGE = "Your sign-in took too long and has expired. Please enter your password again."
-MISSING_MESSAGE = "Please sign in first."
+EXPIRED_MESSAGE = gettext_lazy("Your sign-in took too long and has expired. Please enter your password again.")
+MISSING_MESSAGE = gettext_lazy("Please sign in first.")
 
 
 def login_begin(
@@ -86,7 +88,7 @@ def login_stage_passed(request: HttpRequest, pending: PendingLogin, key: str) ->
     return login_continue(request, pending)
 
 
-def login_abort(request: HttpRequest, message: str) -> HttpResponse:
+def login_abort(request: HttpRequest, message: StrOrPromise) -> HttpResponse:
     """Drop the pending login and send the user back to the password page with ``message``."""
     pending_login_clear(request)
     messages.error(request, message)
@@ -97,10 +99,12 @@ def login_finish(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
     """Sign the user in: the one call to ``auth.login()``, after every stage has passed."""
     user = get_user_model()._default_manager.filter(pk=pending.user_id, is_active=True).first()
     if user is None:
-        return login_abort(request, "This account can no longer sign in.")
+        return login_abort(request, gettext_lazy("This account can no longer sign in."))
     if not constant_time_compare(pending.auth_hash, user.get_session_auth_hash()):
         events.auth_event(request, events.LOGIN_FAIL, outcome="password_changed", user_id=user.pk)
-        return login_abort(request, "Your password was changed while you were signing in. Sign in with the new one.")
+        return login_abort(
+            request, gettext_lazy("Your password was changed while you were signing in. Sign in with the new one.")
+        )
     pending_login_clear(request)
     # auth.login() rotates the session key (the session holds no user yet) and stores the
     # password hash that ends this session when the password changes.

@@ -10,10 +10,13 @@ import logging
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from authsite.accounts.sessions import user_sessions_end
 from authsite.core import events
 from authsite.core.parsing import parse_id
+from authsite.core.text import StrOrPromise
 from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import TOTPDevice, WebAuthnCredential
@@ -22,9 +25,9 @@ from factors.views.common import json_body, json_error
 
 logger = logging.getLogger(__name__)
 
-TOTP_CODE_LABEL = "6-digit code from the app"
-TOTP_RESTART = "Too many wrong codes. Start again: set up the app with a new QR code."
-TOTP_ADDED = "An authenticator app was added to your account."
+TOTP_CODE_LABEL = gettext_lazy("6-digit code from the app")
+TOTP_RESTART = gettext_lazy("Too many wrong codes. Start again: set up the app with a new QR code.")
+TOTP_ADDED = gettext_lazy("An authenticator app was added to your account.")
 
 
 def unconfirmed_device_of(user, device_id: object, models: tuple):
@@ -49,11 +52,11 @@ def end_other_sessions(request: HttpRequest, user=None) -> None:
         events.auth_event(request, "session_ended", outcome="success", user_id=user.pk, scope="others", count=ended)
 
 
-def factor_added(request: HttpRequest, user, device, what: str) -> None:
+def factor_added(request: HttpRequest, user, device, what: StrOrPromise) -> None:
     """Log a new active factor, end ``user``'s other sessions and tell them by email."""
     events.auth_event(request, events.MFA_ENROLLED, outcome="success", user_id=user.pk, factor=device.factor_kind)
     end_other_sessions(request, user)
-    notify_factor_change(request, user=user, subject="a sign-in method was added", what=what)
+    notify_factor_change(request, user=user, subject=gettext_lazy("a sign-in method was added"), what=what)
 
 
 def totp_setup_page(request: HttpRequest, device: TOTPDevice, form: CodeForm, *, cancel_url: str) -> HttpResponse:
@@ -75,21 +78,20 @@ def webauthn_register(request: HttpRequest, user, state: dict | None) -> WebAuth
     """Finish a registration from the request's JSON body; return the credential or an error reply."""
     body = json_body(request)
     if body is None or not isinstance(body.get("credential"), dict):
-        return json_error("The browser sent an unreadable answer. Please try again.")
+        return json_error(_("The browser sent an unreadable answer. Please try again."))
     default_name = "Passkey" if (state or {}).get("passkey") else "Security key"
     name = str(body.get("name") or default_name).strip()[:64] or default_name
     try:
         return services.factor_enroll_webauthn_complete(user=user, state=state, response=body["credential"], name=name)
     except webauthn.WebAuthnError as exc:
         logger.info("webauthn registration rejected: %s", exc.reason)
-        return json_error("That security key or passkey couldn't be added. Please try again.")
+        return json_error(_("That security key or passkey couldn't be added. Please try again."))
 
 
-def webauthn_kind(credential: WebAuthnCredential) -> str:
-    """Name the kind of ``credential`` as the user knows it."""
-    return "passkey" if credential.discoverable else "security key"
-
-
-def webauthn_added(credential: WebAuthnCredential) -> str:
-    """Say in the notification email what was added."""
-    return f"A {webauthn_kind(credential)} (\u201c{credential.name}\u201d) was added to your account."
+def webauthn_added(credential: WebAuthnCredential) -> StrOrPromise:
+    """Say in the notification email what was added (rendered in the owner's language)."""
+    if credential.discoverable:
+        text = gettext_lazy("A passkey (“%(name)s”) was added to your account.")
+    else:
+        text = gettext_lazy("A security key (“%(name)s”) was added to your account.")
+    return text % {"name": credential.name}

@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, ngettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -43,9 +45,11 @@ def challenge_options(user, minimum: str, exclude: list[str] | tuple[str, ...] =
 
 
 REASON_TEXTS = {
-    Requirement.ANY: "Your account is protected by a second step.",
-    Requirement.STRONG: "This sign-in looks unusual, so we need a strong second step.",
-    Requirement.PHISHING_RESISTANT: "This sign-in looks unusual, so only a passkey or security key will do.",
+    Requirement.ANY: gettext_lazy("Your account is protected by a second step."),
+    Requirement.STRONG: gettext_lazy("This sign-in looks unusual, so we need a strong second step."),
+    Requirement.PHISHING_RESISTANT: gettext_lazy(
+        "This sign-in looks unusual, so only a passkey or security key will do."
+    ),
 }
 
 
@@ -74,7 +78,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
         if chosen not in by_id:
             # A method that is not offered for this sign-in (another user's, or too weak: downgrade).
             events.auth_event(request, events.MFA_FAIL, outcome="method_not_allowed", user_id=user.pk)
-            messages.error(request, "That way of confirming isn't available for this sign-in.")
+            messages.error(request, _("That way of confirming isn't available for this sign-in."))
             return redirect(reverse("factors:challenge"))
         if request.POST.get("action") == "send":
             return _challenge_send(request, pending, user, device, other_ways=bool(others))
@@ -120,7 +124,8 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
             "others": others,
             "form": form,
             "sent": device.persistent_id in state.get("sent", []),
-            "reasons": state.get("reasons") or [REASON_TEXTS.get(Requirement(minimum))],
+            # The risk engine's reasons travel in English and are translated as they are shown.
+            "reasons": [_(text) for text in state.get("reasons", [])] or [REASON_TEXTS.get(Requirement(minimum))],
             "offer_remember": pending.facts.can_remember_device,
             "remember_days": getattr(settings, "RISK_TRUSTED_DEVICE_DAYS", 30),
         },
@@ -129,7 +134,7 @@ def challenge_view(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
 
 def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device, *, other_ways: bool) -> HttpResponse:
     if not isinstance(device, EmailDevice | SMSDevice):
-        messages.error(request, "That method doesn't send codes.")
+        messages.error(request, _("That method doesn't send codes."))
         return redirect(f"{reverse('factors:challenge')}?method={device.persistent_id}")
     result = services.factor_send_code(
         user=user, device_id=device.persistent_id, bind=pending.id, client_ip=client_ip(request)
@@ -139,7 +144,7 @@ def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device, *
         state["sent"] = sorted(set(state.get("sent", [])) | {device.persistent_id})
         pending_login_stash(request, pending)
         events.auth_event(request, events.MFA_CODE_SENT, outcome="sent", user_id=user.pk, factor=device.factor_kind)
-        messages.success(request, f"We sent a code to {result.destination}.")
+        messages.success(request, _("We sent a code to %(destination)s.") % {"destination": result.destination})
     else:
         events.auth_event(
             request, events.MFA_CODE_SEND_FAILED, outcome=str(result.status), user_id=user.pk, factor=device.factor_kind
@@ -161,13 +166,24 @@ def _challenge_passed(
         notify_factor_change(
             request,
             user=user,
-            subject="a recovery code was used",
-            what=f"A recovery code was used to sign in. {recovery_left} unused codes remain.",
+            subject=gettext_lazy("a recovery code was used"),
+            what=ngettext_lazy(
+                "A recovery code was used to sign in. %(left)d unused code remains.",
+                "A recovery code was used to sign in. %(left)d unused codes remain.",
+                "left",
+            )
+            % {"left": recovery_left},
         )
         messages.warning(
             request,
-            f"You used a recovery code; {recovery_left} remain. If you lost your device, add a new "
-            "factor and make new recovery codes on your Security page.",
+            ngettext(
+                "You used a recovery code; %(left)d remains. If you lost your device, add a new "
+                "factor and make new recovery codes on your Security page.",
+                "You used a recovery code; %(left)d remain. If you lost your device, add a new "
+                "factor and make new recovery codes on your Security page.",
+                recovery_left,
+            )
+            % {"left": recovery_left},
         )
     return flow.login_stage_passed(request, pending, CHALLENGE_KEY)
 
@@ -180,7 +196,7 @@ def challenge_webauthn_begin(request: HttpRequest, pending: PendingLogin) -> Jso
     try:
         options, state = webauthn.authenticate_begin(user=user)
     except webauthn.WebAuthnError:
-        return json_error("You have no security key or passkey registered. Choose another way.")
+        return json_error(_("You have no security key or passkey registered. Choose another way."))
     return webauthn_state_keep(request, pending, CHALLENGE_KEY, state, options)
 
 
@@ -192,12 +208,12 @@ def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> 
     body = json_body(request)
     state = webauthn_state_take(request, pending, CHALLENGE_KEY)
     if body is None:
-        return json_error("The browser sent an unreadable answer. Please try again.")
+        return json_error(_("The browser sent an unreadable answer. Please try again."))
     try:
         result = webauthn.authenticate_complete(state=state, response=body, user=user)
     except webauthn.WebAuthnError as exc:
         events.auth_event(request, events.MFA_FAIL, outcome="webauthn_rejected", user_id=user.pk, reason=exc.reason)
         notify_factor_failed(request, user=user)
-        return json_error("That security key or passkey wasn't accepted. Try again or choose another way.")
+        return json_error(_("That security key or passkey wasn't accepted. Try again or choose another way."))
     remember = isinstance(body.get("remember"), bool) and body["remember"]
     return json_redirect(_challenge_passed(request, pending, user, result.credential, remember=remember))

@@ -6,15 +6,17 @@ when a code was not sent or did not work.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
 from factors import services
 from factors.models import RecoveryCodeDevice, SMSDevice, TOTPDevice
 
 SEND_MESSAGES = {
-    services.SendStatus.COOLDOWN: "We just sent a code. You can ask for another in {seconds} seconds.",
-    services.SendStatus.CAPPED: "Too many codes were sent recently. Please choose another way.",
-    services.SendStatus.NOT_ALLOWED_COUNTRY: "We can't send texts to that country. Please choose another way.",
-    services.SendStatus.DELIVERY_FAILED: "We couldn't send a text right now; choose another way.",
-    services.SendStatus.NOT_USABLE: "That method can't be used. Please choose another way.",
+    services.SendStatus.CAPPED: _("Too many codes were sent recently. Please choose another way."),
+    services.SendStatus.NOT_ALLOWED_COUNTRY: _("We can't send texts to that country. Please choose another way."),
+    services.SendStatus.DELIVERY_FAILED: _("We couldn't send a text right now; choose another way."),
+    services.SendStatus.NOT_USABLE: _("That method can't be used. Please choose another way."),
 }
 
 
@@ -22,38 +24,58 @@ SEND_MESSAGES = {
 # with one usable method).
 SEND_MESSAGES_NO_OTHER_WAY = {
     **SEND_MESSAGES,
-    services.SendStatus.CAPPED: "Too many codes were sent recently. Please try again later.",
-    services.SendStatus.NOT_ALLOWED_COUNTRY: "We can't send texts to that country.",
-    services.SendStatus.DELIVERY_FAILED: "We couldn't send a text right now. Please try again in a few minutes.",
-    services.SendStatus.NOT_USABLE: "That method can't be used.",
+    services.SendStatus.CAPPED: _("Too many codes were sent recently. Please try again later."),
+    services.SendStatus.NOT_ALLOWED_COUNTRY: _("We can't send texts to that country."),
+    services.SendStatus.DELIVERY_FAILED: _("We couldn't send a text right now. Please try again in a few minutes."),
+    services.SendStatus.NOT_USABLE: _("That method can't be used."),
 }
+# An email that could not be sent, in the same two situations.
+EMAIL_FAILED = _("We couldn't send an email right now; choose another way.")
+EMAIL_FAILED_NO_OTHER_WAY = _("We couldn't send an email right now. Please try again in a few minutes.")
 
 
 def code_label(device) -> str:
     """Return the label of the code field for a challenge with ``device``."""
     if isinstance(device, TOTPDevice):
-        return "6-digit code from your authenticator app"
+        return _("6-digit code from your authenticator app")
     if isinstance(device, RecoveryCodeDevice):
-        return "Recovery code"
+        return _("Recovery code")
     if isinstance(device, SMSDevice):
-        return "6-digit code from the text message"
-    return "6-digit code from the email"
+        return _("6-digit code from the text message")
+    return _("6-digit code from the email")
 
 
 def send_message(result: services.SendResult, *, email: bool, other_ways: bool) -> str:
     """Say why no code was sent; ``other_ways`` when the page offers another way to confirm."""
-    text = (SEND_MESSAGES if other_ways else SEND_MESSAGES_NO_OTHER_WAY)[result.status]
+    if result.status is services.SendStatus.COOLDOWN:
+        seconds = result.seconds_left
+        return ngettext(
+            "We just sent a code. You can ask for another in %(seconds)d second.",
+            "We just sent a code. You can ask for another in %(seconds)d seconds.",
+            seconds,
+        ) % {"seconds": seconds}
     if email and result.status is services.SendStatus.DELIVERY_FAILED:
-        text = text.replace("a text", "an email")
-    return text.format(seconds=result.seconds_left)
+        return str(EMAIL_FAILED if other_ways else EMAIL_FAILED_NO_OTHER_WAY)
+    return str((SEND_MESSAGES if other_ways else SEND_MESSAGES_NO_OTHER_WAY)[result.status])
 
 
 def verify_message(result: services.VerifyResult, *, other_ways: bool) -> str:
     """Say what went wrong under the code field; ``other_ways`` when the page offers another way."""
     if result.status is services.VerifyStatus.THROTTLED:
         seconds = result.seconds_left
-        wait = f"Too many wrong codes. Please wait {seconds} second{'s' if seconds != 1 else ''}"
-        return f"{wait}, or choose another way." if other_ways else f"{wait}."
+        if other_ways:
+            text = ngettext(
+                "Too many wrong codes. Please wait %(seconds)d second, or choose another way.",
+                "Too many wrong codes. Please wait %(seconds)d seconds, or choose another way.",
+                seconds,
+            )
+        else:
+            text = ngettext(
+                "Too many wrong codes. Please wait %(seconds)d second.",
+                "Too many wrong codes. Please wait %(seconds)d seconds.",
+                seconds,
+            )
+        return text % {"seconds": seconds}
     if result.status is services.VerifyStatus.REPLAY:
-        return "That code was already used. Wait for the next one."
-    return "That code didn't work. Check it and try again."
+        return _("That code was already used. Wait for the next one.")
+    return _("That code didn't work. Check it and try again.")

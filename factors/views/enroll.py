@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -113,7 +114,9 @@ def _enroll_passed(request: HttpRequest, pending: PendingLogin, user, device, wh
     if not pending.next_url:
         # The Security page offers recovery codes, the way back in if this factor is lost too.
         pending.next_url = reverse("factors:security")
-        messages.success(request, "Your new sign-in method is ready. Make recovery codes now, in case you lose it too.")
+        messages.success(
+            request, _("Your new sign-in method is ready. Make recovery codes now, in case you lose it too.")
+        )
     else:
-        messages.success(request, "Your new sign-in method is ready.")
+        messages.success(request, _("Your new sign-in method is ready."))
     return flow.login_stage_passed(request, pending, ENROLL_KEY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -34,17 +35,17 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
     state = request.session.pop(PASSKEY_STATE, None)
     body = json_body(request)
     if body is None:
-        return json_error("The browser sent an unreadable answer. Please try again.")
+        return json_error(_("The browser sent an unreadable answer. Please try again."))
     credential = body.get("credential") if isinstance(body.get("credential"), dict) else body
     try:
         result = webauthn.authenticate_complete(state=state, response=credential)
     except webauthn.WebAuthnError as exc:
         events.auth_event(request, events.LOGIN_FAIL, outcome="passkey_rejected", reason=exc.reason)
-        return json_error("That passkey wasn't accepted. Sign in with your email and password instead.")
+        return json_error(_("That passkey wasn't accepted. Sign in with your email and password instead."))
     if not result.user_verified:
         events.auth_event(request, events.LOGIN_FAIL, outcome="passkey_without_uv", user_id=result.user.pk)
         return json_error(
-            "Your passkey didn't confirm it's you with a PIN or biometrics. Sign in with your password instead."
+            _("Your passkey didn't confirm it's you with a PIN or biometrics. Sign in with your password instead.")
         )
     next_url = body.get("next") if isinstance(body.get("next"), str) else ""
     response = flow.login_begin(

@@ -12,6 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -19,6 +21,7 @@ from django_otp import login as otp_login
 from authsite.accounts.reauth import recent_auth_required
 from authsite.core import events
 from authsite.core.clientip import client_ip
+from authsite.core.text import StrOrPromise
 from factors import services, webauthn
 from factors.forms import CodeForm, DeviceForm, PhoneForm, RenameForm
 from factors.models import EmailDevice, SMSDevice, TOTPDevice
@@ -34,7 +37,6 @@ from factors.views.adding import (
     totp_setup_page,
     unconfirmed_device_of,
     webauthn_added,
-    webauthn_kind,
     webauthn_register,
 )
 from factors.views.codes import send_message, verify_message
@@ -57,7 +59,7 @@ def _unconfirmed_device(request: HttpRequest, session_key: str, models: tuple):
     return unconfirmed_device_of(request.user, request.session.get(session_key, ""), models)
 
 
-def _enrolled(request: HttpRequest, device, what: str) -> None:
+def _enrolled(request: HttpRequest, device, what: StrOrPromise) -> None:
     """After a new factor is active: verify this session with it, log, and tell the user by email."""
     otp_login(request, device)
     factor_reauth_mark(request.session, reauth_level(device))
@@ -79,7 +81,7 @@ def totp_begin(request: HttpRequest) -> HttpResponse:
 def totp_confirm(request: HttpRequest) -> HttpResponse:
     device = _unconfirmed_device(request, TOTP_ENROLL, (TOTPDevice,))
     if device is None:
-        messages.info(request, "Start again: add an authenticator app.")
+        messages.info(request, _("Start again: add an authenticator app."))
         return redirect("factors:security")
     form = CodeForm(request.POST if request.method == "POST" else None, label=TOTP_CODE_LABEL)
     if request.method == "POST" and form.is_valid():
@@ -89,7 +91,7 @@ def totp_confirm(request: HttpRequest) -> HttpResponse:
         if result.ok:
             request.session.pop(TOTP_ENROLL, None)
             _enrolled(request, result.device, TOTP_ADDED)
-            messages.success(request, "Your authenticator app is ready.")
+            messages.success(request, _("Your authenticator app is ready."))
             return redirect("factors:security")
         if result.status is services.VerifyStatus.RESTART:
             request.session.pop(TOTP_ENROLL, None)
@@ -129,7 +131,7 @@ def _enroll_send(request: HttpRequest, device, *, email: bool) -> HttpResponse:
     )
     request.session[CODE_ENROLL] = device.persistent_id
     if result.sent:
-        messages.success(request, f"We sent a code to {result.destination}.")
+        messages.success(request, _("We sent a code to %(destination)s.") % {"destination": result.destination})
     else:
         messages.error(request, send_message(result, email=email, other_ways=False))
     return redirect("factors:code_confirm")
@@ -143,7 +145,7 @@ def code_confirm(request: HttpRequest) -> HttpResponse:
     if device is None:
         return redirect("factors:security")
     email = isinstance(device, EmailDevice)
-    form = CodeForm(request.POST if request.method == "POST" else None, label="6-digit code")
+    form = CodeForm(request.POST if request.method == "POST" else None, label=_("6-digit code"))
     if request.method == "POST" and request.POST.get("action") == "resend":
         return _enroll_send(request, device, email=email)
     if request.method == "POST" and form.is_valid():
@@ -152,14 +154,23 @@ def code_confirm(request: HttpRequest) -> HttpResponse:
         )
         if result.ok:
             request.session.pop(CODE_ENROLL, None)
-            label = "Email codes were" if email else f"Text messages to {device.masked_destination()} were"
-            _enrolled(request, result.device, f"{label} added as a way to sign in.")
-            messages.success(request, "Done. You can use it the next time you sign in.")
+            what = (
+                _("Email codes were added as a way to sign in.")
+                if email
+                else _("Text messages to %(number)s were added as a way to sign in.")
+                % {"number": device.masked_destination()}
+            )
+            _enrolled(request, result.device, what)
+            messages.success(request, _("Done. You can use it the next time you sign in."))
             return redirect("factors:security")
         if result.status is services.VerifyStatus.RESTART:
             request.session.pop(CODE_ENROLL, None)
-            what = "email codes" if email else "the phone"
-            messages.error(request, f"Too many wrong codes. Start again: add {what} to get a new code.")
+            messages.error(
+                request,
+                _("Too many wrong codes. Start again: add email codes to get a new code.")
+                if email
+                else _("Too many wrong codes. Start again: add the phone to get a new code."),
+            )
             return redirect("factors:security")
         form.add_error("code", verify_message(result, other_ways=False))
     return render(
@@ -179,8 +190,8 @@ def recovery_generate(request: HttpRequest) -> HttpResponse:
     notify_factor_change(
         request,
         user=request.user,
-        subject="new recovery codes",
-        what="New recovery codes were made; the old ones no longer work.",
+        subject=gettext_lazy("new recovery codes"),
+        what=gettext_lazy("New recovery codes were made; the old ones no longer work."),
     )
     # Shown once, in this response only: they are stored hashed.
     return render(request, "factors/recovery_codes.html", {"codes": codes, "codes_text": "\n".join(codes)})
@@ -214,17 +225,17 @@ def factor_rename_view(request: HttpRequest) -> HttpResponse:
         notify_factor_change(
             request,
             user=request.user,
-            subject="a sign-in method was renamed",
-            what=f"A sign-in method was renamed to \u201c{device.name}\u201d.",
+            subject=gettext_lazy("a sign-in method was renamed"),
+            what=_("A sign-in method was renamed to “%(name)s”.") % {"name": device.name},
         )
-        messages.success(request, "Renamed.")
+        messages.success(request, _("Renamed."))
 
     return _change_factor(
         request,
         RenameForm(request.POST),
         lambda data: services.factor_rename(user=request.user, device_id=data["device"], name=data["name"]),
         done,
-        "Enter a name of up to 64 characters.",
+        _("Enter a name of up to 64 characters."),
     )
 
 
@@ -238,17 +249,18 @@ def factor_remove_view(request: HttpRequest) -> HttpResponse:
         notify_factor_change(
             request,
             user=request.user,
-            subject="a sign-in method was removed",
-            what=f"{factor_type(device).label} \u201c{device.name}\u201d was removed from your account.",
+            subject=gettext_lazy("a sign-in method was removed"),
+            what=_("%(kind)s “%(name)s” was removed from your account.")
+            % {"kind": factor_type(device).label, "name": device.name},
         )
-        messages.success(request, f"Removed \u201c{device.name}\u201d.")
+        messages.success(request, _("Removed “%(name)s”.") % {"name": device.name})
 
     return _change_factor(
         request,
         DeviceForm(request.POST),
         lambda data: services.factor_remove(user=request.user, device_id=data["device"]),
         done,
-        services.NO_SUCH_DEVICE,
+        _(services.NO_SUCH_DEVICE),
     )
 
 
@@ -260,8 +272,10 @@ def factor_preferred_view(request: HttpRequest) -> HttpResponse:
         request,
         DeviceForm(request.POST),
         lambda data: services.factor_set_preferred(user=request.user, device_id=data["device"]),
-        lambda device: messages.success(request, f"\u201c{device.name}\u201d will be offered first when you sign in."),
-        services.NO_SUCH_DEVICE,
+        lambda device: messages.success(
+            request, _("“%(name)s” will be offered first when you sign in.") % {"name": device.name}
+        ),
+        _(services.NO_SUCH_DEVICE),
     )
 
 
@@ -285,5 +299,13 @@ def webauthn_register_complete(request: HttpRequest) -> JsonResponse:
     if isinstance(credential, JsonResponse):
         return credential
     _enrolled(request, credential, webauthn_added(credential))
-    messages.success(request, f"Your {webauthn_kind(credential)} \u201c{credential.name}\u201d is ready.")
+    messages.success(
+        request,
+        (
+            _("Your passkey “%(name)s” is ready.")
+            if credential.discoverable
+            else _("Your security key “%(name)s” is ready.")
+        )
+        % {"name": credential.name},
+    )
     return JsonResponse({"redirect": reverse("factors:security")})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from risk.decision import Decision
 from risk.signals import Signal, SignalResult
 
@@ -16,5 +18,8 @@ class AutomationSignal(Signal):
         if not ctx.is_automation:
             return None
         return SignalResult(
-            self.code, self.weight, "This sign-in comes from an automated tool, not a browser", floor=Decision.CHALLENGE
+            self.code,
+            self.weight,
+            _("This sign-in comes from an automated tool, not a browser"),
+            floor=Decision.CHALLENGE,
         )

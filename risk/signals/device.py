@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from risk.decision import Decision
 from risk.model import DEVICE_LEVEL
 from risk.signals import Signal, SignalResult
 
-UNKNOWN_DEVICE_TEXT = "We don't recognise this device"
+UNKNOWN_DEVICE_TEXT = _("We don't recognise this device")
 
 
 class KnownDeviceSignal(Signal):
@@ -42,10 +44,10 @@ class KnownDeviceSignal(Signal):
     def __init__(self) -> None:
         # Results are immutable: build them once (this runs for every sign-in).
         self.trusted = SignalResult(
-            "trusted_device", self.trusted_weight, "You chose to remember this device", trust=True
+            "trusted_device", self.trusted_weight, _("You chose to remember this device"), trust=True
         )
         self.known = SignalResult(
-            self.code, self.known_weight, "You have signed in from this device before", trust=True
+            self.code, self.known_weight, _("You have signed in from this device before"), trust=True
         )
         self.unknown = SignalResult("unknown_device", self.unknown_weight, UNKNOWN_DEVICE_TEXT)
         self.unknown_young = self.unknown._replace(floor=Decision.CHALLENGE)

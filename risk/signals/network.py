@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 
+from django.utils.translation import gettext_lazy as _
+
 from risk import conf
 from risk.model import IP_LEVELS
 from risk.network_type import classify_org, network_history
@@ -65,8 +67,8 @@ class HostingNetworkSignal(Signal):
     code = "hosting_network"
     weight = 2.0
     texts = {
-        "hosting": "This sign-in comes from a hosting or VPN network",
-        "vpn": "This sign-in comes from a VPN or proxy service",
+        "hosting": _("This sign-in comes from a hosting or VPN network"),
+        "vpn": _("This sign-in comes from a VPN or proxy service"),
     }
 
     def evaluate(self, ctx, snap, velocity):
@@ -99,7 +101,7 @@ class RareNetworkSignal(Signal):
     """
 
     code = "rare_network"
-    text = "This sign-in comes from a network hardly anyone here signs in from"
+    text = _("This sign-in comes from a network hardly anyone here signs in from")
     min_site_users = 200  # below this, every network of the site is rare
     rare_users = 2  # at most this many accounts have signed in from it
     weights = (2.0, 1.5, 1.0)  # by the number of accounts seen there: 0, 1, 2
@@ -122,4 +124,4 @@ class RareNetworkSignal(Signal):
         return None
 
 
-TRANSIENT_TEXT = "This sign-in comes from a network whose users rarely come back, as with VPNs and servers"
+TRANSIENT_TEXT = _("This sign-in comes from a network whose users rarely come back, as with VPNs and servers")

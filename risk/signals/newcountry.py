@@ -6,6 +6,8 @@ explicit, explainable term so that a new country alone reaches a challenge for a
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from risk.model import IP_LEVELS
 from risk.signals import Signal, SignalResult
 
@@ -17,7 +19,7 @@ class NewCountrySignal(Signal):
     weight = 1.5
 
     def __init__(self) -> None:
-        self.result = SignalResult(self.code, self.weight, "This sign-in is from a new country")
+        self.result = SignalResult(self.code, self.weight, _("This sign-in is from a new country"))
 
     def evaluate(self, ctx, snap, velocity):
         if not ctx.geo.country or snap.n_user == 0 or snap.user.get((IP_LEVELS[2], ctx.geo.country), 0):

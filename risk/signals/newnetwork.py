@@ -7,6 +7,8 @@ password thief rarely shares the owner's network; this bounded term says so expl
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from risk.model import IP_LEVELS
 from risk.signals import Signal, SignalResult
 
@@ -18,7 +20,7 @@ class NewNetworkSignal(Signal):
     weight = 1.5
 
     def __init__(self) -> None:
-        self.result = SignalResult(self.code, self.weight, "This sign-in is from a network you have not used before")
+        self.result = SignalResult(self.code, self.weight, _("This sign-in is from a network you have not used before"))
 
     def evaluate(self, ctx, snap, velocity):
         if not ctx.network or snap.n_user == 0 or snap.user.get((IP_LEVELS[1], ctx.network), 0):

@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from django.utils.translation import gettext_lazy as _
+
 from risk import conf
 from risk.decision import Decision
 from risk.signals import Signal, SignalResult
@@ -126,7 +128,7 @@ class IPReputationSignal(Signal):
         return SignalResult(
             self.code,
             self.weight,
-            "This sign-in comes from a network address known for abuse",
+            _("This sign-in comes from a network address known for abuse"),
             floor=Decision.CHALLENGE,
             network=True,
         )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from django.utils.translation import gettext_lazy as _
+
 from risk import conf
 from risk.decision import Decision
 from risk.model import IP_LEVELS
@@ -58,6 +60,6 @@ class ImpossibleTravelSignal(Signal):
         return SignalResult(
             self.code,
             self.weight,
-            "This sign-in is too far from your last one for the time between them",
+            _("This sign-in is too far from your last one for the time between them"),
             floor=Decision.CHALLENGE,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+
 from risk import conf
 from risk.decision import Decision
 from risk.signals import Signal, SignalResult
@@ -23,7 +25,7 @@ class FailureVelocitySignal(Signal):
         if velocity.account_consecutive >= limits["ACCOUNT_MAX_FAILURES"]:
             # NIST SP 800-63B: at most 100 consecutive failed attempts on one account.
             return SignalResult(
-                "account_failure_limit", 10.0, "Too many failed sign-ins to this account", floor=Decision.DENY
+                "account_failure_limit", 10.0, _("Too many failed sign-ins to this account"), floor=Decision.DENY
             )
         if velocity.account_failures >= limits["ACCOUNT_FAILURES"]:
             weight += 1.5
@@ -39,8 +41,8 @@ class FailureVelocitySignal(Signal):
         if not codes:
             return None
         texts = {
-            "account_failures": "There were several failed sign-ins to this account",
-            "password_spraying": "Many accounts failed to sign in from this network address",
-            "ip_failures": "Many sign-ins failed from this network address",
+            "account_failures": _("There were several failed sign-ins to this account"),
+            "password_spraying": _("Many accounts failed to sign in from this network address"),
+            "ip_failures": _("Many sign-ins failed from this network address"),
         }
         return SignalResult(codes[-1], weight, texts[codes[-1]], floor=floor)

@@ -3,9 +3,21 @@
  * Buttons carry data-webauthn="register" | "authenticate" | "passkey-login" with data-begin and
  * data-complete URLs. The server answers begin with fido2's options ({"publicKey": {...}}, binary
  * values as base64url) and complete with {"redirect": url} or {"error": message}.
+ *
+ * Passkey autofill: on a page with a "passkey-login" button and a field whose autocomplete names
+ * "webauthn", a conditional request (mediation: "conditional") starts as soon as the browser
+ * supports it, so saved passkeys appear among the field's suggestions; choosing one signs in
+ * through the same begin/complete URLs as the button.
+ *
+ * Texts are translated by Django's JavaScript catalog (the djangojs domain of the factors app).
  */
 (function () {
   "use strict";
+
+  // Django's JavaScript catalog (/jsi18n/, loaded first) translates; without it, English.
+  function gettext(text) {
+    return typeof window.gettext === "function" ? window.gettext(text) : text;
+  }
 
   function b64urlToBuffer(value) {
     const base64 = value.replace(/-/g, "+").replace(/_/g, "/");
@@ -89,7 +101,7 @@
     if (!reply.ok) {
       // The sign-in expired or the change needs the password again: the server says where to go.
       if (data.redirect) window.location.assign(data.redirect);
-      const error = new Error(data.error || "Something went wrong. Please try again.");
+      const error = new Error(data.error || gettext("Something went wrong. Please try again."));
       error.fromServer = true;
       throw error;
     }
@@ -100,15 +112,15 @@
     if (error.fromServer) return error.message;
     switch (error.name) {
       case "NotAllowedError":
-        return "The request was cancelled or timed out. Try again, or choose another way.";
+        return gettext("The request was cancelled or timed out. Try again, or choose another way.");
       case "InvalidStateError":
-        return "This security key or passkey is already registered.";
+        return gettext("This security key or passkey is already registered.");
       case "SecurityError":
-        return "This page's address can't be used with passkeys.";
+        return gettext("This page's address can't be used with passkeys.");
       case "NotSupportedError":
-        return "This browser or device doesn't support that kind of security key or passkey.";
+        return gettext("This browser or device doesn't support that kind of security key or passkey.");
       default:
-        return "Something went wrong. Please try again, or choose another way.";
+        return gettext("Something went wrong. Please try again, or choose another way.");
     }
   }
 
@@ -125,10 +137,49 @@
     }
   }
 
+  // The pending conditional (autofill) request, if any: a browser runs one WebAuthn request at a
+  // time, so the explicit button stops it first.
+  let autofill = null;
+
+  function stopAutofill() {
+    if (autofill) {
+      autofill.abort();
+      autofill = null;
+    }
+  }
+
+  async function startAutofill(button) {
+    const field = document.querySelector("input[autocomplete~='webauthn']");
+    if (!field || !window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
+    if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+    const controller = new AbortController();
+    autofill = controller;
+    try {
+      const options = await post(button.dataset.begin, {});
+      const credential = await navigator.credentials.get({
+        publicKey: requestOptions(options.publicKey),
+        mediation: "conditional",
+        signal: controller.signal,
+      });
+      if (autofill !== controller) return;
+      autofill = null;
+      button.disabled = true;
+      const result = await post(button.dataset.complete, { credential: credentialToJSON(credential), next: button.dataset.next || "" });
+      say(button, gettext("Done."), false);
+      window.location.assign(result.redirect || "/");
+    } catch (error) {
+      if (controller.signal.aborted || autofill !== controller) return;  // the button took over
+      autofill = null;
+      button.disabled = false;
+      if (error.fromServer) say(button, error.message, true);
+    }
+  }
+
   async function run(button) {
     const mode = button.dataset.webauthn;
+    stopAutofill();
     button.disabled = true;
-    say(button, mode === "register" ? "Follow your browser's instructions to create it..." : "Waiting for your passkey or security key...", false);
+    say(button, mode === "register" ? gettext("Follow your browser's instructions to create it...") : gettext("Waiting for your passkey or security key..."), false);
     try {
       let result;
       if (mode === "register") {
@@ -152,7 +203,7 @@
           result = await post(button.dataset.complete, body);
         }
       }
-      say(button, "Done.", false);
+      say(button, gettext("Done."), false);
       window.location.assign(result.redirect || "/");
     } catch (error) {
       say(button, explain(error), true);
@@ -167,10 +218,11 @@
     buttons.forEach(function (button) {
       if (!supported) {
         button.disabled = true;
-        say(button, "This browser can't use passkeys or security keys. Choose another way.", true);
+        say(button, gettext("This browser can't use passkeys or security keys. Choose another way."), true);
         return;
       }
       button.addEventListener("click", function () { run(button); });
+      if (button.dataset.webauthn === "passkey-login") startAutofill(button);
     });
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });

@@ -21,7 +21,10 @@ class NotificationTests(CacheClearingTestCase):
     def test_failed_send_is_logged_without_the_body_and_not_raised(self):
         with self.assertLogs("authsite.notifications", "ERROR") as logs:
             sent = send_templated_email(
-                to="a@example.com", subject="s", template="emails/activate.txt", context={"activate_url": "SECRETLINK"}
+                to="a@example.com",
+                subject="s",
+                template="emails/activate.txt",
+                context={"activate_url": "SECRETLINK", "hours": 24},
             )
         self.assertFalse(sent)
         self.assertIn("notification failed", logs.output[0])

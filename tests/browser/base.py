@@ -371,3 +371,67 @@ class BrowserTestCase(StaticLiveServerTestCase):
             "() => ({scroll: document.documentElement.scrollWidth, viewport: window.innerWidth})"
         )
         self.assertLessEqual(widths["scroll"], widths["viewport"], f"the page scrolls sideways: {widths}")
+
+
+# A browser without passkey autofill: PublicKeyCredential.isConditionalMediationAvailable() says no.
+NO_CONDITIONAL_MEDIATION = """
+if (window.PublicKeyCredential) {
+  PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+}
+"""
+
+
+class PasskeyBrowserMixin:
+    """Chromium's virtual WebAuthn authenticator and the password sign-in, for ``self.user``."""
+
+    def use_passkey_site(self, email: str) -> None:
+        """Serve WebAuthn for the live server and ask every user with a factor for it; make ``self.user``.
+
+        WebAuthn origins must match the live server exactly (http is allowed for localhost only).
+        Plain MFA (every sign-in of a user with a factor is challenged): these tests are about the
+        factors themselves; the adaptive decisions have their own tests.
+        """
+        from tests.helpers import make_user
+
+        override = self.settings(
+            FACTORS_WEBAUTHN_ORIGINS=[self.live_server_url],
+            FACTORS_WEBAUTHN_RP_ID="localhost",
+            LOGIN_STAGES=["factors.stages.ChallengeStage"],
+        )
+        override.enable()
+        self.addCleanup(override.disable)
+        self.user = make_user(email)
+
+    def add_authenticator(self, *, passkey: bool) -> str:
+        """Attach a virtual authenticator (a platform passkey holder, or a USB security key)."""
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("WebAuthn.enable", {"enableUI": False})
+        options = {
+            "protocol": "ctap2",
+            "ctap2Version": "ctap2_1",
+            "transport": "internal" if passkey else "usb",
+            "hasResidentKey": passkey,
+            "hasUserVerification": True,
+            "isUserVerified": True,
+            "automaticPresenceSimulation": True,
+        }
+        reply = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+        self.cdp = cdp
+        return reply["authenticatorId"]
+
+    def sign_in_with_password(self) -> None:
+        from tests.helpers import PASSWORD
+
+        page = self.page
+        page.goto(self.url("/login/"))
+        page.get_by_label("Email address").fill(self.user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+
+    def sign_out(self) -> None:
+        self.page.locator("header").get_by_role("button", name="Sign out").click()
+        self.page.wait_for_url("**/login/")
+
+    def signed_in_as(self) -> str:
+        self.page.wait_for_url(self.url("/"))
+        return self.page.text_content("[data-testid=signed-in-as]")

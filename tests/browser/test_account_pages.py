@@ -70,7 +70,7 @@ class AccountPagesBrowserTests(BrowserTestCase):
         password = self.page.locator("#id_password")
         self.assertEqual(password.get_attribute("type"), "password")
         self.assertEqual(password.get_attribute("autocomplete"), "current-password")
-        self.assertEqual(self.page.locator("#id_email").get_attribute("autocomplete"), "username")
+        self.assertEqual(self.page.locator("#id_email").get_attribute("autocomplete"), "username webauthn")
         # The stylesheet loaded (no CDN): the card has a border radius from site.css.
         radius = self.page.eval_on_selector(".card", "el => getComputedStyle(el).borderTopLeftRadius")
         self.assertEqual(radius, "12px")

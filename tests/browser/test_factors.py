@@ -10,8 +10,8 @@ from django.core import mail
 
 from factors import services
 from factors.sms.backends.locmem import outbox as sms_outbox
-from tests.browser.base import BrowserTestCase
-from tests.helpers import PASSWORD, make_user
+from tests.browser.base import NO_CONDITIONAL_MEDIATION, BrowserTestCase, PasskeyBrowserMixin
+from tests.helpers import make_user
 
 
 def oathtool(secret: str, when: datetime) -> str:
@@ -23,51 +23,13 @@ def oathtool(secret: str, when: datetime) -> str:
     return result.stdout.strip()
 
 
-class FactorBrowserTests(BrowserTestCase):
+class FactorBrowserTests(PasskeyBrowserMixin, BrowserTestCase):
     def setUp(self) -> None:
         super().setUp()
-        # WebAuthn origins must match the live server exactly (http is allowed for localhost only).
-        # Plain MFA (every sign-in of a user with a factor is challenged): these tests are about the
-        # factors themselves; the adaptive decisions have their own tests.
-        override = self.settings(
-            FACTORS_WEBAUTHN_ORIGINS=[self.live_server_url],
-            FACTORS_WEBAUTHN_RP_ID="localhost",
-            LOGIN_STAGES=["factors.stages.ChallengeStage"],
-        )
-        override.enable()
-        self.addCleanup(override.disable)
-        self.user = make_user("dana@example.com")
-
-    def add_authenticator(self, *, passkey: bool) -> str:
-        cdp = self.context.new_cdp_session(self.page)
-        cdp.send("WebAuthn.enable", {"enableUI": False})
-        options = {
-            "protocol": "ctap2",
-            "ctap2Version": "ctap2_1",
-            "transport": "internal" if passkey else "usb",
-            "hasResidentKey": passkey,
-            "hasUserVerification": True,
-            "isUserVerified": True,
-            "automaticPresenceSimulation": True,
-        }
-        reply = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
-        self.cdp = cdp
-        return reply["authenticatorId"]
-
-    def sign_in_with_password(self) -> None:
-        page = self.page
-        page.goto(self.url("/login/"))
-        page.get_by_label("Email address").fill(self.user.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Continue").click()
-
-    def sign_out(self) -> None:
-        self.page.locator("header").get_by_role("button", name="Sign out").click()
-        self.page.wait_for_url("**/login/")
-
-    def signed_in_as(self) -> str:
-        self.page.wait_for_url(self.url("/"))
-        return self.page.text_content("[data-testid=signed-in-as]")
+        self.use_passkey_site("dana@example.com")
+        # These tests use the "Sign in with a passkey" button: Chromium's virtual authenticator
+        # would answer the page's passkey autofill first (tests.browser.test_passkey_autofill).
+        self.context.add_init_script(NO_CONDITIONAL_MEDIATION)
 
     def test_passkey_registration_then_sign_in_without_a_username(self):
         authenticator = self.add_authenticator(passkey=True)
@@ -220,7 +182,7 @@ class FactorBrowserTests(BrowserTestCase):
         self.screenshot("security")
 
 
-class CodeFactorBrowserTests(BrowserTestCase):
+class CodeFactorBrowserTests(PasskeyBrowserMixin, BrowserTestCase):
     """Text-message and email codes, enrolled on the Security page and used at sign-in."""
 
     def setUp(self) -> None:
@@ -230,13 +192,6 @@ class CodeFactorBrowserTests(BrowserTestCase):
         self.addCleanup(override.disable)
         sms_outbox.clear()
         self.user = make_user("hugo@example.com")
-
-    def sign_in_with_password(self) -> None:
-        page = self.page
-        page.goto(self.url("/login/"))
-        page.get_by_label("Email address").fill(self.user.email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Continue").click()
 
     def test_text_message_codes(self):
         page = self.page

@@ -290,7 +290,7 @@ class NotMeTests(RiskFlowTestCase):
         self.assertRedirects(again, "/login/verify/", fetch_redirect_response=False)
         self.assertNotIn("known_device", [r["code"] for r in self.last_event().reasons])
         self.assertFalse(signed_in(phone))
-        self.assertIn("a sign-in from there asks for your\nsecond step again", message.body)
+        self.assertIn("a sign-in from there asks for your second step again", message.body)
         # The laptop the owner uses is still known.
         self.assertRedirects(self.sign_in(laptop), "/", fetch_redirect_response=False)
 

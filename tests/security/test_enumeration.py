@@ -204,7 +204,10 @@ class QueuedResetTests(CacheClearingTestCase):
             self.assertEqual(Client().post("/password/reset/", {"email": email}).status_code, 302)
         queued = list(DBTaskResult.objects.order_by("enqueued_at"))
         self.assertEqual([row.task_path for row in queued], ["authsite.accounts.tasks.send_password_reset"] * 2)
-        self.assertEqual([row.args_kwargs["kwargs"] for row in queued], [{"address": KNOWN}, {"address": UNKNOWN}])
+        self.assertEqual(
+            [row.args_kwargs["kwargs"] for row in queued],
+            [{"address": KNOWN, "language": "en"}, {"address": UNKNOWN, "language": "en"}],
+        )
         self.assertEqual(mail.outbox, [])
         for row in queued:  # what db_worker does
             row.task.call(**row.args_kwargs["kwargs"])

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django import template
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 
 from authsite.core import clock
 
@@ -18,5 +19,5 @@ def ago(value: datetime | None) -> str:
     if not value:
         return ""
     if (clock.now() - value).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(value, clock.now())} ago"
+        return gettext("just now")
+    return gettext("%(delta)s ago") % {"delta": timesince(value, clock.now())}
