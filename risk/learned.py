@@ -32,6 +32,7 @@ from pathlib import Path
 
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
 
 from risk import conf
 from risk.decision import Decision
@@ -94,8 +95,8 @@ FEATURE_REASONS = {
     "network:transience": "transient_network",
 }
 FEATURE_TEXTS = {
-    "rare_network": "This sign-in comes from a network hardly anyone here signs in from",
-    "transient_network": "This sign-in comes from a network whose users rarely come back, as with VPNs and servers",
+    "rare_network": _("This sign-in comes from a network hardly anyone here signs in from"),
+    "transient_network": _("This sign-in comes from a network whose users rarely come back, as with VPNs and servers"),
 }
 
 
