@@ -10,8 +10,8 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt as pyjwt
-from django.utils import timezone
 
+from authsite.core import clock
 from factors import otp
 from tests.base import BrowserClient
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, totp_device
@@ -80,7 +80,7 @@ class OidcTestCase(CacheClearingTestCase):
     def pass_challenge(self):
         return self.browser.post(
             "/login/verify/",
-            {"device": self.device.persistent_id, "action": "verify", "code": otp.totp(self.key, timezone.now())},
+            {"device": self.device.persistent_id, "action": "verify", "code": otp.totp(self.key, clock.now())},
         )
 
     def code_from(self, response) -> str:
