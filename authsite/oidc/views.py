@@ -126,7 +126,6 @@ class AuthorizeView(dot_views.AuthorizationView):
                 return self._consent_page(request, client, scopes)
             if request.POST.get("allow") != "yes":
                 raise AuthorizeError(oauth_errors.AccessDeniedError, "The user did not allow the application.")
-            services.consent_record(user=request.user, client=client, scopes=scopes)
         return self._issue(request, client, scopes, credentials, proof)
 
     def _requirements(self, request: HttpRequest, client: Client, credentials: dict) -> tuple[set[str], AppRequest]:
@@ -180,6 +179,8 @@ class AuthorizeView(dot_views.AuthorizationView):
         )
 
     def _issue(self, request, client: Client, scopes: list[str], credentials: dict, proof) -> HttpResponse:
+        # Recorded for first-party clients too: the Security page lists every app the account uses.
+        services.consent_record(user=request.user, client=client, scopes=scopes)
         sid = services.client_signed_in(request, user=request.user, client=client)
         credentials = {**credentials, "auth_proof": proof, "sid": sid}
         try:

@@ -127,7 +127,9 @@ class OidcTestCase(CacheClearingTestCase):
     def tokens(self, code: str, **kwargs) -> dict:
         response = self.exchange(code, **kwargs)
         self.assertEqual(response.status_code, 200, response.content)
-        return response.json()
+        data = response.json()
+        self.last_id_token = data.get("id_token")
+        return data
 
     def id_claims(self, id_token: str, *, audience: str | None = None) -> dict:
         """Verify the ID token with PyJWT against the published JWKS, as a relying party would."""

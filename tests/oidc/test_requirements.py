@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from factors.models import WebAuthnCredential
 from risk.models import LoginEvent
+from tests.base import BrowserClient
 from tests.factors.test_webauthn import passkey_registered
-from tests.helpers import SHIPPED_STAGES, WEBAUTHN_SIGN_IN, totp_device
+from tests.helpers import SHIPPED_STAGES, WEBAUTHN_SIGN_IN, force_login_verified, make_user, totp_device
 from tests.oidc.base import CHALLENGE_ONLY, REDIRECT, OidcTestCase, query_of
 from tests.oidc.factories import make_client
 
@@ -40,7 +41,7 @@ class PhishingResistantTests(OidcTestCase):
         self.assertNotIn(SESSION_KEY, self.browser.session)
 
     def test_the_client_policy_applies_when_the_app_asks_for_less(self):
-        strict, secret = make_client(name="Bank", redirect_uris=[REDIRECT], policy="phishing_resistant")
+        strict, _ = make_client(name="Bank", redirect_uris=[REDIRECT], policy="phishing_resistant")
         first = self.browser.get(self.authorize_url(strict, acr_values="password"))
         response = self.sign_in(query_of(first["Location"])["next"], with_factor=False)
         self.assertEqual(response["Location"], "/login/")
@@ -175,6 +176,13 @@ class LoginEventTests(OidcTestCase):
         event = LoginEvent.objects.get(user=self.user)
         self.assertEqual((event.app, event.app_id), ("Example App", self.app.client_id))
         self.assertEqual(event.outcome, LoginEvent.Outcome.SUCCESS)
+        activity = self.browser.get("/account/activity/")
+        self.assertContains(activity, "To sign in to <strong>Example App</strong>", html=False)
+        staff = BrowserClient()
+        force_login_verified(staff, make_user("admin@example.com", is_staff=True, is_superuser=True))
+        listing = staff.get("/admin/risk/loginevent/")
+        self.assertContains(listing, "Example App")
+        self.assertContains(staff.get(f"/admin/risk/loginevent/?app={event.app}"), "Example App")
 
     def test_a_sign_in_to_the_site_itself_records_no_app(self):
         self.sign_in("")
