@@ -195,6 +195,8 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
+    # Client secrets of the OpenID Connect provider only (authsite/oidc/hashers.py says why).
+    "authsite.oidc.hashers.ClientSecretHasher",
 ]
 
 # NIST SP 800-63B rev 4: at least 8 characters, at least 64 accepted, no composition rules,
@@ -380,6 +382,7 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "authsite.oidc.validators.Validator",
     "SCOPES_BACKEND_CLASS": "authsite.oidc.scopes.ClientScopes",
     "APPLICATION_ADMIN_CLASS": "authsite.oidc.admin.ClientAdmin",
+    "CLIENT_SECRET_HASHER": "oidc_client_secret",
     "SCOPES": {"openid": "Sign you in", "email": "Your email address"},
     "DEFAULT_SCOPES": ["openid"],
     "PKCE_REQUIRED": True,
