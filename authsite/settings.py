@@ -138,6 +138,8 @@ MIDDLEWARE = [
     "authsite.accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Inside the CSP middleware: a sign-in for an application may end at that application.
+    "authsite.oidc.csp.ClientFormActionMiddleware",
 ]
 
 ROOT_URLCONF = "authsite.urls"

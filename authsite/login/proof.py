@@ -110,6 +110,17 @@ def app_request_for(request: HttpRequest, next_url: str) -> AppRequest | None:
         return None
 
 
+def app_request_for_any(request: HttpRequest) -> AppRequest | None:
+    """Return the application request stored in the session, whatever address it continues to."""
+    raw = request.session.get(SESSION_APP_REQUEST)
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return AppRequest.from_json(raw.get("app"))
+    except ValueError:
+        return None
+
+
 def app_request_clear(request: HttpRequest) -> None:
     request.session.pop(SESSION_APP_REQUEST, None)
 

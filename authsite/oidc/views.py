@@ -24,7 +24,7 @@ from authsite.core.clientip import client_ip
 from authsite.login import flow
 from authsite.login.facts import AppRequest
 from authsite.login.proof import app_request_set, session_proof
-from authsite.oidc import acr, keys, services, throttle
+from authsite.oidc import acr, csp, keys, services, throttle
 from authsite.oidc.models import Client
 
 logger = logging.getLogger("authsite.oidc")
@@ -118,6 +118,7 @@ class AuthorizeView(dot_views.AuthorizationView):
                 raise AuthorizeError(UnmetRequirements, "This sign-in could not reach the level the application asks.")
             # Step-up: only the missing second step, not the password again.
             request.session[SESSION_STEP_UP] = next_url
+            app_request_set(request, app, next_url=next_url)
             return flow.login_step_up(request, next_url=next_url, app=app)
         if not client.first_party and not services.consent_covers(user=request.user, client=client, scopes=scopes):
             if "none" in prompt:
@@ -168,7 +169,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         )
 
     def _consent_page(self, request: HttpRequest, client: Client, scopes: list[str]) -> HttpResponse:
-        return render(
+        response = render(
             request,
             self.template_name,
             {
@@ -177,6 +178,7 @@ class AuthorizeView(dot_views.AuthorizationView):
                 "action": request.get_full_path(),
             },
         )
+        return csp.allow_form_action(response, csp.origins(client.redirect_uris))
 
     def _issue(self, request, client: Client, scopes: list[str], credentials: dict, proof) -> HttpResponse:
         # Recorded for first-party clients too: the Security page lists every app the account uses.
@@ -272,6 +274,13 @@ class EndSessionView(dot_views.RPInitiatedLogoutView):
     ``user_logged_out`` receiver (``authsite.oidc.signals``), as for every other sign-out."""
 
     template_name = "oidc/logout_confirm.html"
+
+    def render_to_response(self, context, **response_kwargs) -> HttpResponse:
+        response = super().render_to_response(context, **response_kwargs)
+        application = context.get("application")
+        if application is not None:
+            csp.allow_form_action(response, csp.origins(application.post_logout_redirect_uris))
+        return response
 
 
 def jwks_view(request: HttpRequest) -> JsonResponse:

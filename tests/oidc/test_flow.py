@@ -89,3 +89,20 @@ class RefreshAndRevocationTests(OidcTestCase):
         self.assertEqual(response.status_code, 200)
         gone = BrowserClient().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
         self.assertEqual(gone.status_code, 401)
+
+
+@override_settings(LOGIN_STAGES=CHALLENGE_ONLY)
+class FormActionTests(OidcTestCase):
+    """CSP form-action covers the redirects after a form: pages that end at an app allow that app only."""
+
+    def form_action(self, response) -> str:
+        policy = response["Content-Security-Policy"]
+        return next(d for d in policy.split(";") if d.strip().startswith("form-action")).strip()
+
+    def test_the_login_page_of_a_sign_in_for_an_app_may_end_at_that_app(self):
+        first = self.browser.get(self.authorize_url())
+        page = self.browser.get(first["Location"])
+        self.assertEqual(self.form_action(page), "form-action 'self' https://app.example.com")
+
+    def test_the_login_page_of_the_site_itself_may_not(self):
+        self.assertEqual(self.form_action(self.browser.get("/login/")), "form-action 'self'")
