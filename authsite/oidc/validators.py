@@ -8,11 +8,12 @@ there, never from what the application asked. ID tokens are signed by ``authsite
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 
 from django.conf import settings
 from django.db import transaction
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from authsite.core import clock
@@ -79,17 +80,49 @@ class Validator(OAuth2Validator):
         return grant
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs) -> bool:
-        grant = get_grant_model().objects.filter(code=code, application=client).first()
-        if grant is None:
+        proof = GrantProof.objects.select_related("grant").filter(grant__code=code, grant__application=client).first()
+        if proof is None:
             self._code_replayed(code, client)
             return False
-        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+        grant = proof.grant
+        if grant.is_expired():
             return False
-        proof = GrantProof.objects.filter(grant=grant).first()
-        if proof is None:
-            return False
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        if grant.claims:
+            request.claims = json.loads(grant.claims)
         request.grant_proof = proof
         return True
+
+    # The code's grant was loaded once by validate_code; oauthlib asks these of it afterwards.
+
+    def _loaded_grant(self, code: str, request):
+        proof = getattr(request, "grant_proof", None)
+        return proof.grant if proof is not None and proof.grant.code == code else None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request=None, *args, **kwargs) -> bool:
+        grant = self._loaded_grant(code, request)
+        if grant is None:
+            return super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs)
+        return grant.redirect_uri_allowed(redirect_uri)
+
+    def get_code_challenge(self, code, request):
+        grant = self._loaded_grant(code, request)
+        return (grant.code_challenge or None) if grant is not None else super().get_code_challenge(code, request)
+
+    def get_code_challenge_method(self, code, request):
+        grant = self._loaded_grant(code, request)
+        if grant is None:
+            return super().get_code_challenge_method(code, request)
+        return grant.code_challenge_method or None
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self._loaded_grant(code, request)
+        if grant is None:
+            return super().get_authorization_code_nonce(client_id, code, redirect_uri, request)
+        return grant.nonce or None
 
     def _code_replayed(self, code: str, client) -> None:
         """A code used before: revoke what its first use gave (RFC 6749 4.1.2, RFC 9700 4.2.4)."""
