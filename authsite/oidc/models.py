@@ -76,8 +76,10 @@ class Client(AbstractApplication):
     def save(self, *args, **kwargs) -> None:
         self.authorization_grant_type = AbstractApplication.GRANT_AUTHORIZATION_CODE
         if self.client_type == AbstractApplication.CLIENT_PUBLIC:
-            # A public client has no secret (DOT would otherwise generate one nobody could keep).
+            # A public client has no secret (DOT would otherwise generate one nobody could keep),
+            # and an empty one is stored as such, not as the hash of "".
             self.client_secret = ""
+            self.hash_client_secret = False
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
