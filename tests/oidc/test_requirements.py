@@ -182,7 +182,11 @@ class LoginEventTests(OidcTestCase):
         force_login_verified(staff, make_user("admin@example.com", is_staff=True, is_superuser=True))
         listing = staff.get("/admin/risk/loginevent/")
         self.assertContains(listing, "Example App")
-        self.assertContains(staff.get(f"/admin/risk/loginevent/?app={event.app}"), "Example App")
+        filtered = staff.get(f"/admin/risk/loginevent/?app_id={event.app_id}")
+        self.assertContains(filtered, "Example App")
+        self.assertEqual(list(filtered.context["cl"].queryset), [event])
+        site_only = staff.get("/admin/risk/loginevent/?app_id=site")
+        self.assertEqual(list(site_only.context["cl"].queryset), [])
 
     def test_a_sign_in_to_the_site_itself_records_no_app(self):
         self.sign_in("")
