@@ -13,6 +13,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
+from jwcrypto import jws
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
@@ -157,6 +158,12 @@ class Validator(OAuth2Validator):
         return result
 
     def _get_key_for_token(self, token):
+        """Return the published keys for a token that at least parses as a JWS (else raise
+        ``InvalidJWSObject``, which django-oauth-toolkit answers as an invalid token)."""
+        try:
+            jws.JWS().deserialize(token)
+        except (ValueError, TypeError) as exc:
+            raise jws.InvalidJWSObject("not a JWS") from exc
         return keys.verification_keyset()
 
     def refresh_id_token(self, request) -> bool:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from oauth2_provider import views as dot_views
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import InvalidOIDCClientError, OAuthToolkitError
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors as oauth_errors
 from oauthlib.openid.connect.core import exceptions as oidc_errors
@@ -274,6 +274,12 @@ class EndSessionView(dot_views.RPInitiatedLogoutView):
     ``user_logged_out`` receiver (``authsite.oidc.signals``), as for every other sign-out."""
 
     template_name = "oidc/logout_confirm.html"
+
+    def get_request_application(self, id_token, client_id):
+        # django-oauth-toolkit looks an unknown client_id up with .get(), a server error.
+        if client_id and not Client.objects.filter(client_id=client_id).exists():
+            raise InvalidOIDCClientError()
+        return super().get_request_application(id_token, client_id)
 
     def render_to_response(self, context, **response_kwargs) -> HttpResponse:
         response = super().render_to_response(context, **response_kwargs)
