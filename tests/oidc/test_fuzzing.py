@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.test import override_settings
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
@@ -14,14 +14,8 @@ from tests.base import BrowserClient
 from tests.helpers import make_user, unique_email
 from tests.oidc.base import CHALLENGE_ONLY, REDIRECT, TOKEN, pkce_pair
 from tests.oidc.factories import make_client
+from tests.security.test_fuzzing import FUZZ
 
-FUZZ = settings(
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
 NASTY = st.sampled_from(
     [
         "",
