@@ -160,6 +160,23 @@ def session_ended(request: HttpRequest, *, user, sid: str) -> list[str]:
     return told
 
 
+def sessions_ending(request: HttpRequest, *, user, sessions) -> None:
+    """Tell the apps of each of ``sessions`` (the user's stored sessions, about to be ended from
+    elsewhere than their own browser: another session, "This wasn't me") that it ends."""
+    from authsite.accounts.sessions import SessionStore
+
+    store = SessionStore()
+    for row in sessions:
+        sid = store.decode(row.session_data).get(SESSION_SID)
+        if not isinstance(sid, str) or not sid:
+            continue
+        try:
+            session_ended(request, user=user, sid=sid)
+        except Exception:
+            # Ending the session must not fail because its apps could not be told.
+            logger.exception("back-channel logout failed", extra={"event": "oidc_backchannel_failed"})
+
+
 def backchannel_post(uri: str, token: str) -> bool:
     """Post ``logout_token`` to a client's back-channel logout address; True on a 2xx answer."""
     body = urllib.parse.urlencode({"logout_token": token}).encode("ascii")

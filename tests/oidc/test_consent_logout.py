@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import http.server
 import threading
+from datetime import timedelta
+from unittest import mock
 from urllib.parse import parse_qs
 
 import jwt as pyjwt
 from django.contrib.auth import SESSION_KEY
 from django.test import override_settings
 
+from authsite.core import clock
 from authsite.oidc.models import ClientSession, Consent
 from tests.base import BrowserClient
 from tests.oidc.base import CHALLENGE_ONLY, ISSUER, JWKS, REDIRECT, USERINFO, OidcTestCase, query_of
@@ -101,8 +104,9 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@override_settings(LOGIN_STAGES=CHALLENGE_ONLY)
-class LogoutTests(OidcTestCase):
+class BackchannelTestCase(OidcTestCase):
+    """The client is an app with a back-channel logout address served by a real local listener."""
+
     def setUp(self) -> None:
         super().setUp()
         _Receiver.received = []
@@ -117,6 +121,9 @@ class LogoutTests(OidcTestCase):
             backchannel_logout_uri=f"http://127.0.0.1:{self.server.server_port}/backchannel",
         )
 
+
+@override_settings(LOGIN_STAGES=CHALLENGE_ONLY)
+class LogoutTests(BackchannelTestCase):
     def test_end_session_signs_out_and_the_app_gets_a_valid_logout_token(self):
         claims = self.id_claims(self.tokens(self.sign_in_for_code())["id_token"])
         id_token = self.last_id_token
@@ -173,3 +180,21 @@ class LogoutTests(OidcTestCase):
         self.assertIn(SESSION_KEY, self.browser.session)
         self.browser.post("/o/logout/", {"allow": "on"})
         self.assertNotIn(SESSION_KEY, self.browser.session)
+
+
+@override_settings(LOGIN_STAGES=CHALLENGE_ONLY)
+class SessionsEndedElsewhereTests(BackchannelTestCase):
+    """A session ended from another browser (the Security page, "This wasn't me") tells its apps."""
+
+    def test_signing_out_everywhere_else_tells_the_apps_of_the_other_sessions(self):
+        claims = self.id_claims(self.tokens(self.sign_in_for_code())["id_token"])
+        first = self.browser
+        self.browser = BrowserClient()  # a second browser signs in a minute later (a new TOTP code)
+        with mock.patch("authsite.core.clock.now", return_value=clock.now() + timedelta(seconds=60)):
+            self.sign_in("")
+            self.assertIn(SESSION_KEY, self.browser.session)
+            self.browser.post("/account/security/sessions/end-others/")
+        self.assertNotIn(SESSION_KEY, first.session)
+        self.assertEqual(len(_Receiver.received), 1)
+        logout = pyjwt.decode(_Receiver.received[0]["logout_token"], options={"verify_signature": False})
+        self.assertEqual((logout["sid"], logout["sub"]), (claims["sid"], claims["sub"]))
