@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from authsite.core.text import StrOrPromise
 
 # What a sign-in asks of its second step is a fact of the login framework, set by any stage.
-from authsite.login.facts import Requirement
+from authsite.login.facts import FactorProof, Requirement
 
 
 class Strength(enum.IntEnum):
@@ -51,6 +51,8 @@ class FactorType:
     strength: Strength
     satisfies: frozenset[Requirement]
     in_sentence: StrOrPromise  # lower case, within a sentence: "(confirmed with authenticator app)"
+    # RFC 8176 authentication method reference values a verified factor of this kind stands for.
+    amr: tuple[str, ...] = ()
 
 
 FACTOR_TYPES: dict[str, FactorType] = {
@@ -62,6 +64,9 @@ FACTOR_TYPES: dict[str, FactorType] = {
             Strength.PHISHING_RESISTANT,
             frozenset(Requirement),
             _("passkey or security key"),
+            # "hwk": proof of possession of a key held by an authenticator; "user" is added when
+            # the authenticator verified the user (PIN or biometrics), see factor_proof().
+            ("hwk",),
         ),
         FactorType(
             "totp",
@@ -69,10 +74,22 @@ FACTOR_TYPES: dict[str, FactorType] = {
             Strength.APP,
             frozenset({Requirement.ANY, Requirement.STRONG}),
             _("authenticator app"),
+            ("otp",),
         ),
-        FactorType("sms", _("Text message"), Strength.RESTRICTED, frozenset({Requirement.ANY}), _("text message")),
-        FactorType("email", _("Email code"), Strength.EMAIL, frozenset({Requirement.ANY}), _("email code")),
-        FactorType("recovery", _("Recovery code"), Strength.RECOVERY, frozenset({Requirement.ANY}), _("recovery code")),
+        FactorType(
+            "sms", _("Text message"), Strength.RESTRICTED, frozenset({Requirement.ANY}), _("text message"), ("sms",)
+        ),
+        # RFC 8176 has no value for a code sent by email or a printed recovery code; both are
+        # one-time codes, so "otp" is the nearest honest value.
+        FactorType("email", _("Email code"), Strength.EMAIL, frozenset({Requirement.ANY}), _("email code"), ("otp",)),
+        FactorType(
+            "recovery",
+            _("Recovery code"),
+            Strength.RECOVERY,
+            frozenset({Requirement.ANY}),
+            _("recovery code"),
+            ("otp",),
+        ),
     )
 }
 
@@ -104,6 +121,18 @@ def satisfies(device_or_kind: Any, minimum: Requirement | Strength | str) -> boo
     if isinstance(minimum, Strength):
         return strength(device_or_kind) >= minimum
     return Requirement(minimum) in factor_type(device_or_kind).satisfies
+
+
+def factor_proof(device_or_kind: Any, *, user_verified: bool = False) -> FactorProof:
+    """Describe, for the login framework, what verifying this factor proved.
+
+    ``user_verified``: a WebAuthn assertion with the user-verified flag (a PIN or biometrics on the
+    authenticator), RFC 8176 ``user``.
+    """
+    kind = factor_type(device_or_kind)
+    meets = next(r for r in reversed(Requirement) if r in kind.satisfies)
+    methods = kind.amr + (("user",) if user_verified and kind.kind == "webauthn" else ())
+    return FactorProof(methods=methods, meets=meets)
 
 
 def sort_key(device: Any) -> tuple[int, int]:

@@ -78,6 +78,7 @@ class LoginEvent(models.Model):
     class Method(models.TextChoices):
         PASSWORD = "password", _("Password")
         PASSKEY = "passkey", _("Passkey")
+        STEP_UP = "step_up", _("Step-up of a signed-in session")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("Pending (second step not finished)")
@@ -115,6 +116,10 @@ class LoginEvent(models.Model):
     )
     factor = models.CharField(max_length=16, blank=True, help_text="Kind of second factor used, if any")
     request_id = models.CharField(max_length=64, blank=True)
+    app = models.CharField(
+        max_length=255, blank=True, help_text="The application the sign-in was for (empty: this site itself)"
+    )
+    app_id = models.CharField(max_length=255, blank=True, db_index=True, help_text="That application's client ID")
 
     class Meta:
         ordering = ("-created_at",)

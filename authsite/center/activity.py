@@ -25,10 +25,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from authsite.accounts.services import send_templated_email
 from authsite.accounts.sessions import session_public_id, user_session_end, user_sessions, user_sessions_end
+from authsite.accounts.sessions_models import UserSession
 from authsite.core import clock, events
 from authsite.core.links import absolute_url
 from authsite.core.parsing import parse_id
 from authsite.core.ua import browser_on_os, parse_ua
+from authsite.oidc import services as oidc_services
 from factors.registry import FACTOR_TYPES
 from risk import services as risk_services
 from risk.models import LoginEvent
@@ -129,6 +131,8 @@ class SignInRow:
     reasons: list[str]
     outcome: str
     factor: str
+    # The application the sign-in was for (an OpenID Connect client); "" for this site itself.
+    app: str = ""
 
 
 def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
@@ -154,6 +158,7 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
                 reasons=[_(text) for text in reason_texts(event.reasons)] if asked else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),
                 factor="" if passkey else _factor_in_sentence(event.factor),
+                app=event.app,
             )
         )
     return rows
@@ -166,6 +171,9 @@ def session_end(request: HttpRequest, *, public_id: str) -> bool:
     """End one of the signed-in user's other sessions; return whether one ended."""
     if public_id == session_public_id(request.session.session_key or ""):
         return False
+    oidc_services.sessions_ending(
+        request, user=request.user, sessions=UserSession.objects.filter(user_id=request.user.pk, public_id=public_id)
+    )
     ended = user_session_end(user=request.user, public_id=public_id)
     if ended:
         events.auth_event(request, SESSION_ENDED, outcome="success", scope="one")
@@ -174,6 +182,8 @@ def session_end(request: HttpRequest, *, public_id: str) -> bool:
 
 def sessions_end_others(request: HttpRequest) -> int:
     """End every session of the signed-in user but this one; return how many ended."""
+    others = UserSession.objects.filter(user_id=request.user.pk).exclude(session_key=request.session.session_key)
+    oidc_services.sessions_ending(request, user=request.user, sessions=others)
     count = user_sessions_end(user=request.user, keep_session_key=request.session.session_key)
     events.auth_event(request, SESSION_ENDED, outcome="success", scope="others", count=count)
     return count
@@ -191,6 +201,7 @@ def account_report_not_me(request: HttpRequest, *, event: LoginEvent) -> None:
     next sign-in then goes through every stage again, second factor included.
     """
     user = request.user
+    oidc_services.sessions_ending(request, user=user, sessions=UserSession.objects.filter(user_id=user.pk))
     sessions = user_sessions_end(user=user)
     devices = trusted_devices_revoke(user=user)
     forgotten = risk_services.login_disowned(event=event)
