@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "factors.apps.FactorsConfig",
     "risk.apps.RiskConfig",
     "authsite.center.apps.CenterConfig",
+    "authsite.oidc.apps.OidcConfig",
+    "oauth2_provider",
     "django_otp",
     "django_tasks_db",
     "authsite.center.apps.MfaAdminConfig",
@@ -354,6 +356,58 @@ def _development_site_url() -> str:
 # with the request's Host header, which the client chooses. Required in production (system check).
 SITE_URL = os.environ.get("SITE_URL", "").strip() or (_development_site_url() if DEBUG else "")
 
+# --- OpenID Connect provider (authsite.oidc; README, "Protect your app") --------------------------
+# Comma-separated signing keys, each a base64-encoded PEM (`manage.py oidc_keys generate`); the first
+# signs, all are published. Empty in debug: a development key is made in OIDC_DEV_KEY_FILE.
+OIDC_SIGNING_KEYS: list[str] = env_list("OIDC_SIGNING_KEYS", [])
+OIDC_DEV_KEY_FILE = os.environ.get("OIDC_DEV_KEY_FILE", "").strip() or str(BASE_DIR / ".oidc-dev-key")
+OIDC_JWKS_MAX_AGE = env_int("OIDC_JWKS_MAX_AGE", 3600, minimum=0)
+OIDC_BACKCHANNEL_TIMEOUT = env_int("OIDC_BACKCHANNEL_TIMEOUT", 5, minimum=1)
+OIDC_TOKEN_THROTTLE = {
+    "ip": env_int("OIDC_TOKEN_THROTTLE_IP", 100, minimum=1),
+    "client": env_int("OIDC_TOKEN_THROTTLE_CLIENT", 50, minimum=1),
+    "window": env_int("OIDC_TOKEN_THROTTLE_WINDOW", 900, minimum=1),
+}
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Client"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_DEVICE_GRANT_MODEL = "oauth2_provider.DeviceGrant"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": SITE_URL,
+    "OAUTH2_VALIDATOR_CLASS": "authsite.oidc.validators.Validator",
+    "SCOPES_BACKEND_CLASS": "authsite.oidc.scopes.ClientScopes",
+    "APPLICATION_ADMIN_CLASS": "authsite.oidc.admin.ClientAdmin",
+    "SCOPES": {"openid": "Sign you in", "email": "Your email address"},
+    "DEFAULT_SCOPES": ["openid"],
+    "PKCE_REQUIRED": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OIDC_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "ID_TOKEN_EXPIRE_SECONDS": env_int("OIDC_ID_TOKEN_SECONDS", 600, minimum=60),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("OIDC_REFRESH_TOKEN_SECONDS", 30 * 86400, minimum=60),
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": False,
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not DEBUG,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
 # Caps on account emails (sign-up, activation, "you already have an account", password reset)
 # per destination address and per client IP (an IPv6 client by its /64), per hour (authsite.accounts.caps).
 ACCOUNT_EMAIL_CAPS = {
@@ -423,6 +477,7 @@ LOGGING = {
         "authsite": {"level": LOG_LEVEL},
         "factors": {"level": LOG_LEVEL},
         "risk": {"level": LOG_LEVEL},
+        "oauth2_provider": {"level": "WARNING"},
         "django": {"level": "WARNING"},
     },
 }

@@ -7,6 +7,7 @@ from authsite.center import activity as center
 from authsite.center.demo import demo_view
 from authsite.center.remembered import trusted_device_revoke_view
 from authsite.center.security import security_view
+from authsite.oidc import urls as oidc_urls
 from factors import urls as factors_urls
 
 # The Security page shows factors, sessions and remembered devices, so it lives in the center; its
@@ -45,6 +46,9 @@ urlpatterns = [
     path("", include((center.urlpatterns, "center"))),
     path("account/security/devices/forget/", trusted_device_revoke_view, name="trusted_device_revoke"),
     path("admin/", admin.site.urls),
+    # The OpenID Connect provider (authsite.oidc): its endpoints under /o/, discovery at the root.
+    path("o/", include((oidc_urls.urlpatterns, "oauth2_provider"))),
+    *oidc_urls.well_known_patterns,
     # Development only: the view answers 404 unless DEBUG is on.
     path("demo/", demo_view, name="demo"),
 ]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # What a sign-in asks of its second step is a fact of the login framework, set by any stage.
-from authsite.login.facts import Requirement
+from authsite.login.facts import FactorProof, Requirement
 
 
 class Strength(enum.IntEnum):
@@ -47,6 +47,8 @@ class FactorType:
     strength: Strength
     satisfies: frozenset[Requirement]
     in_sentence: str  # lower case, within a sentence: "(confirmed with authenticator app)"
+    # RFC 8176 authentication method reference values a verified factor of this kind stands for.
+    amr: tuple[str, ...] = ()
 
 
 FACTOR_TYPES: dict[str, FactorType] = {
@@ -58,6 +60,9 @@ FACTOR_TYPES: dict[str, FactorType] = {
             Strength.PHISHING_RESISTANT,
             frozenset(Requirement),
             "passkey or security key",
+            # "hwk": proof of possession of a key held by an authenticator; "user" is added when
+            # the authenticator verified the user (PIN or biometrics), see factor_proof().
+            ("hwk",),
         ),
         FactorType(
             "totp",
@@ -65,10 +70,15 @@ FACTOR_TYPES: dict[str, FactorType] = {
             Strength.APP,
             frozenset({Requirement.ANY, Requirement.STRONG}),
             "authenticator app",
+            ("otp",),
         ),
-        FactorType("sms", "Text message", Strength.RESTRICTED, frozenset({Requirement.ANY}), "text message"),
-        FactorType("email", "Email code", Strength.EMAIL, frozenset({Requirement.ANY}), "email code"),
-        FactorType("recovery", "Recovery code", Strength.RECOVERY, frozenset({Requirement.ANY}), "recovery code"),
+        FactorType("sms", "Text message", Strength.RESTRICTED, frozenset({Requirement.ANY}), "text message", ("sms",)),
+        # RFC 8176 has no value for a code sent by email or a printed recovery code; both are
+        # one-time codes, so "otp" is the nearest honest value.
+        FactorType("email", "Email code", Strength.EMAIL, frozenset({Requirement.ANY}), "email code", ("otp",)),
+        FactorType(
+            "recovery", "Recovery code", Strength.RECOVERY, frozenset({Requirement.ANY}), "recovery code", ("otp",)
+        ),
     )
 }
 
@@ -100,6 +110,18 @@ def satisfies(device_or_kind: Any, minimum: Requirement | Strength | str) -> boo
     if isinstance(minimum, Strength):
         return strength(device_or_kind) >= minimum
     return Requirement(minimum) in factor_type(device_or_kind).satisfies
+
+
+def factor_proof(device_or_kind: Any, *, user_verified: bool = False) -> FactorProof:
+    """Describe, for the login framework, what verifying this factor proved.
+
+    ``user_verified``: a WebAuthn assertion with the user-verified flag (a PIN or biometrics on the
+    authenticator), RFC 8176 ``user``.
+    """
+    kind = factor_type(device_or_kind)
+    meets = next(r for r in reversed(Requirement) if r in kind.satisfies)
+    methods = kind.amr + (("user",) if user_verified and kind.kind == "webauthn" else ())
+    return FactorProof(methods=methods, meets=meets)
 
 
 def sort_key(device: Any) -> tuple[int, int]:

@@ -7,13 +7,19 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from authsite.core import clock, events
-from authsite.login.facts import Requirement
+from authsite.login import flow
+from authsite.login.facts import AuthLevel, FactorRequirement, Requirement, requirement_for_app
 from authsite.login.stages import LoginStage
 from authsite.login.state import PendingLogin
-from factors.services import factor_account_email_device, user_has_factor
+from factors.registry import satisfies
+from factors.services import factor_account_email_device, user_factor_summaries, user_has_factor
 
 KEY = "challenge"
 ENROLL_KEY = "enrol"
+UNMET_MESSAGE = (
+    "{app} needs a sign-in with a passkey or security key, and your account has none. Sign in here, "
+    "add a passkey on your Security page, then go back to {app} and try again."
+)
 
 
 class ChallengeStage(LoginStage):
@@ -43,6 +49,15 @@ class ChallengeStage(LoginStage):
         if has_factor is None:  # no earlier stage looked
             has_factor = user_has_factor(user)
         requirement = facts.requirement
+        if facts.app is not None:
+            # What the application asks is a floor, whether or not an earlier stage decided.
+            requirement = requirement_for_app(requirement or FactorRequirement(required=has_factor), facts.app)
+            if facts.app.level is AuthLevel.PHISHING_RESISTANT and not _can_meet(user, requirement):
+                # Never a weaker sign-in for this app: the user is told what to add instead.
+                events.auth_event(
+                    request, events.MFA_FAIL, outcome="unmet_app_requirement", user_id=user.pk, app=facts.app.app_id
+                )
+                return flow.login_abort(request, UNMET_MESSAGE.format(app=facts.app.app_name))
         required = requirement.required if requirement is not None else has_factor
         if facts.throttle_unavailable and has_factor:
             required = True
@@ -61,6 +76,14 @@ class ChallengeStage(LoginStage):
         state["exclude"] = list(requirement.exclude) if requirement is not None else []
         state["reasons"] = list(requirement.reasons) if requirement is not None else []
         return redirect("factors:challenge")
+
+
+def _can_meet(user, requirement: FactorRequirement) -> bool:
+    """Tell whether the user has a usable factor that satisfies ``requirement``."""
+    return any(
+        f.usable and f.kind not in requirement.exclude and satisfies(f.kind, requirement.minimum)
+        for f in user_factor_summaries(user)
+    )
 
 
 class EnrolStage(LoginStage):

@@ -26,7 +26,7 @@ from authsite.core import clock, events
 from authsite.core.clientip import client_ip
 from authsite.core.links import absolute_url
 from authsite.login import flow
-from authsite.login.facts import FactorRequirement, Requirement
+from authsite.login.facts import FactorRequirement, LoginFacts, Requirement, requirement_for_app
 from authsite.login.inventory import user_factor_summaries
 from authsite.login.listeners import LoginListener
 from authsite.login.stages import LoginStage
@@ -147,7 +147,9 @@ def _requirement_for(decision: Decision, kinds: set[str]) -> tuple[Requirement, 
     return Requirement.ANY, ["sms", "recovery"]
 
 
-def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment, *, user, method: str) -> LoginEvent:
+def _store_event(
+    request: HttpRequest, ctx: LoginContext, assessment: Assessment, *, user, method: str, facts: LoginFacts
+) -> LoginEvent:
     score = assessment.score if math.isfinite(assessment.score) else None
     breakdown = {k: v for k, v in (assessment.breakdown or {}).items() if k != "error"}
     return LoginEvent.objects.create(
@@ -175,6 +177,8 @@ def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment
         reasons=[r.as_dict() for r in assessment.reasons],
         breakdown=_json_safe(breakdown),
         request_id=getattr(request, "request_id", "") or "",
+        app=facts.app.app_name[:255] if facts.app is not None else "",
+        app_id=facts.app.app_id[:255] if facts.app is not None else "",
     )
 
 
@@ -239,7 +243,9 @@ class RiskStage(LoginStage):
             )
         # A passkey with user verification began this sign-in instead of a password.
         method = LoginEvent.Method.PASSKEY if facts.passkey_verified else LoginEvent.Method.PASSWORD
-        event = _store_event(request, ctx, assessment, user=user, method=method)
+        if facts.step_up:
+            method = LoginEvent.Method.STEP_UP
+        event = _store_event(request, ctx, assessment, user=user, method=method, facts=facts)
         events.auth_event(
             request,
             "authn_risk_assessed",
@@ -260,15 +266,19 @@ class RiskStage(LoginStage):
         # The challenge stage needs the same answer; it is not asked of the database twice.
         facts.has_factor = has_factor
         if decision is Decision.ALLOW:
-            facts.requirement = FactorRequirement(required=False)
+            # The application's demand is a floor the engine can raise but never lower.
+            facts.requirement = requirement_for_app(FactorRequirement(required=False), facts.app)
             return None
         requirement, exclude = _requirement_for(decision, kinds)
-        facts.requirement = FactorRequirement(
-            required=True,
-            minimum=requirement,
-            exclude=tuple(exclude),
-            # What made us ask: trust reasons (a known device) are no reason to ask more.
-            reasons=tuple(reason_texts(assessment.reasons)[:3]),
+        facts.requirement = requirement_for_app(
+            FactorRequirement(
+                required=True,
+                minimum=requirement,
+                exclude=tuple(exclude),
+                # What made us ask: trust reasons (a known device) are no reason to ask more.
+                reasons=tuple(reason_texts(assessment.reasons)[:3]),
+            ),
+            facts.app,
         )
         if decision is Decision.CHALLENGE_STRONG:
             # Told now, whether or not the second step follows; the same email covers a sign-in

@@ -77,6 +77,7 @@ class LoginEvent(models.Model):
     class Method(models.TextChoices):
         PASSWORD = "password", "Password"
         PASSKEY = "passkey", "Passkey"
+        STEP_UP = "step_up", "Step-up of a signed-in session"
 
     class Outcome(models.TextChoices):
         PENDING = "pending", "Pending (second step not finished)"
@@ -114,6 +115,10 @@ class LoginEvent(models.Model):
     )
     factor = models.CharField(max_length=16, blank=True, help_text="Kind of second factor used, if any")
     request_id = models.CharField(max_length=64, blank=True)
+    app = models.CharField(
+        max_length=255, blank=True, help_text="The application the sign-in was for (empty: this site itself)"
+    )
+    app_id = models.CharField(max_length=255, blank=True, db_index=True, help_text="That application's client ID")
 
     class Meta:
         ordering = ("-created_at",)

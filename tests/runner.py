@@ -22,8 +22,13 @@ class TestRunner(DiscoverRunner):
         super().setup_test_environment(**kwargs)
         # Emailed links are built on SITE_URL; the test client's host is "testserver". Changed
         # through override_settings, whose setting_changed signal clears Django's hasher caches.
+        from authsite.oidc.keys import key_generate
+
         self._test_settings = override_settings(
             SITE_URL="http://testserver",
+            # One signing key for the run (production refuses to start without OIDC_SIGNING_KEYS).
+            OIDC_SIGNING_KEYS=[key_generate()],
+            OAUTH2_PROVIDER={**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": "http://testserver"},
             PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_PASSWORD_HASHERS],
         )
         self._test_settings.enable()

@@ -107,6 +107,18 @@ class ArchitectureTests(SimpleTestCase):
         allowed = ("authsite.core", "authsite.accounts", "authsite.login")
         self.assertNoViolations(lambda src, dst: not _in(src, "authsite.login") or any(_in(dst, p) for p in allowed))
 
+    def test_the_provider_imports_only_the_kernel_accounts_and_the_login_framework(self):
+        allowed = ("authsite.core", "authsite.accounts", "authsite.login", "authsite.oidc")
+        self.assertNoViolations(lambda src, dst: not _in(src, "authsite.oidc") or any(_in(dst, p) for p in allowed))
+
+    def test_only_the_center_and_the_wiring_import_the_provider(self):
+        def rule(src: str, dst: str) -> bool:
+            if not _in(dst, "authsite.oidc") or _in(src, "authsite.oidc"):
+                return True
+            return _in(src, "authsite.center") or src == "authsite.urls"
+
+        self.assertNoViolations(rule)
+
     def test_accounts_imports_neither_risk_nor_factors_nor_the_center(self):
         forbidden = ("risk", "factors", "authsite.center")
         self.assertNoViolations(
@@ -133,7 +145,7 @@ class ArchitectureTests(SimpleTestCase):
     def test_the_project_package_is_wiring_only(self):
         wiring = {"authsite", "authsite.settings", "authsite.urls", "authsite.wsgi", "authsite.asgi"}
         top = {m for m in self.imports.modules if m.count(".") == 1 and _in(m, "authsite")}
-        packages = {"authsite.core", "authsite.accounts", "authsite.login", "authsite.center"}
+        packages = {"authsite.core", "authsite.accounts", "authsite.login", "authsite.center", "authsite.oidc"}
         self.assertEqual(top - wiring - packages, set())
 
     def test_no_module_imports_a_private_name_of_another(self):

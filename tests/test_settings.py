@@ -20,6 +20,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from authsite.oidc.keys import key_generate
 from tests.base import SimpleTestCase, TestCase
 
 ROOT = Path(settings.BASE_DIR)
@@ -36,6 +37,10 @@ def demo_geoip() -> tuple[str, str]:
     if not city.exists():
         city, asn = build_demo_databases(_GEOIP_DIR)
     return str(city), str(asn)
+
+
+# One OpenID Connect signing key for the production-mode processes these tests start.
+_SIGNING_KEY = key_generate()
 
 
 def production_env(**extra: str) -> dict[str, str]:
@@ -55,6 +60,7 @@ def production_env(**extra: str) -> dict[str, str]:
         TWILIO_MESSAGING_SERVICE_SID="MG" + "0" * 32,
         GEOIP_CITY_DB=city_db,
         GEOIP_ASN_DB=asn_db,
+        OIDC_SIGNING_KEYS=_SIGNING_KEY,
         PYTHONDONTWRITEBYTECODE="1",
     )
     env.update(extra)

@@ -20,6 +20,7 @@ from authsite.accounts.throttle import ThrottleState
 from authsite.core import events
 from authsite.login import flow
 from authsite.login.facts import LoginFacts
+from authsite.login.proof import fresh_sign_in_needed
 
 INVALID_LOGIN = (
     "That email address and password don't match an active account. If you signed up "
@@ -49,9 +50,10 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def login_view(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and request.method == "GET":
-        return redirect(safe_next_url(request) or settings.LOGIN_REDIRECT_URL)
     next_url = safe_next_url(request)
+    # A signed-in user is sent on, unless an application asked for a newer sign-in than theirs.
+    if request.user.is_authenticated and request.method == "GET" and not fresh_sign_in_needed(request, next_url):
+        return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     form = forms.LoginForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():

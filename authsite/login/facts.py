@@ -21,6 +21,87 @@ class Requirement(enum.StrEnum):
     PHISHING_RESISTANT = "phishing_resistant"
 
 
+class AuthLevel(enum.StrEnum):
+    """How strongly a sign-in proved who it is, weakest first (named by ``acr`` values elsewhere)."""
+
+    PASSWORD = "password"
+    MFA = "mfa"
+    PHISHING_RESISTANT = "phishing_resistant"
+
+    @property
+    def rank(self) -> int:
+        return list(AuthLevel).index(self)
+
+    def at_least(self, other: AuthLevel) -> AuthLevel:
+        """Return the stronger of the two levels."""
+        return self if self.rank >= other.rank else other
+
+
+@dataclass(frozen=True)
+class AppRequest:
+    """Which application a sign-in is for and the least it must prove (set before the password).
+
+    ``level`` already combines what the application asked with the policy it is registered with;
+    ``fresh_after`` (a timestamp, or None) says that a session signed in before it does not count,
+    so the user must sign in again (OpenID Connect ``prompt=login`` and ``max_age``).
+    """
+
+    app_id: str
+    app_name: str
+    level: AuthLevel = AuthLevel.PASSWORD
+    fresh_after: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "app_id": self.app_id,
+            "app_name": self.app_name,
+            "level": str(self.level),
+            "fresh_after": self.fresh_after,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> AppRequest:
+        if not isinstance(data, dict) or set(data) != {"app_id", "app_name", "level", "fresh_after"}:
+            raise ValueError("not an application request of this version")
+        fresh_after = data["fresh_after"]
+        if fresh_after is not None and type(fresh_after) not in (int, float):
+            raise ValueError("fresh_after")
+        return cls(
+            app_id=_string(data["app_id"]),
+            app_name=_string(data["app_name"]),
+            level=AuthLevel(data["level"]),
+            fresh_after=fresh_after,
+        )
+
+
+@dataclass(frozen=True)
+class FactorProof:
+    """What a verified factor proved, as the app that owns the factor describes it.
+
+    ``methods`` are RFC 8176 authentication method reference values (``otp``, ``sms``, ``hwk``,
+    ``user``...); ``meets`` is the strongest ``Requirement`` the factor satisfies.
+    """
+
+    methods: tuple[str, ...]
+    meets: Requirement
+
+    def to_json(self) -> dict[str, Any]:
+        return {"methods": list(self.methods), "meets": str(self.meets)}
+
+    @classmethod
+    def from_json(cls, data: Any) -> FactorProof:
+        if not isinstance(data, dict) or set(data) != {"methods", "meets"}:
+            raise ValueError("not a factor proof of this version")
+        return cls(methods=_strings(data["methods"]), meets=Requirement(data["meets"]))
+
+
+LEVEL_FOR_REQUIREMENT = {
+    Requirement.ANY: AuthLevel.MFA,
+    Requirement.STRONG: AuthLevel.MFA,
+    Requirement.PHISHING_RESISTANT: AuthLevel.PHISHING_RESISTANT,
+}
+
+
 @dataclass(frozen=True)
 class FactorRequirement:
     """Whether the sign-in needs a second step, how strong, which kinds do not count, and why."""
@@ -31,6 +112,20 @@ class FactorRequirement:
     exclude: tuple[str, ...] = ()
     # Why the second step is asked, in plain words for the challenge page.
     reasons: tuple[str, ...] = ()
+
+    def raised_to(self, level: AuthLevel) -> FactorRequirement:
+        """Return this requirement, raised so that passing it reaches at least ``level``.
+
+        An application's demand is a floor: it can make the second step required or stronger,
+        never optional or weaker.
+        """
+        if level is AuthLevel.PASSWORD:
+            return self
+        minimum = self.minimum
+        reasons = self.reasons
+        if level is AuthLevel.PHISHING_RESISTANT and minimum is not Requirement.PHISHING_RESISTANT:
+            minimum = Requirement.PHISHING_RESISTANT
+        return FactorRequirement(required=True, minimum=minimum, exclude=self.exclude, reasons=reasons)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +143,25 @@ class FactorRequirement:
             exclude=_strings(data["exclude"]),
             reasons=_strings(data["reasons"]),
         )
+
+
+def requirement_for_app(requirement: FactorRequirement, app: AppRequest | None) -> FactorRequirement:
+    """Return ``requirement`` raised to what the application the sign-in is for demands.
+
+    When the application is why the second step is asked (or asked stronger), the reasons say so.
+    """
+    if app is None:
+        return requirement
+    raised = requirement.raised_to(app.level)
+    if raised == requirement:
+        return requirement
+    what = "a passkey or security key" if app.level is AuthLevel.PHISHING_RESISTANT else "a second step"
+    return FactorRequirement(
+        required=raised.required,
+        minimum=raised.minimum,
+        exclude=raised.exclude,
+        reasons=(f"{app.app_name} asks for {what}", *raised.reasons),
+    )
 
 
 @dataclass
@@ -72,6 +186,12 @@ class LoginFacts:
     # the user asked to remember this device.
     factor_kind: str = ""
     remember_device: bool = False
+    # The login framework, from the session: the application this sign-in is for (None: the site
+    # itself), and whether this is a step-up of a session that is already signed in (no password).
+    app: AppRequest | None = None
+    step_up: bool = False
+    # The app that verified a factor (challenge page, passkey sign-in): what the factor proved.
+    factor_proof: FactorProof | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +204,9 @@ class LoginFacts:
             "can_remember_device": self.can_remember_device,
             "factor_kind": self.factor_kind,
             "remember_device": self.remember_device,
+            "app": self.app.to_json() if self.app is not None else None,
+            "step_up": self.step_up,
+            "factor_proof": self.factor_proof.to_json() if self.factor_proof is not None else None,
         }
 
     @classmethod
@@ -95,6 +218,8 @@ class LoginFacts:
             requirement = data["requirement"]
             event_id = data["event_id"]
             has_factor = data["has_factor"]
+            app = data["app"]
+            factor_proof = data["factor_proof"]
             if event_id is not None and (type(event_id) is not int):
                 raise ValueError("event_id")
             return cls(
@@ -107,6 +232,9 @@ class LoginFacts:
                 can_remember_device=_bool(data["can_remember_device"]),
                 factor_kind=_string(data["factor_kind"]),
                 remember_device=_bool(data["remember_device"]),
+                app=None if app is None else AppRequest.from_json(app),
+                step_up=_bool(data["step_up"]),
+                factor_proof=None if factor_proof is None else FactorProof.from_json(factor_proof),
             )
         except (KeyError, TypeError) as exc:
             raise ValueError(str(exc)) from exc

@@ -19,8 +19,15 @@ from authsite.accounts.middleware import SESSION_AUTH_AT, SESSION_SEEN_AT
 from authsite.accounts.reauth import reauth_mark
 from authsite.core import clock, events
 from authsite.core.redirects import for_scripts
-from authsite.login.facts import LoginFacts
+from authsite.login.facts import AppRequest, LoginFacts
 from authsite.login.listeners import notify_login_succeeded
+from authsite.login.proof import (
+    app_request_clear,
+    app_request_for,
+    proof_from_facts,
+    session_proof,
+    session_proof_keep,
+)
 from authsite.login.stages import get_login_stages
 from authsite.login.state import (
     PendingLogin,
@@ -43,6 +50,10 @@ def login_begin(
     session_data: dict | None = None,
 ) -> HttpResponse:
     """Start a pending login for ``user`` after a correct password and run its stages."""
+    facts = facts if facts is not None else LoginFacts()
+    if facts.app is None:
+        # An application sent the user here: its demands travel with the sign-in as a fact.
+        facts.app = app_request_for(request, next_url)
     # A new session id once the password is known good: a fixated id from before is worthless.
     request.session.cycle_key()
     pending = PendingLogin(
@@ -50,12 +61,29 @@ def login_begin(
         backend=backend,
         started_at=clock.timestamp(),
         next_url=next_url,
-        facts=facts if facts is not None else LoginFacts(),
+        facts=facts,
         session_data=dict(session_data or {}),
         auth_hash=user.get_session_auth_hash(),
     )
     pending.keep_user(user)
     return login_continue(request, pending)
+
+
+def login_step_up(request: HttpRequest, *, next_url: str, app: AppRequest) -> HttpResponse:
+    """Run the stages again for the signed-in user, without the password, to reach ``app.level``.
+
+    The session proved less than an application asks: only what is missing (the second step) is
+    asked; ``login_finish`` then adds what it proved to the session's record.
+    """
+    user = request.user
+    backend = request.session.get(auth.BACKEND_SESSION_KEY, "")
+    return login_begin(
+        request,
+        user=user,
+        backend=backend,
+        next_url=next_url,
+        facts=LoginFacts(app=app, step_up=True),
+    )
 
 
 class LoginAborted(HttpResponseRedirect):
@@ -102,13 +130,18 @@ def login_finish(request: HttpRequest, pending: PendingLogin) -> HttpResponse:
         events.auth_event(request, events.LOGIN_FAIL, outcome="password_changed", user_id=user.pk)
         return login_abort(request, "Your password was changed while you were signing in. Sign in with the new one.")
     pending_login_clear(request)
+    previous = session_proof(request)
     # auth.login() rotates the session key (the session holds no user yet) and stores the
     # password hash that ends this session when the password changes.
     auth.login(request, user, backend=pending.backend)
     now = clock.timestamp()
     request.session[SESSION_AUTH_AT] = now
     request.session[SESSION_SEEN_AT] = now
-    reauth_mark(request)
+    session_proof_keep(request, proof_from_facts(pending.facts, user_id=user.pk, now=now, previous=previous))
+    app_request_clear(request)
+    if not pending.facts.step_up:
+        # A step-up proved a factor, not the password: it is no password re-authentication.
+        reauth_mark(request)
     request.session.update(pending.session_data)
     events.auth_event(request, events.LOGIN_SUCCESS, outcome="success", user_id=user.pk)
     response = HttpResponseRedirect(pending.next_url or resolve_url(settings.LOGIN_REDIRECT_URL))

@@ -25,7 +25,7 @@ from factors import services, webauthn
 from factors.forms import CodeForm
 from factors.models import EmailDevice, RecoveryCodeDevice, SMSDevice
 from factors.notify import notify_factor_change
-from factors.registry import Requirement, factor_type, offer_key, satisfies
+from factors.registry import Requirement, factor_proof, factor_type, offer_key, satisfies
 from factors.stages import KEY as CHALLENGE_KEY
 from factors.stepup import SESSION_FACTOR, factor_reauth_proof, reauth_level
 from factors.views.codes import code_label, send_message, verify_message
@@ -149,11 +149,19 @@ def _challenge_send(request: HttpRequest, pending: PendingLogin, user, device, *
 
 
 def _challenge_passed(
-    request: HttpRequest, pending: PendingLogin, user, device, *, recovery_left=None, remember: bool = False
+    request: HttpRequest,
+    pending: PendingLogin,
+    user,
+    device,
+    *,
+    recovery_left=None,
+    remember: bool = False,
+    user_verified: bool = False,
 ) -> HttpResponse:
     pending.session_data[DEVICE_ID_SESSION_KEY] = device.persistent_id
     pending.session_data[SESSION_FACTOR] = factor_reauth_proof(reauth_level(device))
     pending.facts.factor_kind = device.factor_kind
+    pending.facts.factor_proof = factor_proof(device, user_verified=user_verified)
     pending.facts.remember_device = remember
     events.auth_event(request, events.MFA_SUCCESS, outcome="success", user_id=user.pk, factor=device.factor_kind)
     if recovery_left is not None:
@@ -200,4 +208,8 @@ def challenge_webauthn_complete(request: HttpRequest, pending: PendingLogin) -> 
         notify_factor_failed(request, user=user)
         return json_error("That security key or passkey wasn't accepted. Try again or choose another way.")
     remember = isinstance(body.get("remember"), bool) and body["remember"]
-    return json_redirect(_challenge_passed(request, pending, user, result.credential, remember=remember))
+    return json_redirect(
+        _challenge_passed(
+            request, pending, user, result.credential, remember=remember, user_verified=result.user_verified
+        )
+    )

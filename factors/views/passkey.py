@@ -13,6 +13,7 @@ from authsite.core.redirects import json_redirect
 from authsite.login import flow
 from authsite.login.facts import LoginFacts
 from factors import webauthn
+from factors.registry import factor_proof
 from factors.stepup import SESSION_FACTOR, factor_reauth_proof, reauth_level
 from factors.views.common import json_body, json_error
 
@@ -52,7 +53,11 @@ def passkey_login_complete(request: HttpRequest) -> JsonResponse:
         user=result.user,
         backend=MODEL_BACKEND,
         next_url=safe_redirect_target(request, next_url),
-        facts=LoginFacts(passkey_verified=True, factor_kind=result.credential.factor_kind),
+        facts=LoginFacts(
+            passkey_verified=True,
+            factor_kind=result.credential.factor_kind,
+            factor_proof=factor_proof(result.credential, user_verified=True),
+        ),
         session_data={
             DEVICE_ID_SESSION_KEY: result.credential.persistent_id,
             SESSION_FACTOR: factor_reauth_proof(reauth_level(result.credential)),
