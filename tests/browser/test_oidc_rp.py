@@ -16,7 +16,7 @@ from django.utils import timezone
 from authsite.oidc import acr
 from factors import otp, services
 from tests.browser.base import DESKTOP_UA, BrowserTestCase
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, make_user
 from tests.oidc.factories import make_client
 from tests.oidc_rp.server import RelyingParty
 
@@ -46,6 +46,7 @@ class RelyingPartyBrowserTests(BrowserTestCase):
             name=name,
             redirect_uris=[f"{base}/callback/"],
             backchannel_logout_uri=f"{base}/backchannel-logout/",
+            post_logout_redirect_uris=[f"{base}/logged-out/"],
             **client_options,
         )
         app = RelyingParty(
@@ -75,8 +76,7 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         if page.locator("[data-testid=rp-signed-out]").count():
             return {}
         return {
-            key: page.text_content(f"[data-testid=rp-{key}]")
-            for key in ("email", "sub", "acr", "amr", "auth-time")
+            key: page.text_content(f"[data-testid=rp-{key}]") for key in ("email", "sub", "acr", "amr", "auth-time")
         }
 
     # -- the provider ----------------------------------------------------------------------------
@@ -175,3 +175,147 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         page.goto(self.url("/"))
         page.locator("header").get_by_role("button", name="Sign out").click()
         page.wait_for_url("**/login/**")
+
+    def add_passkey_authenticator(self) -> None:
+        """Give this browser a platform authenticator (Chrome's virtual one) that holds passkeys."""
+        cdp = self.context.new_cdp_session(self.page)
+        cdp.send("WebAuthn.enable", {"enableUI": False})
+        options = {
+            "protocol": "ctap2",
+            "ctap2Version": "ctap2_1",
+            "transport": "internal",
+            "hasResidentKey": True,
+            "hasUserVerification": True,
+            "isUserVerified": True,
+            "automaticPresenceSimulation": True,
+        }
+        cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+
+    def record_pages(self) -> list[str]:
+        """Collect the address of every page the browser shows from now on."""
+        shown: list[str] = []
+        self.page.on("framenavigated", lambda frame: shown.append(frame.url) if frame == self.page.main_frame else None)
+        return shown
+
+    def signed_in_at_app(self, app: RelyingParty, user, key: bytes) -> dict[str, str]:
+        self.app_sign_in(app)
+        self.password_step(user.email)
+        self.app_code_step(key)
+        return self.at_app(app)
+
+    def test_acr_values_ask_for_a_passkey_and_a_signed_in_session_steps_up_without_the_password(self):
+        app = self.start_app()
+        user = make_user("ines@example.com")
+        key = self.give_app(user)
+        self.add_passkey_authenticator()
+        self.assertEqual(self.signed_in_at_app(app, user, key)["acr"], acr.MFA)
+
+        page = self.page
+        page.goto(self.url("/account/security/"))
+        page.get_by_label("Name for this passkey").fill("Laptop")
+        page.get_by_role("button", name="Add a passkey").click()
+        page.wait_for_selector("text=Your passkey “Laptop” is ready")
+
+        shown = self.record_pages()
+        self.app_sign_in(app, acr_values=acr.PHISHING_RESISTANT)
+        page.wait_for_url("**/login/verify/**")
+        self.assertEqual(
+            page.get_by_label("6-digit code from your authenticator app").count(), 0, "only a passkey counts"
+        )
+        page.get_by_role("button", name="Use security key or passkey").click()
+        stepped = self.at_app(app)
+        self.assertEqual(stepped["acr"], acr.PHISHING_RESISTANT, stepped)
+        self.assertIn("mfa", stepped["amr"].split())
+        self.assertFalse(
+            [url for url in shown if "/login/?" in url or url.endswith("/login/")], "asked for the password again"
+        )
+
+    def test_acr_values_a_user_without_a_passkey_cannot_meet_never_yield_a_weaker_token(self):
+        app = self.start_app()
+        user = make_user("jon@example.com")
+        key = self.give_app(user)
+        self.app_sign_in(app, acr_values=acr.PHISHING_RESISTANT)
+        self.password_step(user.email)
+        page = self.page
+        page.wait_for_load_state()
+        self.screenshot("oidc-passkey-needed")
+        self.assertIn("passkey", page.text_content("main").lower())
+        self.assertEqual(page.get_by_label("6-digit code from your authenticator app").count(), 0)
+        # Whatever the user does next, the app never receives a token below what it asked for.
+        page.goto(app.url + "/")
+        self.assertEqual(self.at_app(app), {})
+        del key
+
+    def test_max_age_zero_asks_for_the_password_again_and_updates_auth_time(self):
+        app = self.start_app()
+        user = make_user("kai@example.com")
+        key = self.give_app(user)
+        first = self.signed_in_at_app(app, user, key)
+        self.page.wait_for_timeout(1100)  # auth_time counts whole seconds
+        self.app_sign_in(app, max_age="0")
+        self.password_step(user.email)
+        page = self.page
+        page.wait_for_load_state()
+        if "/login/verify/" in page.url:
+            self.app_code_step(key)
+        again = self.at_app(app)
+        self.assertEqual(again["sub"], first["sub"])
+        self.assertGreater(int(again["auth-time"]), int(first["auth-time"]))
+
+    def test_prompt_none_when_signed_out_returns_login_required_without_a_page(self):
+        app = self.start_app()
+        shown = self.record_pages()
+        self.app_sign_in(app, prompt="none")
+        self.assertEqual(self.at_app(app), {"error": "login_required"})
+        self.assertFalse([url for url in shown if url.startswith(self.live_server_url)], shown)
+
+    def test_a_third_party_app_asks_for_consent_once_and_the_security_page_revokes_it(self):
+        app = self.start_app("Partner Reports", first_party=False)
+        user = make_user("lea@example.com")
+        key = self.give_app(user)
+        self.app_sign_in(app)
+        self.password_step(user.email)
+        self.app_code_step(key)
+        page = self.page
+        page.wait_for_selector("text=Allow Partner Reports to sign you in?")
+        self.assertIn("See your email address", page.text_content("main"))
+        self.screenshot("oidc-consent")
+        page.get_by_role("button", name="Allow", exact=True).click()
+        self.assertEqual(self.at_app(app)["email"], user.email)
+        page.goto(app.url + "/userinfo/")
+        self.assertTrue(page.text_content("body").startswith("200 "), page.text_content("body"))
+
+        # Allowed once: the next sign-in at the app goes straight back.
+        self.app_sign_in(app)
+        self.assertEqual(self.at_app(app)["email"], user.email)
+
+        page.goto(self.url("/account/security/"))
+        apps = page.get_by_test_id("allowed-apps")
+        self.assertIn("Partner Reports", apps.text_content())
+        self.screenshot("security-apps")
+        apps.get_by_role("button", name=re.compile("Revoke|Remove|Withdraw")).first.click()
+        page.wait_for_load_state()
+        self.assertNotIn("Partner Reports", page.get_by_test_id("allowed-apps").text_content())
+        page.goto(app.url + "/userinfo/")
+        self.assertTrue(page.text_content("body").startswith("401"), page.text_content("body"))
+
+    def test_signing_out_at_one_app_ends_the_site_session_and_the_other_apps_session(self):
+        reports = self.start_app("Reports")
+        mail_app = self.start_app("Webmail")
+        user = make_user("mia@example.com")
+        key = self.give_app(user)
+        self.assertEqual(self.signed_in_at_app(reports, user, key)["email"], user.email)
+        # Single sign-on: the second app gets a token without a page at the provider.
+        self.app_sign_in(mail_app)
+        self.assertEqual(self.at_app(mail_app)["email"], user.email)
+
+        page = self.page
+        page.goto(reports.url + "/")
+        page.get_by_role("button", name="Sign out of the app").click()
+        page.wait_for_selector("[data-testid=rp-logged-out]")
+        # The site session is over...
+        page.goto(self.url("/account/security/"))
+        self.assertIn("/login/", page.url)
+        # ...and the provider told the other app (back-channel), which ended its session too.
+        page.goto(mail_app.url + "/")
+        self.assertEqual(self.at_app(mail_app), {})

@@ -43,6 +43,7 @@ class RelyingParty:
             "RP_CLIENT_ID": client_id,
             "RP_CLIENT_SECRET": client_secret,
             "RP_STATE_DIR": self.state_dir,
+            "RP_COOKIE_PREFIX": f"rp{self.port}",
             # The provider in the tests is plain http on loopback; Authlib refuses that unless told.
             "AUTHLIB_INSECURE_TRANSPORT": "1",
         }

@@ -32,8 +32,10 @@ SESSION_ENGINE = "django.contrib.sessions.backends.file"
 SESSION_FILE_PATH = os.path.join(STATE_DIR, "sessions")
 os.makedirs(SESSION_FILE_PATH, exist_ok=True)
 # The provider runs on another host name of the same machine; distinct names keep the cookies apart.
-SESSION_COOKIE_NAME = "rp_session"
-CSRF_COOKIE_NAME = "rp_csrftoken"
+# Two apps on one host name (different ports) would share cookies, so each names its own.
+COOKIE_PREFIX = os.environ.get("RP_COOKIE_PREFIX", "rp")
+SESSION_COOKIE_NAME = f"{COOKIE_PREFIX}_session"
+CSRF_COOKIE_NAME = f"{COOKIE_PREFIX}_csrftoken"
 
 RP_PROVIDER_URL = os.environ["RP_PROVIDER_URL"].rstrip("/")
 RP_CLIENT_ID = os.environ["RP_CLIENT_ID"]
