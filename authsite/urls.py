@@ -6,7 +6,7 @@ from authsite.accounts import views
 from authsite.center import activity as center
 from authsite.center.demo import demo_view
 from authsite.center.remembered import trusted_device_revoke_view
-from authsite.center.security import security_view
+from authsite.center.security import app_revoke_view, security_view
 from authsite.oidc import urls as oidc_urls
 from factors import urls as factors_urls
 
@@ -45,6 +45,7 @@ urlpatterns = [
     ),
     path("", include((center.urlpatterns, "center"))),
     path("account/security/devices/forget/", trusted_device_revoke_view, name="trusted_device_revoke"),
+    path("account/security/apps/revoke/", app_revoke_view, name="app_revoke"),
     path("admin/", admin.site.urls),
     # The OpenID Connect provider (authsite.oidc): its endpoints under /o/, discovery at the root.
     path("o/", include((oidc_urls.urlpatterns, "oauth2_provider"))),

@@ -82,13 +82,15 @@ class LoginEventAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     # Narrow enough for the score, decision and outcome to show at 1280 px beside both sidebars; the
     # network, the device and the rest of the context are on each event's page.
-    list_display = ("when", "user", "origin", "score_display", "decision", "outcome")
-    list_filter = ("decision", ReasonFilter, "outcome", CountryFilter, "mode", "trusted_device")
+    list_display = ("when", "user", "origin", "app_display", "score_display", "decision", "outcome")
+    list_filter = ("decision", ReasonFilter, "outcome", CountryFilter, "app", "mode", "trusted_device")
     search_fields = ("user__email", "ip", "network", "network_org")
     list_select_related = ("user",)
     readonly_fields = (
         "created_at",
         "user",
+        "app",
+        "app_id",
         "ip",
         "network",
         "network_org",
@@ -127,6 +129,11 @@ class LoginEventAdmin(admin.ModelAdmin):
     @admin.display(description="Device")
     def device(self, event: LoginEvent) -> str:
         return " / ".join(p for p in (event.browser, event.os) if p) or "-"
+
+    @admin.display(description="For", ordering="app")
+    def app_display(self, event: LoginEvent) -> str:
+        """The application the sign-in was for (an OpenID Connect client), or this site."""
+        return event.app or "This site"
 
     @admin.display(description="Score", ordering="score")
     def score_display(self, event: LoginEvent) -> str:

@@ -64,6 +64,7 @@ class DashboardData:
     by_decision: dict[str, int] = field(default_factory=dict)
     lowered: list[tuple[str, int]] = field(default_factory=list)  # the same for reasons that lowered it
     reason_texts: dict[str, str] = field(default_factory=dict)  # code -> the plain words users were shown
+    apps: list[tuple[str, int]] = field(default_factory=list)  # (application, sign-ins); "" is this site
 
     def reason_label(self, code: str) -> str:
         """Return the words of a reason code; with the code too when another code has the same words."""
@@ -95,7 +96,8 @@ class DashboardData:
 def dashboard_data(*, days: int = DEFAULT_DAYS) -> DashboardData:
     """Aggregate the sign-ins of the last ``days`` days (today included, UTC).
 
-    Five queries: per day and decision, per country, the score range, the score bins, and the
+    Six queries: per day and decision, per country, per application signed in to (OpenID Connect
+    clients; "" for this site itself), the score range, the score bins, and the
     reasons lists of the events that have reasons (counted here: JSON array expansion differs
     between PostgreSQL and SQLite, and only challenged sign-ins carry reasons). Reasons that raised
     the risk and reasons that lowered it (a known or remembered device) are counted apart.
@@ -115,6 +117,10 @@ def dashboard_data(*, days: int = DEFAULT_DAYS) -> DashboardData:
     countries = [
         (row["country"] or "unknown", row["n"])
         for row in events.values("country").annotate(n=Count("id")).order_by("-n", "country")[:TOP_COUNTRIES]
+    ]
+    apps = [
+        (row["app"], row["n"])
+        for row in events.values("app").annotate(n=Count("id")).order_by("-n", "app")[:TOP_COUNTRIES]
     ]
     score_bins, engine_errors = _score_histogram(events)
     reasons: Counter[str] = Counter()
@@ -146,6 +152,7 @@ def dashboard_data(*, days: int = DEFAULT_DAYS) -> DashboardData:
         score_bins=score_bins,
         engine_errors=engine_errors,
         by_decision={d: by_decision.get(d, 0) for d in DECISIONS},
+        apps=apps,
     )
 
 

@@ -127,6 +127,8 @@ class SignInRow:
     reasons: list[str]
     outcome: str
     factor: str
+    # The application the sign-in was for (an OpenID Connect client); "" for this site itself.
+    app: str = ""
 
 
 def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
@@ -152,6 +154,7 @@ def recent_sign_ins(*, user, limit: int = RECENT_SIGN_INS) -> list[SignInRow]:
                 reasons=reason_texts(event.reasons) if asked else [],
                 outcome=OUTCOME_TEXTS.get(event.outcome, event.outcome),
                 factor="" if passkey else _factor_in_sentence(event.factor),
+                app=event.app,
             )
         )
     return rows

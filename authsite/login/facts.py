@@ -148,19 +148,18 @@ class FactorRequirement:
 def requirement_for_app(requirement: FactorRequirement, app: AppRequest | None) -> FactorRequirement:
     """Return ``requirement`` raised to what the application the sign-in is for demands.
 
-    When the application is why the second step is asked (or asked stronger), the reasons say so.
+    When the application asks for more than the password, the reasons say so.
     """
-    if app is None:
+    if app is None or app.level is AuthLevel.PASSWORD:
         return requirement
     raised = requirement.raised_to(app.level)
-    if raised == requirement:
-        return requirement
     what = "a passkey or security key" if app.level is AuthLevel.PHISHING_RESISTANT else "a second step"
+    reason = f"{app.app_name} asks for {what}"
     return FactorRequirement(
         required=raised.required,
         minimum=raised.minimum,
         exclude=raised.exclude,
-        reasons=(f"{app.app_name} asks for {what}", *raised.reasons),
+        reasons=raised.reasons if reason in raised.reasons else (reason, *raised.reasons),
     )
 
 

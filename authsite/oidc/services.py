@@ -49,7 +49,9 @@ def consent_covers(*, user, client: Client, scopes: list[str]) -> bool:
 
 
 def consent_record(*, user, client: Client, scopes: list[str]) -> None:
-    """Record that the user allowed ``client`` these scopes (added to what they allowed before)."""
+    """Record that the user allowed ``client`` these scopes (added to what they allowed before) and
+    used it now; a first-party client, which asks no one, is recorded the same way so the Security
+    page lists it."""
     now = clock.now()
     with transaction.atomic():
         consent = Consent.objects.select_for_update().filter(user=user, client=client).first()
@@ -71,7 +73,6 @@ def client_signed_in(request: HttpRequest, *, user, client: Client) -> str:
         defaults={"user": user, "last_used_at": now},
         create_defaults={"user": user, "created_at": now, "last_used_at": now},
     )
-    Consent.objects.filter(user=user, client=client).update(last_used_at=now)
     return sid
 
 

@@ -35,6 +35,16 @@ SCOPE_TEXTS = {
 }
 
 
+# The authorization request a step-up was started for (one try: a second shortfall is an error).
+SESSION_STEP_UP = "oidc_step_up"
+
+
+class UnmetRequirements(oauth_errors.OAuth2Error):
+    """OpenID Connect Unmet Authentication Requirements 1.0: the sign-in cannot meet what was asked."""
+
+    error = "unmet_authentication_requirements"
+
+
 class AuthorizeError(Exception):
     """An authorization request this provider answers with an error redirect to the client."""
 
@@ -99,10 +109,15 @@ class AuthorizeView(dot_views.AuthorizationView):
             # The staged login, with what the application asks; it comes back here afterwards.
             app_request_set(request, app, next_url=next_url)
             return redirect_to_login(next_url, settings.LOGIN_URL)
+        stepped_up = request.session.pop(SESSION_STEP_UP, None) == next_url
         if proof.level.rank < app.level.rank:
             if "none" in prompt:
                 raise AuthorizeError(oidc_errors.InteractionRequired, "A stronger sign-in is needed.")
+            if stepped_up:
+                # The sign-in ran and still proved less: an honest error, never a weaker token.
+                raise AuthorizeError(UnmetRequirements, "This sign-in could not reach the level the application asks.")
             # Step-up: only the missing second step, not the password again.
+            request.session[SESSION_STEP_UP] = next_url
             return flow.login_step_up(request, next_url=next_url, app=app)
         if not client.first_party and not services.consent_covers(user=request.user, client=client, scopes=scopes):
             if "none" in prompt:
@@ -111,7 +126,6 @@ class AuthorizeView(dot_views.AuthorizationView):
                 return self._consent_page(request, client, scopes)
             if request.POST.get("allow") != "yes":
                 raise AuthorizeError(oauth_errors.AccessDeniedError, "The user did not allow the application.")
-            services.consent_record(user=request.user, client=client, scopes=scopes)
         return self._issue(request, client, scopes, credentials, proof)
 
     def _requirements(self, request: HttpRequest, client: Client, credentials: dict) -> tuple[set[str], AppRequest]:
@@ -180,6 +194,8 @@ class AuthorizeView(dot_views.AuthorizationView):
         )
 
     def _issue(self, request, client: Client, scopes: list[str], credentials: dict, proof) -> HttpResponse:
+        # Recorded for first-party clients too: the Security page lists every app the account uses.
+        services.consent_record(user=request.user, client=client, scopes=scopes)
         sid = services.client_signed_in(request, user=request.user, client=client)
         credentials = {**credentials, "auth_proof": proof, "sid": sid}
         try:

@@ -10,8 +10,8 @@ import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt as pyjwt
-from django.utils import timezone
 
+from authsite.core import clock
 from factors import otp
 from tests.base import BrowserClient
 from tests.helpers import PASSWORD, CacheClearingTestCase, make_user, totp_device
@@ -80,7 +80,7 @@ class OidcTestCase(CacheClearingTestCase):
     def pass_challenge(self):
         return self.browser.post(
             "/login/verify/",
-            {"device": self.device.persistent_id, "action": "verify", "code": otp.totp(self.key, timezone.now())},
+            {"device": self.device.persistent_id, "action": "verify", "code": otp.totp(self.key, clock.now())},
         )
 
     def code_from(self, response) -> str:
@@ -127,7 +127,9 @@ class OidcTestCase(CacheClearingTestCase):
     def tokens(self, code: str, **kwargs) -> dict:
         response = self.exchange(code, **kwargs)
         self.assertEqual(response.status_code, 200, response.content)
-        return response.json()
+        data = response.json()
+        self.last_id_token = data.get("id_token")
+        return data
 
     def id_claims(self, id_token: str, *, audience: str | None = None) -> dict:
         """Verify the ID token with PyJWT against the published JWKS, as a relying party would."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.test import override_settings
 
 from authsite.oidc.models import Subject
-from tests.oidc.base import CHALLENGE_ONLY, ISSUER, OidcTestCase
+from tests.base import BrowserClient
+from tests.oidc.base import CHALLENGE_ONLY, ISSUER, TOKEN, OidcTestCase
 
 
 @override_settings(LOGIN_STAGES=CHALLENGE_ONLY)
@@ -52,3 +53,39 @@ class CodeFlowTests(OidcTestCase):
         claims = self.id_claims(self.tokens(self.sign_in_for_code())["id_token"])
         self.assertEqual(claims["amr"], ["pwd"])
         self.assertEqual(claims["acr"], "password")
+
+
+@override_settings(LOGIN_STAGES=CHALLENGE_ONLY)
+class RefreshAndRevocationTests(OidcTestCase):
+    def refresh(self, refresh_token: str):
+        return BrowserClient().post(
+            TOKEN,
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": refresh_token,
+                "client_id": self.app.client_id,
+                "client_secret": self.secret,
+            },
+        )
+
+    def test_a_refresh_gives_a_new_access_token_and_no_new_id_token(self):
+        tokens = self.tokens(self.sign_in_for_code())
+        response = self.refresh(tokens["refresh_token"])
+        self.assertEqual(response.status_code, 200, response.content)
+        renewed = response.json()
+        self.assertNotEqual(renewed["access_token"], tokens["access_token"])
+        # A refreshed ID token would have to repeat the sign-in's auth_time/amr/acr: none is issued.
+        self.assertNotIn("id_token", renewed)
+        self.assertEqual(self.userinfo(renewed["access_token"])["email"], self.user.email)
+        # Rotation: the old refresh token is spent.
+        self.assertEqual(self.refresh(tokens["refresh_token"]).status_code, 400)
+
+    def test_revocation_ends_the_access_token(self):
+        tokens = self.tokens(self.sign_in_for_code())
+        response = BrowserClient().post(
+            "/o/revoke_token/",
+            {"token": tokens["access_token"], "client_id": self.app.client_id, "client_secret": self.secret},
+        )
+        self.assertEqual(response.status_code, 200)
+        gone = BrowserClient().get("/o/userinfo/", HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+        self.assertEqual(gone.status_code, 401)

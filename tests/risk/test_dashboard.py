@@ -59,8 +59,9 @@ class DashboardDataTests(DashboardTestCase):
         self.seed()
         with CaptureQueriesContext(connection) as queries:
             data = dashboard_data(days=30)
-        self.assertLessEqual(len(queries), 5)
+        self.assertLessEqual(len(queries), 6)
         self.assertEqual(data.total, 12)
+        self.assertEqual(data.apps, [("", 12)], "every seeded sign-in was to this site itself")
         self.assertEqual(data.by_decision, {"allow": 5, "challenge": 6, "challenge_strong": 0, "deny": 1})
         self.assertEqual(dict(data.reasons), {"new_device": 6, "impossible_travel": 1})
         self.assertEqual(dict(data.countries), {"NO": 10, "AU": 1, "unknown": 1})
@@ -151,6 +152,17 @@ class DashboardPageTests(DashboardTestCase):
         self.assertNotIn("<code>known_device</code>", raised)
         self.assertIn("You have signed in from this device before", lowered)
         self.assertIn("<code>known_device</code>", lowered)
+
+    def test_sign_ins_are_counted_by_the_application_they_were_for(self):
+        now = timezone.now()
+        for _ in range(2):
+            event(self.user, created_at=now, decision="allow", score=0.0, reasons=[], app="Example App", app_id="abc")
+        event(self.user, created_at=now, decision="allow", score=0.0, reasons=[])
+        self.assertEqual(dashboard_data(days=7).apps, [("Example App", 2), ("", 1)])
+        body = self.client.get(self.url).content.decode()
+        self.assertIn('<caption id="table-apps">Sign-ins by the application they were for</caption>', body)
+        self.assertIn('<th scope="row">Example App</th><td>2</td>', body)
+        self.assertIn('<th scope="row">This site</th><td>1</td>', body)
 
     def test_renders_without_data(self):
         response = self.client.get(self.url)
