@@ -69,7 +69,7 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         try:
             page.wait_for_url(re.compile(re.escape(app.url) + r"/(\?.*)?$"))
         except Exception:
-            print("DEBUG", page.url, " ".join(page.text_content("body").split())[:3000], app.output()[-3000:])
+            print("Not back at the app; at", page.url, app.output()[-3000:])
             raise
         if page.locator("[data-testid=rp-error]").count():
             return {"error": page.text_content("[data-testid=rp-error]")}
