@@ -54,11 +54,17 @@ class AuthorizeError(Exception):
         self.description = description
 
 
-def _without_prompt_login(url: str) -> str:
-    """Return ``url`` without ``prompt=login``, so the request it names does not ask again."""
+def _without_freshness(url: str) -> str:
+    """Return ``url`` without ``prompt=login`` and ``max_age``, for the return from a fresh sign-in.
+
+    That sign-in is what they asked for; asking again on the way back would loop, since by then
+    some time has passed (with ``max_age=0``, always).
+    """
     parts = urlsplit(url)
     query = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "max_age":
+            continue
         kept = " ".join(v for v in value.split() if v != "login") if key == "prompt" else value
         if key != "prompt" or kept:
             query.append((key, kept))
@@ -101,7 +107,7 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     def _decide(self, request: HttpRequest, client: Client, scopes: list[str], credentials: dict) -> HttpResponse:
         prompt, app = self._requirements(request, client, credentials)
-        next_url = _without_prompt_login(request.get_full_path())
+        next_url = _without_freshness(request.get_full_path())
         proof = session_proof(request)
         if proof is None or (app.fresh_after is not None and proof.auth_time < app.fresh_after):
             if "none" in prompt:
@@ -167,6 +173,21 @@ class AuthorizeView(dot_views.AuthorizationView):
             {"description": oauth_error.description or "The application sent a request this site cannot use."},
             status=oauth_error.status_code,
         )
+
+    def redirect(self, redirect_to: str, application) -> HttpResponse:
+        """Send the browser back to the client, with the code or an error.
+
+        A plain redirect when the browser came from the application. When it comes from this
+        site's own sign-in or consent form (``Sec-Fetch-Site: same-origin``), a redirect would carry
+        that form submission on to the client's origin, which the pages' Content-Security-Policy
+        (``form-action 'self'``) forbids: browsers apply ``form-action`` to every redirect after a
+        submission. A page that moves on by itself ends the submission first.
+        """
+        response = super().redirect(redirect_to, application)
+        if self.request.headers.get("Sec-Fetch-Site") not in ("same-origin", "same-site"):
+            return response
+        name = (application.name or application.client_id) if application is not None else "the application"
+        return render(self.request, "oidc/redirect.html", {"url": response["Location"], "app_name": name})
 
     def _consent_page(self, request: HttpRequest, client: Client, scopes: list[str]) -> HttpResponse:
         response = render(
