@@ -174,21 +174,6 @@ class AuthorizeView(dot_views.AuthorizationView):
             status=oauth_error.status_code,
         )
 
-    def redirect(self, redirect_to: str, application) -> HttpResponse:
-        """Send the browser back to the client, with the code or an error.
-
-        A plain redirect when the browser came from the application. When it comes from this
-        site's own sign-in or consent form (``Sec-Fetch-Site: same-origin``), a redirect would carry
-        that form submission on to the client's origin, which the pages' Content-Security-Policy
-        (``form-action 'self'``) forbids: browsers apply ``form-action`` to every redirect after a
-        submission. A page that moves on by itself ends the submission first.
-        """
-        response = super().redirect(redirect_to, application)
-        if self.request.headers.get("Sec-Fetch-Site") not in ("same-origin", "same-site"):
-            return response
-        name = (application.name or application.client_id) if application is not None else "the application"
-        return render(self.request, "oidc/redirect.html", {"url": response["Location"], "app_name": name})
-
     def _consent_page(self, request: HttpRequest, client: Client, scopes: list[str]) -> HttpResponse:
         response = render(
             request,
