@@ -16,6 +16,7 @@ import functools
 import json
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,17 +101,27 @@ def signing_keys() -> tuple[SigningKey, ...]:
 
 
 def _development_key() -> str:
-    """Return the development key, made once in ``OIDC_DEV_KEY_FILE`` and shared by every process."""
+    """Return the development key, made once in ``OIDC_DEV_KEY_FILE`` and shared by every process.
+
+    The key is written to a temporary file and linked into place, so a process starting at the
+    same moment reads either nothing (and links its own, or loses the race and reads the winner's)
+    or the whole key, never half of it.
+    """
     path = Path(settings.OIDC_DEV_KEY_FILE)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    if path.exists():
         return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        value = key_generate(RS256)
-        handle.write(value)
-    logger.warning("made a development OpenID Connect signing key in %s", path)
-    return value
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".oidc-key-")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key_generate(RS256))
+        try:
+            os.link(tmp, path)
+            logger.warning("made a development OpenID Connect signing key in %s", path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+    return path.read_text(encoding="ascii").strip()
 
 
 def signing_key() -> SigningKey:

@@ -70,3 +70,20 @@ class RotationTests(OidcTestCase):
             forged = keys.jwt_sign(pyjwt.decode(token, options={"verify_signature": False}))
         with self.assertRaises(StopIteration):  # its kid is not published
             self.id_claims(forged)
+
+
+class DevelopmentKeyTests(SimpleTestCase):
+    def test_in_debug_without_keys_one_key_is_made_once_and_shared(self):
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "dev-key"
+            with override_settings(DEBUG=True, OIDC_SIGNING_KEYS=[], OIDC_DEV_KEY_FILE=str(path)):
+                first = keys.signing_key().kid
+                keys.signing_keys.cache_clear()  # another process reads the same file
+                self.assertEqual(keys.signing_key().kid, first)
+                self.assertEqual(sorted(p.name for p in Path(folder).iterdir()), ["dev-key"])
+            with override_settings(DEBUG=False, OIDC_SIGNING_KEYS=[]), self.assertRaises(Exception) as refused:
+                keys.signing_keys()
+            self.assertIn("oidc_keys generate", str(refused.exception))
