@@ -30,7 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authsite.settings")
 
 
-def run(trace: Path, *, baseline: bool, trace_memory: bool, device_ids: bool = False) -> dict:
+def run(
+    trace: Path,
+    *,
+    baseline: bool,
+    trace_memory: bool,
+    device_ids: bool = False,
+    calibrate: bool = False,
+    rtt: bool = True,
+) -> dict:
     from risk.decision import Decision
     from risk.evaluation.replay import Replayer, ScoreHistogram, roc_auc
     from risk.evaluation.simulate import ATTACKER_TYPES
@@ -58,13 +66,14 @@ def run(trace: Path, *, baseline: bool, trace_memory: bool, device_ids: bool = F
                     settled["challenged"] += 1
 
     # Speed: a plain replay, exactly what `manage.py risk_replay` does (scores written out).
-    timed = Replayer(baseline=baseline, use_device_ids=device_ids)
+    options = {"baseline": baseline, "use_device_ids": device_ids, "calibrate": calibrate, "use_rtt": rtt}
+    timed = Replayer(**options)
     started = time.perf_counter()
     with open(trace, newline="", encoding="utf-8") as fh, open(os.devnull, "w") as out:
         timed.run(fh, out)
     elapsed = time.perf_counter() - started
     # Metrics (and optionally memory): a second replay with the per-row callback.
-    replayer = Replayer(baseline=baseline, on_scored=on_scored, use_device_ids=device_ids)
+    replayer = Replayer(on_scored=on_scored, **options)
     if trace_memory:
         tracemalloc.start()
     with open(trace, newline="", encoding="utf-8") as fh, open(os.devnull, "w") as out:
@@ -83,6 +92,26 @@ def run(trace: Path, *, baseline: bool, trace_memory: bool, device_ids: bool = F
     }
 
 
+def replay_variants(trace: Path, args) -> dict:
+    """Replay the trace each way asked for; return the results by column name."""
+    memory = args.tracemalloc
+    variants = {
+        "engine": {},
+        "engine+cookie": {"device_ids": True},
+        "freeman": {"baseline": True},
+    }
+    if args.calibrate:
+        variants["engine cal"] = {"calibrate": True}
+        variants["engine+cookie cal"] = {"device_ids": True, "calibrate": True}
+    if args.rtt:
+        variants["engine no-rtt"] = {"rtt": False}
+        variants["e+cookie no-rtt"] = {"device_ids": True, "rtt": False}
+    return {
+        name: run(trace, baseline=options.pop("baseline", False), trace_memory=memory, **options)
+        for name, options in variants.items()
+    }
+
+
 def pct(a: int, b: int) -> str:
     return f"{100.0 * a / b:6.2f}%" if b else "   n/a "
 
@@ -95,6 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trace", help="Use this trace instead of generating one.")
     parser.add_argument(
         "--tracemalloc", action="store_true", help="Measure peak Python allocations (slows the replay down)."
+    )
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="Also replay with self-calibrating thresholds (columns marked 'cal').",
+    )
+    parser.add_argument(
+        "--rtt",
+        action="store_true",
+        help="Also replay the engine without the Round-Trip Time column (columns marked 'no-rtt').",
     )
     args = parser.parse_args(argv)
 
@@ -117,17 +156,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         # Rows/s depends on what else the machine runs: print its load next to the figures.
         load_before = os.getloadavg()[0]
-        results = {
-            "engine": run(trace, baseline=False, trace_memory=args.tracemalloc),
-            "engine+cookie": run(trace, baseline=False, trace_memory=args.tracemalloc, device_ids=True),
-            "freeman": run(trace, baseline=True, trace_memory=args.tracemalloc),
-        }
+        results = replay_variants(trace, args)
 
     names = list(results)
-    print(f"\n{'':38}" + "".join(f"{n:>16}" for n in names))
+    print(f"\n{'':38}" + "".join(f"{n:>18}" for n in names))
 
     def line(label, fn):
-        print(f"{label:38}" + "".join(f"{fn(results[n]):>16}" for n in names))
+        print(f"{label:38}" + "".join(f"{fn(results[n]):>18}" for n in names))
 
     line("rows", lambda r: str(r["stats"].rows))
     line("replay rows/s", lambda r: f"{r['stats'].rows / r['elapsed']:.0f}")

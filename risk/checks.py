@@ -59,4 +59,7 @@ def check_risk_settings(app_configs=None, **kwargs):
         messages.append(Error("RISK_THRESHOLDS must satisfy CHALLENGE <= CHALLENGE_STRONG <= DENY.", id="risk.E002"))
     if conf.get("RISK_FIRST_LOGIN") not in ("allow", "challenge", "challenge_strong"):
         messages.append(Error("RISK_FIRST_LOGIN must be allow, challenge or challenge_strong.", id="risk.E003"))
+    from risk.thresholds import calibration_problems
+
+    messages.extend(Error(f"{problem}.", id="risk.E004") for problem in calibration_problems())
     return messages

@@ -174,6 +174,8 @@ def _store_event(request: HttpRequest, ctx: LoginContext, assessment: Assessment
         decision=assessment.decision.value,
         reasons=[r.as_dict() for r in assessment.reasons],
         breakdown=_json_safe(breakdown),
+        earlier_sign_ins=breakdown.get("history"),
+        round_trip_ms=ctx.round_trip_ms,
         request_id=getattr(request, "request_id", "") or "",
     )
 

@@ -58,6 +58,9 @@ class CountsSnapshot:
     n_total: int  # all learned sign-ins
     n_users: int  # users with at least one learned sign-in
     profile: UserProfile = field(default_factory=UserProfile)
+    # The decision thresholds in force for this user's band (risk.thresholds), or None for the
+    # fixed RISK_THRESHOLDS; set by risk.policy.assess, not by the stores.
+    thresholds: dict | None = None
 
     def user_count(self, level: str, value: str | None) -> int:
         """Return the user's count of ``value`` at ``level`` (0 when unseen or None)."""
