@@ -16,6 +16,7 @@ FACTORS_PATTERNS = [*factors_urls.urlpatterns, path("account/security/", securit
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_view, name="login"),
+    path("login/rtt/", views.login_rtt_probe_view, name="login_rtt"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup_view, name="signup"),
     path("signup/done/", views.signup_done_view, name="signup_done"),

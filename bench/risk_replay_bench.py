@@ -133,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rtt",
         action="store_true",
-        help="Also replay the engine without the Round-Trip Time column (columns marked 'no-rtt').",
+        help=(
+            "Simulate round-trip times too (unless --trace is given), and also replay without the "
+            "Round-Trip Time column (columns marked 'no-rtt')."
+        ),
     )
     args = parser.parse_args(argv)
 
@@ -149,9 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             trace = Path(tmpdir) / "trace.csv"
             t0 = time.perf_counter()
             with open(trace, "w", newline="", encoding="utf-8") as fh:
-                n = simulate(fh, SimConfig(users=args.users, days=args.days, seed=args.seed))
+                n = simulate(fh, SimConfig(users=args.users, days=args.days, seed=args.seed, rtt=args.rtt))
             print(
-                f"trace: {n} rows, {args.users} users, {args.days} days, seed {args.seed} "
+                f"trace: {n} rows, {args.users} users, {args.days} days, seed {args.seed}"
+                f"{', round-trip times' if args.rtt else ''} "
                 f"(generated in {time.perf_counter() - t0:.1f} s)"
             )
         # Rows/s depends on what else the machine runs: print its load next to the figures.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from authsite.core.clientip import canonical_ip_or_none
+from authsite.core.parsing import parse_round_trip_ms
 from authsite.core.ua import ParsedUA, parse_ua
 from risk.geo import GeoResult, network_prefixes
 
@@ -55,6 +57,11 @@ class LoginContext:
         return (self.user_agent or None, self.browser or None, self.os or None, self.device_type or None)
 
     @property
+    def rtt_levels(self) -> tuple[str, str]:
+        """Return the round-trip-time hierarchy: fine bucket -> coarse bucket ("?" when unknown)."""
+        return rtt_buckets(self.round_trip_ms)
+
+    @property
     def has_location(self) -> bool:
         """Return whether coordinates are known."""
         return self.geo.latitude is not None and self.geo.longitude is not None
@@ -64,6 +71,21 @@ class LoginContext:
 def device_digest(device_id: str) -> str:
     """Return the digest under which a device id is counted and stored (cached: ids repeat)."""
     return hashlib.blake2b(device_id.encode(), digest_size=16).hexdigest()
+
+
+# Round-trip times are compared on a log scale, since jitter grows with the latency itself: fine
+# buckets 25% wide, coarse ones a factor of 2 (docs/risk-model.md, "Round-trip time").
+_RTT_FINE = math.log(1.25)
+_RTT_COARSE = math.log(2.0)
+RTT_UNKNOWN = ("?", "?")
+
+
+def rtt_buckets(round_trip_ms: float | None) -> tuple[str, str]:
+    """Return the fine and coarse bucket labels of a round-trip time; ``RTT_UNKNOWN`` for None."""
+    if round_trip_ms is None:
+        return RTT_UNKNOWN
+    log = math.log(round_trip_ms)
+    return (f"f{math.floor(log / _RTT_FINE)}", f"c{math.floor(log / _RTT_COARSE)}")
 
 
 def network_label(ip: str, asn: int | None) -> str | None:
@@ -93,7 +115,8 @@ def context_from_parts(
     """Build a :class:`LoginContext` from plain values.
 
     ``timestamp`` must be timezone-aware. ``geo`` is a GeoIP lookup result (or None); pass
-    ``parsed_ua`` to override what the parser makes of ``user_agent``.
+    ``parsed_ua`` to override what the parser makes of ``user_agent``. An absent or absurd
+    ``round_trip_ms`` becomes None (unknown).
     """
     if timestamp.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
@@ -118,5 +141,5 @@ def context_from_parts(
         trusted_device=trusted_device,
         trusted_device_mismatch=trusted_device_mismatch,
         ip_reputation_hit=ip_reputation_hit,
-        round_trip_ms=round_trip_ms,
+        round_trip_ms=parse_round_trip_ms(round_trip_ms),
     )

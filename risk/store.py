@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from risk.model import DEVICE_LEVEL, CountsSnapshot, UserProfile, context_keys
+from risk.model import DEVICE_LEVEL, RTT_COUNT, CountsSnapshot, UserProfile, context_keys
 
 USERS_LEVEL = "__users__"  # pseudo level whose total is the number of users with history
 
@@ -87,6 +87,7 @@ class MemoryCountStore(CountStore):
         if state is None:
             state = self.users[ctx.user_id] = _UserState()
         counts, glob, totals, distinct = state.counts, self.glob, self.totals, self.distinct
+        rtt, rttc = ctx.rtt_levels
         for key in (
             ("ip", ctx.ip or None),
             ("net", ctx.network),
@@ -95,6 +96,9 @@ class MemoryCountStore(CountStore):
             ("bv", ctx.browser or None),
             ("osv", ctx.os or None),
             ("dev", ctx.device_type or None),
+            ("rtt", rtt),
+            ("rttc", rttc),
+            RTT_COUNT,
         ):
             if key[1] is None:
                 continue
