@@ -271,6 +271,9 @@ RISK_GEOIP_ASN_DB = os.environ.get("GEOIP_ASN_DB") or None
 RISK_IP_REPUTATION_FILES = env_list("RISK_IP_REPUTATION_FILES", [])
 RISK_TRUSTED_DEVICE_DAYS = env_int("RISK_TRUSTED_DEVICE_DAYS", 30, minimum=1, maximum=3650)
 RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24, maximum=24 * 365)
+# Share of completed sign-ins the self-calibrating CHALLENGE threshold aims to challenge
+# (docs/risk-model.md); the system check risk.E004 refuses anything but a share in (0, 1).
+RISK_TARGET_CHALLENGE_RATE = os.environ.get("RISK_TARGET_CHALLENGE_RATE", "").strip() or 0.03
 
 # --- Sessions -----------------------------------------------------------------------------------
 # Database sessions that record their user, address and browser, so people can see and end their

@@ -11,6 +11,9 @@ rows/s, peak memory, ROC AUC per attacker type, the challenge and deny rates of 
 with 10+ earlier successful sign-ins, and the catch rate per attacker type at the default
 thresholds.
 
+--calibrate adds replays with self-calibrating thresholds (risk_replay --calibrate); --rtt simulates
+round-trip times and adds replays without them (risk_replay --ignore-rtt), to report each effect.
+
 Targets: legit (10+ logins) challenged <= 5%, denied <= 0.2%; naive caught >= 99.5%, VPN >= 99%,
 targeted >= 75%; replay >= 20,000 rows/s.
 """
@@ -106,6 +109,9 @@ def replay_variants(trace: Path, args) -> dict:
     if args.rtt:
         variants["engine no-rtt"] = {"rtt": False}
         variants["e+cookie no-rtt"] = {"device_ids": True, "rtt": False}
+    if args.rtt and args.calibrate:
+        variants["engine cal no-rtt"] = {"calibrate": True, "rtt": False}
+        variants["e+cookie cal no-rtt"] = {"device_ids": True, "calibrate": True, "rtt": False}
     return {
         name: run(trace, baseline=options.pop("baseline", False), trace_memory=memory, **options)
         for name, options in variants.items()

@@ -3,7 +3,10 @@
 import csv
 import io
 import math
+import tempfile
+from pathlib import Path
 
+from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from risk.evaluation.simulate import SimConfig, simulate
@@ -200,6 +203,22 @@ class ReplayCalibrationTests(SimpleTestCase):
         _, rows2, replayer2 = run(flipped.getvalue(), calibrate=True)
         self.assertEqual([r[1:] for r in rows], [r[1:] for r in rows2])
         self.assertEqual(replayer.calibration.history, replayer2.calibration.history)
+
+    def test_command_prints_the_thresholds_it_ended_with(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "trace.csv"
+            path.write_text(self.trace, encoding="utf-8")
+            out = io.StringIO()
+            call_command("risk_replay", str(path), "--calibrate", stdout=out)
+            self.assertRegex(out.getvalue(), r"self-calibrated CHALLENGE thresholds at the end \(target 3\.00%\): 1-2")
+            fixed = io.StringIO()
+            call_command("risk_replay", str(path), "--ignore-rtt", stdout=fixed)
+            self.assertNotIn("self-calibrated", fixed.getvalue())
+            with (
+                override_settings(RISK_TARGET_CHALLENGE_RATE=0),
+                self.assertRaisesRegex(CommandError, "RISK_TARGET_CHALLENGE_RATE"),
+            ):
+                call_command("risk_replay", str(path), "--calibrate", stdout=io.StringIO())
 
     def test_fixed_thresholds_without_the_option(self):
         _, _, replayer = run(trace([{}]))

@@ -13,7 +13,7 @@ import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError
+from django.db import DatabaseError, connections
 
 from risk.calibration import calibration_apply, calibration_compute
 from risk.evaluation.calibrate import calibrate, read_scores
@@ -79,6 +79,9 @@ class Command(BaseCommand):
             except (CommandError, DatabaseError):
                 # The thresholds in force stay as they are; the next run tries again.
                 logger.exception("threshold calibration failed", extra={"event": "risk_calibration_failed"})
+            finally:
+                # A connection broken by a database restart would fail every later run: reconnect.
+                connections.close_all()
             time.sleep(every)
 
     @staticmethod
