@@ -174,9 +174,15 @@ def freeman_score(ctx, snap: CountsSnapshot, *, unseen_factor: float = 4.0) -> M
     # existed say nothing either way); its per-user frequency is over those sign-ins.
     n_rtt = snap.user.get(RTT_COUNT, 0)
     if n_rtt > 0:
-        fs = score_hierarchy(RTT_LEVELS, RTT_WEIGHTS, ctx.rtt_levels, snap, unseen_factor, n_user=n_rtt)
-        if fs.log_ratio < RTT_MIN_LOG_RATIO:
-            fs = fs._replace(log_ratio=RTT_MIN_LOG_RATIO)
+        levels = ctx.rtt_levels
+        if RTT_MIN_LOG_RATIO >= 0.0 and snap.user.get((RTT_LEVELS[0], levels[0]), 0) == n_rtt:
+            # Every sign-in of the user that carried the feature had this very bucket: p(x|u,L) is 1
+            # at both levels, no global frequency is above it, and the bound makes the term 0.
+            fs = FeatureScore(RTT_MIN_LOG_RATIO, math.nan, 1.0, False)  # p(x|A) not computed
+        else:
+            fs = score_hierarchy(RTT_LEVELS, RTT_WEIGHTS, levels, snap, unseen_factor, n_user=n_rtt)
+            if fs.log_ratio < RTT_MIN_LOG_RATIO:
+                fs = fs._replace(log_ratio=RTT_MIN_LOG_RATIO)
         features["rtt"] = fs
         total += fs.log_ratio
     return ModelScore(total, log_user, features)

@@ -15,6 +15,8 @@ from datetime import datetime
 from risk.model import DEVICE_LEVEL, RTT_COUNT, CountsSnapshot, UserProfile, context_keys
 
 USERS_LEVEL = "__users__"  # pseudo level whose total is the number of users with history
+# Levels counted per user only, never globally: the device cookie and the round-trip-time count.
+PER_USER_LEVELS = frozenset({DEVICE_LEVEL, RTT_COUNT[0]})
 
 
 def value_hash(level: str, value: str) -> str:
@@ -88,6 +90,8 @@ class MemoryCountStore(CountStore):
             state = self.users[ctx.user_id] = _UserState()
         counts, glob, totals, distinct = state.counts, self.glob, self.totals, self.distinct
         rtt, rttc = ctx.rtt_levels
+        # Per user only: how many of the user's sign-ins carried the round-trip-time feature.
+        counts[RTT_COUNT] = counts.get(RTT_COUNT, 0) + 1
         for key in (
             ("ip", ctx.ip or None),
             ("net", ctx.network),
@@ -98,7 +102,6 @@ class MemoryCountStore(CountStore):
             ("dev", ctx.device_type or None),
             ("rtt", rtt),
             ("rttc", rttc),
-            RTT_COUNT,
         ):
             if key[1] is None:
                 continue
@@ -202,7 +205,7 @@ class DatabaseCountStore(CountStore):
 
         users_table, global_table, stats_table = self._tables(connection)
         by_hash = {value_hash(lv, v): (lv, v) for lv, v in keys}
-        model_hashes = [h for h, (lv, _) in by_hash.items() if lv != DEVICE_LEVEL]
+        model_hashes = [h for h, (lv, _) in by_hash.items() if lv not in PER_USER_LEVELS]
         # Only quoted table names and %s placeholders are formatted into the SQL (S608 below).
         parts = [
             "SELECT 2, NULL, n_success, n_with_device, last_success_at, last_latitude, last_longitude, "  # noqa: S608
@@ -297,7 +300,7 @@ class DatabaseCountStore(CountStore):
         now: datetime = ctx.timestamp
         keys, device = learn_keys(ctx)
         user_rows = sorted((value_hash(lv, v), lv) for lv, v in ([*keys, device] if device else keys))
-        global_rows = sorted((value_hash(lv, v), lv, v[:255]) for lv, v in keys)
+        global_rows = sorted((value_hash(lv, v), lv, v[:255]) for lv, v in keys if lv not in PER_USER_LEVELS)
         users_table, global_table, stats_table = self._tables(connection)
         levels_table = connection.ops.quote_name(GlobalLevelStats._meta.db_table)
         distinct = connection.ops.quote_name("distinct")

@@ -244,6 +244,8 @@ class RollingCalibration:
             return
         if self._day is not None and self._today is not None:
             self._days.append((self._day, self._today))
+            for window, counts in zip(self._window, self._today, strict=True):
+                window.merge(counts)
             self.recompute(day)
         self._day = day
         self._today = [ScoreCounts(self.cfg.floor, self.cfg.ceiling) for _ in self.cfg.bands]
@@ -253,8 +255,7 @@ class RollingCalibration:
         band = self.cfg.band_of(n_before)
         if band is None or self._today is None or not math.isfinite(score):
             return
-        self._today[band].add(score, floored=floored)
-        self._window[band].add(score, floored=floored)
+        self._today[band].add(score, floored=floored)  # joins the window when the day ends
 
     def recompute(self, day: int) -> None:
         """Drop days that left the window before ``day`` and set each band's threshold."""

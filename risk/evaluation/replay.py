@@ -338,6 +338,7 @@ class Replayer:
         i_dev_id = col.get("Device ID") if self.use_device_ids else None
         i_rtt = i_rtt if self.use_rtt else None
         calibration = self.calibration
+        day = None  # the trace's current day, for the calibration
         stats, store, velocity = self.stats, self.store, self.velocity
         policy, signals, on_scored = self.policy, self.signals, self.on_scored
         ua_cache, place_cache = self._ua_cache, self._place_cache
@@ -395,8 +396,9 @@ class Replayer:
             state = users.get(uid)
             n_before = state.profile.n_success if state is not None else 0
             # An evaluation must see engine errors, not a fail-closed decision.
-            if calibration is not None:
-                calibration.advance(ts.toordinal())
+            if calibration is not None and ts.toordinal() != day:
+                day = ts.toordinal()
+                calibration.advance(day)
             result: Assessment = assess(
                 ctx, store, velocity, policy=policy, signals=signals, fail_closed=False, thresholds=calibration
             )

@@ -74,8 +74,18 @@ class ModelTests(SimpleTestCase):
         self.assertFalse(usual.unseen)
         self.assertEqual(RTT_MIN_LOG_RATIO, 0.0)
         self.assertEqual(usual.log_ratio, 0.0)
-        # The unclamped likelihood ratio was below 1: the bound did the work.
-        self.assertLess(usual.p_attack, usual.p_user)
+        # A user with two usual times (home and mobile): the likelihood ratio of either is below 1
+        # (it would lower the score) and the bound holds it at 0.
+        rtt_history(self.store, 3, rtts=(20, 21, 20, 60, 62, 20, 61, 20), ip="192.0.2.30")
+        for rtt in (20, 61):
+            feature = freeman_score(rtt_ctx(3, rtt, minutes=60 * 24 * 20), self.store.snapshot(3)).features["rtt"]
+            self.assertLess(feature.p_attack, feature.p_user)
+            self.assertEqual(feature.log_ratio, 0.0)
+        # A time between the two is new at the fine level only: it raises the score, less than an unseen one.
+        between = freeman_score(rtt_ctx(3, 45, minutes=60 * 24 * 20), self.store.snapshot(3)).features["rtt"]
+        self.assertFalse(between.unseen)
+        self.assertGreater(between.log_ratio, 0.0)
+        self.assertLess(between.log_ratio, math.log(4.0))
 
     def test_far_round_trip_counts_as_unseen(self):
         far = self.feature(400)
