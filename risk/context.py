@@ -39,6 +39,9 @@ class LoginContext:
     trusted_device_mismatch: bool = False
     ip_reputation_hit: bool = False
     round_trip_ms: float | None = None
+    # False when this way of signing in has no page that measures the round-trip time (a passkey
+    # sign-in): the feature is then left out, neither scored nor learned.
+    rtt_applicable: bool = True
     # A digest of device_id, the form in which it is counted and stored (set from device_id).
     device_key: str | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -57,9 +60,10 @@ class LoginContext:
         return (self.user_agent or None, self.browser or None, self.os or None, self.device_type or None)
 
     @property
-    def rtt_levels(self) -> tuple[str, str]:
-        """Return the round-trip-time hierarchy: fine bucket -> coarse bucket ("?" when unknown)."""
-        return rtt_buckets(self.round_trip_ms)
+    def rtt_levels(self) -> tuple[str | None, str | None]:
+        """Return the round-trip-time hierarchy: fine bucket -> coarse bucket ("?" when unknown;
+        None when the feature does not apply to this sign-in)."""
+        return rtt_buckets(self.round_trip_ms) if self.rtt_applicable else (None, None)
 
     @property
     def has_location(self) -> bool:
@@ -110,6 +114,7 @@ def context_from_parts(
     trusted_device_mismatch: bool = False,
     ip_reputation_hit: bool = False,
     round_trip_ms: float | None = None,
+    rtt_applicable: bool = True,
     parsed_ua: ParsedUA | None = None,
 ) -> LoginContext:
     """Build a :class:`LoginContext` from plain values.
@@ -142,4 +147,5 @@ def context_from_parts(
         trusted_device_mismatch=trusted_device_mismatch,
         ip_reputation_hit=ip_reputation_hit,
         round_trip_ms=parse_round_trip_ms(round_trip_ms),
+        rtt_applicable=rtt_applicable,
     )

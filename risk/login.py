@@ -51,7 +51,9 @@ DENY_MESSAGE = (
 ENGINE_ERROR = Reason("engine_error", "We could not check this sign-in, so we ask for more proof")
 
 
-def login_context_build(request: HttpRequest, *, user, round_trip_ms: float | None = None) -> LoginContext:
+def login_context_build(
+    request: HttpRequest, *, user, round_trip_ms: float | None = None, rtt_applicable: bool = True
+) -> LoginContext:
     """Build the sign-in context from the request: trusted-proxy client IP, GeoIP, UA, cookies, and
     the round-trip time the sign-in page measured (handed on by the password step)."""
     ip = client_ip(request)
@@ -84,6 +86,7 @@ def login_context_build(request: HttpRequest, *, user, round_trip_ms: float | No
         trusted_device_mismatch=check.mismatch is not None,
         ip_reputation_hit=site_reputation_hit(ip),
         round_trip_ms=round_trip_ms,
+        rtt_applicable=rtt_applicable,
     )
 
 
@@ -106,6 +109,7 @@ def _context_from_state(data: dict) -> LoginContext:
         trusted_device_mismatch=bool(data.get("trusted_device_mismatch")),
         ip_reputation_hit=bool(data.get("ip_reputation_hit")),
         round_trip_ms=data.get("round_trip_ms"),
+        rtt_applicable=data.get("rtt_applicable", True) is not False,
     )
 
 
@@ -219,7 +223,11 @@ class RiskStage(LoginStage):
         kinds = {f.kind for f in user_factor_summaries(user) if f.usable}
         has_factor = bool(kinds - {"recovery"})
         try:
-            ctx = login_context_build(request, user=user, round_trip_ms=facts.round_trip_ms)
+            # A passkey sign-in posts no form, so nothing measured its round-trip time: the feature
+            # is left out rather than counted as missing.
+            ctx = login_context_build(
+                request, user=user, round_trip_ms=facts.round_trip_ms, rtt_applicable=not facts.passkey_verified
+            )
             assessment = services.login_assess(context=ctx)
         except Exception:
             # Fail closed: the strongest check the user has, never a silent allow (docs/house-rules.md, rule 6).

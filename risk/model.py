@@ -108,13 +108,10 @@ def feature_keys(levels: tuple[str, ...], values: tuple) -> list[tuple[str, str]
 def context_keys(ctx) -> list[tuple[str, str]]:
     """Return every (level, value) key of a context that the model counts (no device)."""
     rtt, rttc = ctx.rtt_levels
-    return [
-        *feature_keys(IP_LEVELS, ctx.ip_levels),
-        *feature_keys(UA_LEVELS, ctx.ua_levels),
-        (RTT_LEVELS[0], rtt),
-        (RTT_LEVELS[1], rttc),
-        RTT_COUNT,
-    ]
+    keys = [*feature_keys(IP_LEVELS, ctx.ip_levels), *feature_keys(UA_LEVELS, ctx.ua_levels)]
+    if rtt is not None:
+        keys += [(RTT_LEVELS[0], rtt), (RTT_LEVELS[1], rttc), RTT_COUNT]
+    return keys
 
 
 def score_hierarchy(
@@ -173,8 +170,8 @@ def freeman_score(ctx, snap: CountsSnapshot, *, unseen_factor: float = 4.0) -> M
     # Round-trip time, only once the user's history has it (sign-ins learned before the feature
     # existed say nothing either way); its per-user frequency is over those sign-ins.
     n_rtt = snap.user.get(RTT_COUNT, 0)
-    if n_rtt > 0:
-        levels = ctx.rtt_levels
+    levels = ctx.rtt_levels
+    if n_rtt > 0 and levels[0] is not None:
         if RTT_MIN_LOG_RATIO >= 0.0 and snap.user.get((RTT_LEVELS[0], levels[0]), 0) == n_rtt:
             # Every sign-in of the user that carried the feature had this very bucket: p(x|u,L) is 1
             # at both levels, no global frequency is above it, and the bound makes the term 0.

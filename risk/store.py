@@ -90,8 +90,9 @@ class MemoryCountStore(CountStore):
             state = self.users[ctx.user_id] = _UserState()
         counts, glob, totals, distinct = state.counts, self.glob, self.totals, self.distinct
         rtt, rttc = ctx.rtt_levels
-        # Per user only: how many of the user's sign-ins carried the round-trip-time feature.
-        counts[RTT_COUNT] = counts.get(RTT_COUNT, 0) + 1
+        if rtt is not None:
+            # Per user only: how many of the user's sign-ins carried the round-trip-time feature.
+            counts[RTT_COUNT] = counts.get(RTT_COUNT, 0) + 1
         for key in (
             ("ip", ctx.ip or None),
             ("net", ctx.network),

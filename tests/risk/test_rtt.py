@@ -108,6 +108,28 @@ class ModelTests(SimpleTestCase):
             del state.counts[key]  # as if learned by a version without the feature
         self.assertNotIn("rtt", freeman_score(rtt_ctx(1, 400, minutes=600), store.snapshot(1)).features)
 
+    def test_sign_in_without_a_measuring_page_leaves_the_feature_out(self):
+        # A passkey sign-in posts no form: nothing could measure, so nothing is held against it.
+        base = rtt_ctx(1, None, minutes=60 * 24 * 20)
+        passkey = context_from_parts(
+            user_id=1,
+            ip=base.ip,
+            user_agent=base.user_agent,
+            timestamp=base.timestamp,
+            geo=base.geo,
+            rtt_applicable=False,
+        )
+        self.assertEqual(passkey.rtt_levels, (None, None))
+        self.assertNotIn("rtt", freeman_score(passkey, self.store.snapshot(1)).features)
+        self.assertTrue(self.feature(None).unseen)  # the same sign-in through the form
+        before = dict(self.store.users[1].counts)
+        learn(passkey, self.store)
+        after = self.store.users[1].counts
+        self.assertEqual(
+            {k: v for k, v in after.items() if k[0] in ("rtt", "rttc", "rttn")},
+            {k: v for k, v in before.items() if k[0] in ("rtt", "rttc", "rttn")},
+        )
+
 
 class ReplayTests(SimpleTestCase):
     def rows(self, last_rtt):
