@@ -283,6 +283,9 @@ RISK_FIRST_LOGIN_GRACE_HOURS = env_int("RISK_FIRST_LOGIN_GRACE_HOURS", 24, maxim
 # "adaptive" (hand-written, default), "learned" (the trained model of risk/learned.py) or a dotted path.
 RISK_POLICY = os.environ.get("RISK_POLICY", "adaptive")
 RISK_MODEL_FILE = os.environ.get("RISK_MODEL_FILE") or None
+# Share of completed sign-ins the self-calibrating CHALLENGE threshold aims to challenge
+# (docs/risk-model.md); the system check risk.E004 refuses anything but a share in (0, 1).
+RISK_TARGET_CHALLENGE_RATE = os.environ.get("RISK_TARGET_CHALLENGE_RATE", "").strip() or 0.03
 
 # --- Sessions -----------------------------------------------------------------------------------
 # Database sessions that record their user, address and browser, so people can see and end their

@@ -21,6 +21,7 @@ urlpatterns = [
     path("language/", views.set_language_view, name="set_language"),
     # The translations static/js/webauthn.js uses (gettext), as a script of this origin (CSP).
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
+    path("login/rtt/", views.login_rtt_probe_view, name="login_rtt"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("signup/", views.signup_view, name="signup"),
     path("signup/done/", views.signup_done_view, name="signup_done"),

@@ -1,6 +1,6 @@
 """Write a simulated login trace in the RBA data set format.
 
-python bench/sim_trace.py OUT.csv [--users 2000] [--days 180] [--seed 1] [--no-coordinates]
+python bench/sim_trace.py OUT.csv [--users 2000] [--days 180] [--seed 1] [--no-coordinates] [--rtt]
 """
 
 from __future__ import annotations
@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-coordinates", action="store_true", help="Leave out the optional Latitude/Longitude columns."
     )
+    parser.add_argument(
+        "--rtt",
+        action="store_true",
+        help="Fill Round-Trip Time [ms] with simulated measurements (the other columns stay the same).",
+    )
     args = parser.parse_args(argv)
 
     from risk.evaluation.simulate import SimConfig, simulate
@@ -35,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         attacks_per_day=args.attacks_per_day,
         coordinates=not args.no_coordinates,
+        rtt=args.rtt,
     )
     if args.output == "-":
         n = simulate(sys.stdout, config, args.max_rows)

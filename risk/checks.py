@@ -60,6 +60,9 @@ def check_risk_settings(app_configs=None, **kwargs):
     if conf.get("RISK_FIRST_LOGIN") not in ("allow", "challenge", "challenge_strong"):
         messages.append(Error("RISK_FIRST_LOGIN must be allow, challenge or challenge_strong.", id="risk.E003"))
     messages.extend(_learned_model_messages())
+    from risk.thresholds import calibration_problems
+
+    messages.extend(Error(f"{problem}.", id="risk.E004") for problem in calibration_problems())
     return messages
 
 

@@ -37,6 +37,15 @@ RISK_VELOCITY                dict: WINDOW_SECONDS (900), ACCOUNT_FAILURES (5),
                              IP_FAILURES (20), SPRAY_ACCOUNTS (5), ACCOUNT_MAX_FAILURES (100).
 RISK_VELOCITY_CACHE          cache alias used by the cache velocity store ("default").
 RISK_UA_CACHE_SIZE           size of the LRU cache of parsed user agents (4096).
+RISK_TARGET_CHALLENGE_RATE   share of completed sign-ins (users with history) the self-calibrated
+                             CHALLENGE threshold aims to challenge, per band (0.03).
+RISK_CALIBRATION             dict: BANDS (lower bounds, in earlier completed sign-ins: 1, 3, 10,
+                             50), MIN_SIGN_INS per band and window before leaving the fixed
+                             default (300), WINDOW_DAYS (30), FLOOR (-4.0) and CEILING (2.0) of
+                             the threshold (never above CHALLENGE_STRONG or DENY either),
+                             MAX_STEP per recomputation (1.0), REFRESH_SECONDS a process keeps
+                             the stored thresholds before reading them again (60).
+                             docs/risk-model.md, "Self-calibrating thresholds".
 """
 
 from __future__ import annotations
@@ -74,6 +83,17 @@ DEFAULT_VELOCITY = {
     "ACCOUNT_MAX_FAILURES": 100,
 }
 
+# docs/risk-model.md, "Self-calibrating thresholds": why each bound exists.
+DEFAULT_CALIBRATION = {
+    "BANDS": (1, 3, 10, 50),
+    "MIN_SIGN_INS": 300,
+    "WINDOW_DAYS": 30,
+    "FLOOR": -4.0,
+    "CEILING": 2.0,
+    "MAX_STEP": 1.0,
+    "REFRESH_SECONDS": 60,
+}
+
 DEFAULTS: dict[str, Any] = {
     "RISK_MODE": "adaptive",
     "RISK_POLICY": "risk.policy.AdaptivePolicy",
@@ -92,6 +112,8 @@ DEFAULTS: dict[str, Any] = {
     "RISK_VELOCITY": DEFAULT_VELOCITY,
     "RISK_VELOCITY_CACHE": "default",
     "RISK_UA_CACHE_SIZE": 4096,
+    "RISK_TARGET_CHALLENGE_RATE": 0.03,
+    "RISK_CALIBRATION": DEFAULT_CALIBRATION,
 }
 
 SETTING_NAMES = frozenset(DEFAULTS)
@@ -124,6 +146,13 @@ def velocity() -> dict[str, int]:
     """Return the velocity limits, with missing keys filled from the defaults."""
     merged = dict(DEFAULT_VELOCITY)
     merged.update(get("RISK_VELOCITY") or {})
+    return merged
+
+
+def calibration() -> dict[str, Any]:
+    """Return the calibration settings, with missing keys filled from the defaults."""
+    merged = dict(DEFAULT_CALIBRATION)
+    merged.update(get("RISK_CALIBRATION") or {})
     return merged
 
 

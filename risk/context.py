@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from authsite.core.clientip import canonical_ip_or_none
+from authsite.core.parsing import parse_round_trip_ms
 from authsite.core.ua import ParsedUA, parse_ua
 from risk.geo import GeoResult, network_prefixes
 
@@ -39,6 +41,9 @@ class LoginContext:
     # The address or its ASN is on a hosting list loaded by the operator (risk_blocklist_load).
     hosting_listed: bool = False
     round_trip_ms: float | None = None
+    # False when this way of signing in has no page that measures the round-trip time (a passkey
+    # sign-in): the feature is then left out, neither scored nor learned.
+    rtt_applicable: bool = True
     # A digest of device_id, the form in which it is counted and stored (set from device_id).
     device_key: str | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -57,6 +62,12 @@ class LoginContext:
         return (self.user_agent or None, self.browser or None, self.os or None, self.device_type or None)
 
     @property
+    def rtt_levels(self) -> tuple[str | None, str | None]:
+        """Return the round-trip-time hierarchy: fine bucket -> coarse bucket ("?" when unknown;
+        None when the feature does not apply to this sign-in)."""
+        return rtt_buckets(self.round_trip_ms) if self.rtt_applicable else (None, None)
+
+    @property
     def has_location(self) -> bool:
         """Return whether coordinates are known."""
         return self.geo.latitude is not None and self.geo.longitude is not None
@@ -66,6 +77,21 @@ class LoginContext:
 def device_digest(device_id: str) -> str:
     """Return the digest under which a device id is counted and stored (cached: ids repeat)."""
     return hashlib.blake2b(device_id.encode(), digest_size=16).hexdigest()
+
+
+# Round-trip times are compared on a log scale, since jitter grows with the latency itself: fine
+# buckets 25% wide, coarse ones a factor of 2 (docs/risk-model.md, "Round-trip time").
+_RTT_FINE = math.log(1.25)
+_RTT_COARSE = math.log(2.0)
+RTT_UNKNOWN = ("?", "?")
+
+
+def rtt_buckets(round_trip_ms: float | None) -> tuple[str, str]:
+    """Return the fine and coarse bucket labels of a round-trip time; ``RTT_UNKNOWN`` for None."""
+    if round_trip_ms is None:
+        return RTT_UNKNOWN
+    log = math.log(round_trip_ms)
+    return (f"f{math.floor(log / _RTT_FINE)}", f"c{math.floor(log / _RTT_COARSE)}")
 
 
 def network_label(ip: str, asn: int | None) -> str | None:
@@ -91,12 +117,14 @@ def context_from_parts(
     ip_reputation_hit: bool = False,
     hosting_listed: bool = False,
     round_trip_ms: float | None = None,
+    rtt_applicable: bool = True,
     parsed_ua: ParsedUA | None = None,
 ) -> LoginContext:
     """Build a :class:`LoginContext` from plain values.
 
     ``timestamp`` must be timezone-aware. ``geo`` is a GeoIP lookup result (or None); pass
-    ``parsed_ua`` to override what the parser makes of ``user_agent``.
+    ``parsed_ua`` to override what the parser makes of ``user_agent``. An absent or absurd
+    ``round_trip_ms`` becomes None (unknown).
     """
     if timestamp.tzinfo is None:
         raise ValueError("timestamp must be timezone-aware")
@@ -122,5 +150,6 @@ def context_from_parts(
         trusted_device_mismatch=trusted_device_mismatch,
         ip_reputation_hit=ip_reputation_hit,
         hosting_listed=hosting_listed,
-        round_trip_ms=round_trip_ms,
+        round_trip_ms=parse_round_trip_ms(round_trip_ms),
+        rtt_applicable=rtt_applicable,
     )

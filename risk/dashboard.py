@@ -7,6 +7,7 @@ each with a <title> and <desc>, and the page shows the same numbers as tables.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -458,4 +459,217 @@ def dashboard_context(*, days: int) -> dict:
         "chart_scores": chart_scores(data),
         "day_choices": (7, 30, 90, 365),
         "settings_rows": risk_settings_rows(),
+        **threshold_context(days=days),
     }
+
+
+def threshold_context(*, days: int) -> dict:
+    """Return the template context of the dashboard's threshold section."""
+    data = threshold_data(days=days)
+    return {
+        "thresholds": data,
+        "chart_thresholds": chart_thresholds(data),
+        "chart_target": chart_target_rate(data),
+        "threshold_rows": [(r, _pct(r.expected_rate), _pct(r.target_rate)) for r in reversed(data.history)],
+        "band_rate_rows": [(label, n, c, f"{c / n:.1%}" if n else "-") for label, n, c in data.band_rates],
+        "target_pct": _pct(data.target),
+    }
+
+
+# --- Self-calibrating thresholds (docs/risk-model.md) ------------------------------------------
+
+BAND_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00")
+
+
+@dataclass
+class ThresholdData:
+    """The thresholds in force, their history, and the challenge rate of completed sign-ins."""
+
+    target: float
+    fixed: float
+    bands: list[str]
+    band_mins: list[int]
+    in_force: list[dict]  # one per band: label, challenge, calibrated, computed_at, sign_ins, expected_rate
+    history: list  # ChallengeThreshold rows of the period, oldest first
+    dates: list[date]
+    completed: dict[date, tuple[int, int]]  # day -> (completed sign-ins with history, of them challenged)
+    band_rates: list[tuple[str, int, int]]  # (band, completed, challenged) over the period
+
+    def rate(self, day: date) -> float | None:
+        n, challenged = self.completed.get(day, (0, 0))
+        return challenged / n if n else None
+
+
+def threshold_data(*, days: int) -> ThresholdData:
+    """Return the thresholds of the last ``days`` days and how often completed sign-ins were challenged.
+
+    The rate counts what the calibration aims at: completed sign-ins of users with history,
+    challenged (any second step) or not.
+    """
+    from risk.calibration import thresholds_in_force
+    from risk.models import ChallengeThreshold
+    from risk.thresholds import calibration_settings
+
+    cfg = calibration_settings()
+    now = timezone.localtime(clock.now())
+    start = now.date() - timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.combine(start, time.min), now.tzinfo)
+    rows = thresholds_in_force()
+    in_force = []
+    for i, low in enumerate(cfg.bands):
+        row = rows.get(low)
+        in_force.append(
+            {
+                "label": cfg.band_label(i),
+                "challenge": row.challenge if row is not None and row.calibrated else cfg.default,
+                "calibrated": row is not None and row.calibrated,
+                "computed_at": row.computed_at if row is not None else None,
+                "sign_ins": row.sign_ins if row is not None else None,
+                "expected_rate": _pct(row.expected_rate if row is not None else None),
+                "target_rate": _pct(row.target_rate if row is not None else None),
+            }
+        )
+    history = list(ChallengeThreshold.objects.filter(computed_at__gte=since).order_by("computed_at", "band_min"))
+    completed_events = LoginEvent.objects.filter(
+        created_at__gte=since, outcome=LoginEvent.Outcome.SUCCESS, earlier_sign_ins__gte=1
+    ).order_by()
+    challenged = ~Q(decision="allow")
+    completed: dict[date, tuple[int, int]] = {}
+    per_day = (
+        completed_events.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(n=Count("id"), c=Count("id", filter=challenged))
+    )
+    for row in per_day:
+        completed[row["day"]] = (row["n"], row["c"])
+    by_band = [[0, 0] for _ in cfg.bands]
+    per_history = completed_events.values("earlier_sign_ins").annotate(n=Count("id"), c=Count("id", filter=challenged))
+    for row in per_history:
+        band = cfg.band_of(row["earlier_sign_ins"])
+        if band is not None:
+            by_band[band][0] += row["n"]
+            by_band[band][1] += row["c"]
+    return ThresholdData(
+        target=cfg.target,
+        fixed=cfg.default,
+        bands=[cfg.band_label(i) for i in range(len(cfg.bands))],
+        band_mins=list(cfg.bands),
+        in_force=in_force,
+        history=history,
+        dates=[start + timedelta(days=i) for i in range(days)],
+        completed=completed,
+        band_rates=[(cfg.band_label(i), n, c) for i, (n, c) in enumerate(by_band)],
+    )
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.2%}"
+
+
+def _band_legend(labels: list[str], x: int, y: int) -> list[str]:
+    parts = []
+    for i, label in enumerate(labels):
+        colour = BAND_COLOURS[i % len(BAND_COLOURS)]
+        parts.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{colour}"/>')
+        parts.append(_text(x + 16, y, f"{label} earlier sign-ins"))
+        x += 40 + 7 * len(label) + 100
+    parts.append(f'<line x1="{x}" x2="{x + 20}" y1="{y - 4}" y2="{y - 4}" stroke="{INK}" stroke-dasharray="4 3"/>')
+    parts.append(_text(x + 26, y, "fixed default"))
+    return parts
+
+
+def chart_thresholds(data: ThresholdData) -> SafeString:
+    """Lines: each band's CHALLENGE threshold at each calibration run, and the fixed default (dashed)."""
+    width, height, left, top, right, bottom = 760, 240, 48, 34, 12, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [r.challenge for r in data.history] + [data.fixed]
+    lo, hi = min(values), max(values)
+    if hi - lo < 1:
+        lo, hi = lo - 0.5, hi + 0.5
+    ticks, decimals = _range_ticks(lo, hi, most=5)
+    lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
+    first = data.dates[0]
+    span = (data.dates[-1] - first).days + 1
+
+    def xy(when: datetime, value: float) -> tuple[float, float]:
+        local = timezone.localtime(when)
+        offset = (local.date() - first).days + (local.hour * 60 + local.minute) / 1440
+        return left + plot_w * offset / span, top + plot_h - plot_h * (value - lo) / (hi - lo)
+
+    body = []
+    for v in ticks:
+        y = top + plot_h - plot_h * (v - lo) / (hi - lo)
+        body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
+        body.append(_text(left - 6, y + 4, _tick_label(v, decimals), text_anchor="end"))
+    y_fixed = top + plot_h - plot_h * (data.fixed - lo) / (hi - lo)
+    body.append(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{y_fixed:.1f}" y2="{y_fixed:.1f}" stroke="{INK}" '
+        f'stroke-dasharray="4 3"><title>fixed default {data.fixed:.2f}</title></line>'
+    )
+    for i, (label, band_min) in enumerate(zip(data.bands, data.band_mins, strict=True)):
+        colour = BAND_COLOURS[i % len(BAND_COLOURS)]
+        points = [(r, *xy(r.computed_at, r.challenge)) for r in data.history if r.band_min == band_min]
+        if len(points) > 1:
+            line = " ".join(f"{x:.1f},{y:.1f}" for _, x, y in points)
+            body.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        for r, x, y in points:
+            state = "calibrated" if r.calibrated else "fixed default (too few sign-ins)"
+            body.append(
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(label)}: '
+                f"{r.challenge:.2f} on {timezone.localtime(r.computed_at):%d %b %H:%M}, {state}</title></circle>"
+            )
+    body += _x_labels(data.dates, left, plot_w / len(data.dates), height - bottom + 16)
+    body += _band_legend(data.bands, left, 16)
+    runs = len({r.computed_at for r in data.history})
+    desc = (
+        f"{runs} calibration run{'s' if runs != 1 else ''} in this period; the fixed default is {data.fixed:.2f}. "
+        "The table below lists every run."
+        if runs
+        else f"No calibration run in this period: the fixed default {data.fixed:.2f} is in force."
+    )
+    return _svg(width, height, title="CHALLENGE threshold per band", desc=desc, body=body, ident="chart-thresholds")
+
+
+def chart_target_rate(data: ThresholdData) -> SafeString:
+    """Line: share of completed sign-ins (users with history) that were challenged, against the target (dashed)."""
+    width, height, left, top, right, bottom = 760, 220, 48, 16, 12, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    rates = [r for r in (data.rate(d) for d in data.dates) if r is not None]
+    vmax = max([data.target * 2, *rates])
+    mantissa, exponent = _nice_step(vmax / 4)
+    step = mantissa * 10.0**exponent
+    ticks = [round(k * step, 10) for k in range(math.ceil(vmax / step - 1e-9) + 1)]
+    body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, ticks=ticks, fmt=lambda v: f"{v:.0%}" if v else "0%")
+    if any(f"{v:.0%}" == f"{w:.0%}" for v, w in itertools.pairwise(ticks)):
+        body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, ticks=ticks, fmt=lambda v: f"{v:.1%}")
+    y_target = top + plot_h - plot_h * data.target / ticks[-1]
+    body.append(
+        f'<line x1="{left}" x2="{left + plot_w}" y1="{y_target:.1f}" y2="{y_target:.1f}" stroke="{INK}" '
+        f'stroke-dasharray="4 3"><title>target {data.target:.1%}</title></line>'
+    )
+    body.append(_text(left + plot_w - 4, y_target - 4, f"target {data.target:.1%}", text_anchor="end"))
+    xstep = plot_w / len(data.dates)
+    segments: list[list[str]] = [[]]
+    for i, day in enumerate(data.dates):
+        rate = data.rate(day)
+        if rate is None:
+            segments.append([])
+            continue
+        x, y = left + xstep * (i + 0.5), top + plot_h - plot_h * rate / ticks[-1]
+        segments[-1].append(f"{x:.1f},{y:.1f}")
+        body.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{ACCENT}"><title>{day:%d %b}: {rate:.1%}</title></circle>'
+        )
+    for seg in segments:
+        if len(seg) > 1:
+            body.insert(0, f'<polyline points="{" ".join(seg)}" fill="none" stroke="{ACCENT}" stroke-width="2"/>')
+    body += _x_labels(data.dates, left, xstep, height - bottom + 16)
+    total = sum(n for n, _ in data.completed.values())
+    challenged = sum(c for _, c in data.completed.values())
+    desc = (
+        f"{challenged} of {total} completed sign-ins of users with history were challenged "
+        f"({challenged / total:.1%}); the target is {data.target:.1%}."
+        if total
+        else "No completed sign-ins of users with history in this period."
+    )
+    return _svg(width, height, title="Challenge rate against the target", desc=desc, body=body, ident="chart-target")

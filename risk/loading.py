@@ -47,8 +47,10 @@ def clear_caches() -> None:
     network.hosting_asns.cache_clear()
     reputation.get_reputation_list.cache_clear()
     from risk.blocklist import clear_site_reputation_cache
+    from risk.calibration import clear_site_thresholds_cache
 
     clear_site_reputation_cache()
+    clear_site_thresholds_cache()
 
 
 @receiver(setting_changed, dispatch_uid="risk.loading.setting_changed")

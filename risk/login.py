@@ -52,8 +52,11 @@ DENY_MESSAGE = (
 ENGINE_ERROR = Reason("engine_error", _("We could not check this sign-in, so we ask for more proof"))
 
 
-def login_context_build(request: HttpRequest, *, user) -> LoginContext:
-    """Build the sign-in context from the request: trusted-proxy client IP, GeoIP, UA, cookies."""
+def login_context_build(
+    request: HttpRequest, *, user, round_trip_ms: float | None = None, rtt_applicable: bool = True
+) -> LoginContext:
+    """Build the sign-in context from the request: trusted-proxy client IP, GeoIP, UA, cookies, and
+    the round-trip time the sign-in page measured (handed on by the password step)."""
     ip = client_ip(request)
     from risk.blocklist import site_hosting_hit, site_reputation_hit
     from risk.geo import lookup
@@ -85,6 +88,8 @@ def login_context_build(request: HttpRequest, *, user) -> LoginContext:
         trusted_device_mismatch=check.mismatch is not None,
         ip_reputation_hit=site_reputation_hit(ip),
         hosting_listed=site_hosting_hit(ip, geo.asn if geo is not None else None),
+        round_trip_ms=round_trip_ms,
+        rtt_applicable=rtt_applicable,
     )
 
 
@@ -107,6 +112,8 @@ def _context_from_state(data: dict) -> LoginContext:
         trusted_device_mismatch=bool(data.get("trusted_device_mismatch")),
         ip_reputation_hit=bool(data.get("ip_reputation_hit")),
         hosting_listed=bool(data.get("hosting_listed")),
+        round_trip_ms=data.get("round_trip_ms"),
+        rtt_applicable=data.get("rtt_applicable", True) is not False,
     )
 
 
@@ -180,6 +187,8 @@ def _store_event(
         decision=assessment.decision.value,
         reasons=[r.as_dict() for r in assessment.reasons],
         breakdown=_json_safe(breakdown),
+        earlier_sign_ins=breakdown.get("history"),
+        round_trip_ms=ctx.round_trip_ms,
         request_id=getattr(request, "request_id", "") or "",
         app=facts.app.app_name[:255] if facts.app is not None else "",
         app_id=facts.app.app_id[:255] if facts.app is not None else "",
@@ -223,7 +232,11 @@ class RiskStage(LoginStage):
         kinds = {f.kind for f in user_factor_summaries(user) if f.usable}
         has_factor = bool(kinds - {"recovery"})
         try:
-            ctx = login_context_build(request, user=user)
+            # A passkey sign-in posts no form, so nothing measured its round-trip time: the feature
+            # is left out rather than counted as missing.
+            ctx = login_context_build(
+                request, user=user, round_trip_ms=facts.round_trip_ms, rtt_applicable=not facts.passkey_verified
+            )
             assessment = services.login_assess(context=ctx)
         except Exception:
             # Fail closed: the strongest check the user has, never a silent allow (docs/house-rules.md, rule 6).

@@ -29,7 +29,18 @@ IP_WEIGHTS = (0.6, 0.3, 0.1)
 UA_LEVELS = ("ua", "bv", "osv", "dev")
 UA_WEIGHTS = (0.5387, 0.2680, 0.1882, 0.0051)
 HIERARCHIES = (("ip", IP_LEVELS, IP_WEIGHTS), ("ua", UA_LEVELS, UA_WEIGHTS))
-LEVELS = IP_LEVELS + UA_LEVELS
+# Round-trip time (Wiefling et al., FC 2021), used like the IP: fine -> coarse bucket. RTT_COUNT
+# counts the user's sign-ins that carried the feature (a measured or an unknown "?" value), the
+# denominator of its per-user frequency: history learned before the feature existed has none.
+RTT_LEVELS = ("rtt", "rttc")
+RTT_WEIGHTS = (0.7, 0.3)
+RTT_COUNT = ("rttn", "all")
+# The page's script reports the time, so a forger who guessed the owner's bucket could lower the
+# score with it: the feature only ever raises the score (a usual time adds 0, an unusual one up to
+# ln RISK_UNSEEN_FACTOR). On the simulated trace this also kept more targeted attackers caught
+# than letting a usual time lower the score (docs/risk-model.md, "Round-trip time").
+RTT_MIN_LOG_RATIO = 0.0
+LEVELS = IP_LEVELS + UA_LEVELS + RTT_LEVELS
 DEVICE_LEVEL = "device"  # counted per user only; never global
 
 
@@ -58,6 +69,9 @@ class CountsSnapshot:
     n_total: int  # all learned sign-ins
     n_users: int  # users with at least one learned sign-in
     profile: UserProfile = field(default_factory=UserProfile)
+    # The decision thresholds in force for this user's band (risk.thresholds), or None for the
+    # fixed RISK_THRESHOLDS; set by risk.policy.assess, not by the stores.
+    thresholds: dict | None = None
 
     def user_count(self, level: str, value: str | None) -> int:
         """Return the user's count of ``value`` at ``level`` (0 when unseen or None)."""
@@ -93,7 +107,11 @@ def feature_keys(levels: tuple[str, ...], values: tuple) -> list[tuple[str, str]
 
 def context_keys(ctx) -> list[tuple[str, str]]:
     """Return every (level, value) key of a context that the model counts (no device)."""
-    return feature_keys(IP_LEVELS, ctx.ip_levels) + feature_keys(UA_LEVELS, ctx.ua_levels)
+    rtt, rttc = ctx.rtt_levels
+    keys = [*feature_keys(IP_LEVELS, ctx.ip_levels), *feature_keys(UA_LEVELS, ctx.ua_levels)]
+    if rtt is not None:
+        keys += [(RTT_LEVELS[0], rtt), (RTT_LEVELS[1], rttc), RTT_COUNT]
+    return keys
 
 
 def score_hierarchy(
@@ -102,8 +120,13 @@ def score_hierarchy(
     values: tuple,
     snap: CountsSnapshot,
     unseen_factor: float,
+    *,
+    n_user: int | None = None,
 ) -> FeatureScore | None:
-    """Score one feature hierarchy; None when no level has a value."""
+    """Score one feature hierarchy; None when no level has a value.
+
+    ``n_user`` is the number of the user's sign-ins the hierarchy was learned from (default: all).
+    """
     user_get, glob_get = snap.user.get, snap.glob.get
     totals_get, distinct_get = snap.totals.get, snap.distinct.get
     wsum = p_a = p_u = 0.0
@@ -124,9 +147,10 @@ def score_hierarchy(
     if wsum == 0.0:
         return None
     p_a /= wsum
-    if p_u == 0.0 or snap.n_user <= 0:
+    n = snap.n_user if n_user is None else n_user
+    if p_u == 0.0 or n <= 0:
         return FeatureScore(math.log(unseen_factor), p_a, 0.0, True)
-    p_u /= wsum * snap.n_user
+    p_u /= wsum * n
     return FeatureScore(math.log(p_a) - math.log(p_u), p_a, p_u, False)
 
 
@@ -143,4 +167,19 @@ def freeman_score(ctx, snap: CountsSnapshot, *, unseen_factor: float = 4.0) -> M
         if fs is not None:
             features[name] = fs
             total += fs.log_ratio
+    # Round-trip time, only once the user's history has it (sign-ins learned before the feature
+    # existed say nothing either way); its per-user frequency is over those sign-ins.
+    n_rtt = snap.user.get(RTT_COUNT, 0)
+    levels = ctx.rtt_levels
+    if n_rtt > 0 and levels[0] is not None:
+        if RTT_MIN_LOG_RATIO >= 0.0 and snap.user.get((RTT_LEVELS[0], levels[0]), 0) == n_rtt:
+            # Every sign-in of the user that carried the feature had this very bucket: p(x|u,L) is 1
+            # at both levels, no global frequency is above it, and the bound makes the term 0.
+            fs = FeatureScore(RTT_MIN_LOG_RATIO, math.nan, 1.0, False)  # p(x|A) not computed
+        else:
+            fs = score_hierarchy(RTT_LEVELS, RTT_WEIGHTS, levels, snap, unseen_factor, n_user=n_rtt)
+            if fs.log_ratio < RTT_MIN_LOG_RATIO:
+                fs = fs._replace(log_ratio=RTT_MIN_LOG_RATIO)
+        features["rtt"] = fs
+        total += fs.log_ratio
     return ModelScore(total, log_user, features)

@@ -115,6 +115,10 @@ class LoginEvent(models.Model):
         max_length=16, choices=Method.choices, default=Method.PASSWORD, help_text="How the sign-in began"
     )
     factor = models.CharField(max_length=16, blank=True, help_text="Kind of second factor used, if any")
+    earlier_sign_ins = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The user's completed sign-ins before this one, as the engine counted them"
+    )
+    round_trip_ms = models.FloatField(null=True, blank=True, help_text="Round-trip time measured by the sign-in page")
     request_id = models.CharField(max_length=64, blank=True)
     app = models.CharField(
         max_length=255, blank=True, help_text="The application the sign-in was for (empty: this site itself)"
@@ -182,3 +186,32 @@ class IPBlocklist(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.count} networks)"
+
+
+class ChallengeThreshold(models.Model):
+    """One band's CHALLENGE threshold as computed by ``risk_calibrate --apply`` (docs/risk-model.md).
+
+    Every run writes one row per band, kept as the history the dashboard draws; the newest row of
+    each band is in force. ``calibrated`` False means the band had too few completed sign-ins
+    and the fixed default (``challenge``) stays in force.
+    """
+
+    computed_at = models.DateTimeField(db_index=True)
+    band_min = models.PositiveIntegerField(help_text="Fewest earlier completed sign-ins of the band")
+    band_max = models.PositiveIntegerField(null=True, blank=True, help_text="Most; empty for the last band")
+    challenge = models.FloatField(help_text="CHALLENGE threshold in force for the band")
+    calibrated = models.BooleanField(help_text="False: too few sign-ins, the fixed default stays in force")
+    fixed_default = models.FloatField(help_text="The fixed CHALLENGE threshold (RISK_THRESHOLDS) at the time")
+    target_rate = models.FloatField(help_text="Share of completed sign-ins it was computed to challenge")
+    expected_rate = models.FloatField(null=True, blank=True, help_text="Share the threshold would have challenged")
+    sign_ins = models.PositiveIntegerField(help_text="Completed sign-ins of the band in the window")
+    floored = models.PositiveIntegerField(help_text="Of those, challenged by a rule whatever the score")
+    window_days = models.PositiveIntegerField()
+    limited_by = models.CharField(max_length=16, blank=True, help_text="floor, ceiling or step when a bound decided")
+
+    class Meta:
+        ordering = ("-computed_at", "band_min")
+        indexes = (models.Index(fields=["band_min", "-computed_at"], name="risk_threshold_band_time"),)
+
+    def __str__(self) -> str:
+        return f"{self.computed_at:%Y-%m-%d %H:%M} band {self.band_min}: {self.challenge:.2f}"

@@ -179,7 +179,7 @@ class AdaptivePolicy(Policy):
 
     def decide(self, ctx, snap, signals, velocity):
         cfg = conf.current()
-        thresholds = cfg.thresholds
+        thresholds = snap.thresholds or cfg.thresholds
         strict = cfg.mode == "strict"
         floor: Decision | None = None
         net = other = trust = 0.0
@@ -193,7 +193,13 @@ class AdaptivePolicy(Policy):
             else:
                 other += res.weight
         net = min(net, self.network_cap)
-        breakdown: dict = {"network": net, "signals": other, "trust": trust}
+        breakdown: dict = {
+            "network": net,
+            "signals": other,
+            "trust": trust,
+            "history": snap.n_user,
+            "challenge_threshold": thresholds["CHALLENGE"],
+        }
         model = None
         base_score = None  # what stands in for the model's score on a first sign-in
         if snap.n_user <= 0:
@@ -251,7 +257,7 @@ class FreemanPolicy(Policy):
 
     def decide(self, ctx, snap, signals, velocity):
         cfg = conf.current()
-        thresholds = cfg.thresholds
+        thresholds = snap.thresholds or cfg.thresholds
         if snap.n_user <= 0:
             base = Decision(cfg.first_login)
             score = first_login_score(base, thresholds)
@@ -269,18 +275,29 @@ class FreemanPolicy(Policy):
 
 
 def assess(
-    context, store, velocity=None, *, policy: Policy | None = None, signals=None, fail_closed: bool = True
+    context,
+    store,
+    velocity=None,
+    *,
+    policy: Policy | None = None,
+    signals=None,
+    fail_closed: bool = True,
+    thresholds=None,
 ) -> Assessment:
     """Assess one sign-in attempt against the user's history.
 
     ``store`` is a :class:`risk.store.CountStore`; ``velocity`` a
     :class:`risk.velocity.VelocityStore`
-    (or None). On any failure of the engine (a store or GeoIP error) the result is
+    (or None). ``thresholds`` gives the thresholds per band of history (``for_history(n)``, e.g.
+    a :class:`risk.thresholds.ThresholdTable`); None means the fixed RISK_THRESHOLDS. On any
+    failure of the engine (a store or GeoIP error) the result is
     CHALLENGE_STRONG with reason ``engine_error``: fail closed, never a silent pass.
     """
     try:
         policy = policy or get_policy()
         snap = store.snapshot_for(context)
+        if thresholds is not None:
+            snap.thresholds = thresholds.for_history(snap.n_user)
         counts = velocity.counts(context.user_id, context.ip, context.timestamp) if velocity is not None else ZERO
         results = []
         if policy.uses_signals:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from risk.calibration import SiteThresholds
 from risk.policy import Assessment, assess, learn
 from risk.store import DatabaseCountStore
 from risk.velocity import CacheVelocityStore
@@ -20,7 +21,7 @@ from risk.velocity import CacheVelocityStore
 
 def login_assess(*, context) -> Assessment:
     """Assess a sign-in against the stored history (fails closed, see ``risk.policy.assess``)."""
-    return assess(context, DatabaseCountStore(), CacheVelocityStore())
+    return assess(context, DatabaseCountStore(), CacheVelocityStore(), thresholds=SiteThresholds())
 
 
 def login_succeeded(*, context) -> None:

@@ -12,12 +12,14 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from risk.model import DEVICE_LEVEL, IP_LEVELS, CountsSnapshot, UserProfile, context_keys
+from risk.model import DEVICE_LEVEL, IP_LEVELS, RTT_COUNT, CountsSnapshot, UserProfile, context_keys
 from risk.network_type import network_stat_keys, network_stat_levels
 
 NETWORK_LEVEL = IP_LEVELS[1]
 
 USERS_LEVEL = "__users__"  # pseudo level whose total is the number of users with history
+# Levels counted per user only, never globally: the device cookie and the round-trip-time count.
+PER_USER_LEVELS = frozenset({DEVICE_LEVEL, RTT_COUNT[0]})
 
 
 def value_hash(level: str, value: str) -> str:
@@ -91,6 +93,10 @@ class MemoryCountStore(CountStore):
         if state is None:
             state = self.users[ctx.user_id] = _UserState()
         counts, glob, totals, distinct = state.counts, self.glob, self.totals, self.distinct
+        rtt, rttc = ctx.rtt_levels
+        if rtt is not None:
+            # Per user only: how many of the user's sign-ins carried the round-trip-time feature.
+            counts[RTT_COUNT] = counts.get(RTT_COUNT, 0) + 1
         for key in (
             ("ip", ctx.ip or None),
             ("net", ctx.network),
@@ -99,6 +105,8 @@ class MemoryCountStore(CountStore):
             ("bv", ctx.browser or None),
             ("osv", ctx.os or None),
             ("dev", ctx.device_type or None),
+            ("rtt", rtt),
+            ("rttc", rttc),
         ):
             if key[1] is None:
                 continue
@@ -220,7 +228,7 @@ class DatabaseCountStore(CountStore):
 
         users_table, global_table, stats_table = self._tables(connection)
         by_hash = {value_hash(lv, v): (lv, v) for lv, v in keys}
-        model_hashes = [h for h, (lv, _) in by_hash.items() if lv != DEVICE_LEVEL]
+        model_hashes = [h for h, (lv, _) in by_hash.items() if lv not in PER_USER_LEVELS]
         # Only quoted table names and %s placeholders are formatted into the SQL (S608 below).
         parts = [
             "SELECT 2, NULL, n_success, n_with_device, last_success_at, last_latitude, last_longitude, "  # noqa: S608
@@ -315,7 +323,7 @@ class DatabaseCountStore(CountStore):
         now: datetime = ctx.timestamp
         keys, device = learn_keys(ctx)
         user_rows = sorted((value_hash(lv, v), lv) for lv, v in ([*keys, device] if device else keys))
-        global_rows = sorted((value_hash(lv, v), lv, v[:255]) for lv, v in keys)
+        global_rows = sorted((value_hash(lv, v), lv, v[:255]) for lv, v in keys if lv not in PER_USER_LEVELS)
         users_table, global_table, stats_table = self._tables(connection)
         levels_table = connection.ops.quote_name(GlobalLevelStats._meta.db_table)
         distinct = connection.ops.quote_name("distinct")

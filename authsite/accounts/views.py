@@ -22,6 +22,7 @@ from authsite.accounts import forms, services
 from authsite.accounts.language import remember_language
 from authsite.accounts.throttle import ThrottleState
 from authsite.core import events
+from authsite.core.parsing import parse_round_trip_ms
 from authsite.login import flow
 from authsite.login.facts import LoginFacts
 from authsite.login.proof import fresh_sign_in_needed
@@ -79,12 +80,22 @@ def login_view(request: HttpRequest) -> HttpResponse:
             response["Retry-After"] = str(check.throttle.retry_after)
             return response
         if check.user is not None:
-            facts = LoginFacts(throttle_unavailable=check.throttle.state is ThrottleState.UNAVAILABLE)
+            facts = LoginFacts(
+                throttle_unavailable=check.throttle.state is ThrottleState.UNAVAILABLE,
+                round_trip_ms=parse_round_trip_ms(request.POST.get("rtt_ms")),
+            )
             return flow.login_begin(
                 request, user=check.user, backend=check.user.backend, next_url=next_url, facts=facts
             )
         form.add_error(None, INVALID_LOGIN)
     return render(request, "registration/login.html", {"form": form, "next": next_url}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def login_rtt_probe_view(request: HttpRequest) -> HttpResponse:
+    """Answer the sign-in page's timing requests: empty, never cached (docs/risk-model.md, "Round-trip time")."""
+    return HttpResponse(status=204)
 
 
 @sensitive_post_parameters("password")

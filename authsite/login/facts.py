@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from authsite.core.parsing import parse_round_trip_ms
+
 
 class Requirement(enum.StrEnum):
     """How strong the second step of a sign-in must be."""
@@ -170,6 +172,9 @@ class LoginFacts:
     # The password step: the password throttle could not be consulted (a cache outage), so the
     # password alone must not be enough.
     throttle_unavailable: bool = False
+    # The password step: the round-trip time the sign-in page measured (milliseconds; None when
+    # absent or absurd).
+    round_trip_ms: float | None = None
     # The passkey sign-in: a passkey with user verification began it, both factors at once.
     passkey_verified: bool = False
     # The stage that assessed the attempt (the risk stage): whether the user has a second factor
@@ -195,6 +200,7 @@ class LoginFacts:
     def to_json(self) -> dict[str, Any]:
         return {
             "throttle_unavailable": self.throttle_unavailable,
+            "round_trip_ms": self.round_trip_ms,
             "passkey_verified": self.passkey_verified,
             "has_factor": self.has_factor,
             "requirement": self.requirement.to_json() if self.requirement is not None else None,
@@ -219,10 +225,14 @@ class LoginFacts:
             has_factor = data["has_factor"]
             app = data["app"]
             factor_proof = data["factor_proof"]
+            round_trip_ms = data["round_trip_ms"]
+            if round_trip_ms is not None and parse_round_trip_ms(round_trip_ms) is None:
+                raise ValueError("round_trip_ms")
             if event_id is not None and (type(event_id) is not int):
                 raise ValueError("event_id")
             return cls(
                 throttle_unavailable=_bool(data["throttle_unavailable"]),
+                round_trip_ms=None if round_trip_ms is None else float(round_trip_ms),
                 passkey_verified=_bool(data["passkey_verified"]),
                 has_factor=None if has_factor is None else _bool(has_factor),
                 requirement=None if requirement is None else FactorRequirement.from_json(requirement),

@@ -22,6 +22,7 @@ from risk.evaluation.rba_format import COLUMNS
 from risk.geo import GeoResult
 from risk.policy import Assessment, FreemanPolicy, assess, learn
 from risk.store import MemoryCountStore
+from risk.thresholds import RollingCalibration
 from risk.velocity import MemoryVelocityStore
 
 # Optional extras: coordinates (docs/risk-model.md), and a device-cookie value ("Device ID", an extension of
@@ -274,8 +275,14 @@ class Replayer:
         signals=None,
         on_scored: Callable | None = None,
         use_device_ids: bool = True,
+        calibrate: bool = False,
+        use_rtt: bool = True,
     ) -> None:
         self.use_device_ids = use_device_ids
+        self.use_rtt = use_rtt
+        # Self-calibrating thresholds, recomputed per day of the trace from the replayed history
+        # (docs/risk-model.md); None replays the fixed RISK_THRESHOLDS.
+        self.calibration = RollingCalibration() if calibrate else None
         self.store = MemoryCountStore()
         self.velocity = MemoryVelocityStore()
         self.policy = policy or (FreemanPolicy() if baseline else None)
@@ -329,6 +336,9 @@ class Replayer:
         i_att, i_ato = col["Is Attack IP"], col["Is Account Takeover"]
         i_lat, i_lon = col.get("Latitude"), col.get("Longitude")
         i_dev_id = col.get("Device ID") if self.use_device_ids else None
+        i_rtt = i_rtt if self.use_rtt else None
+        calibration = self.calibration
+        day = None  # the trace's current day, for the calibration
         stats, store, velocity = self.stats, self.store, self.velocity
         policy, signals, on_scored = self.policy, self.signals, self.on_scored
         ua_cache, place_cache = self._ua_cache, self._place_cache
@@ -380,13 +390,18 @@ class Replayer:
                 geo=geo,
                 device_id=(row[i_dev_id] or None) if i_dev_id is not None else None,
                 ip_reputation_hit=attack_ip,
-                round_trip_ms=_float(row[i_rtt]) if row[i_rtt] else None,
+                round_trip_ms=_float(row[i_rtt]) if i_rtt is not None and row[i_rtt] else None,
                 parsed_ua=parsed,
             )
             state = users.get(uid)
             n_before = state.profile.n_success if state is not None else 0
             # An evaluation must see engine errors, not a fail-closed decision.
-            result: Assessment = assess(ctx, store, velocity, policy=policy, signals=signals, fail_closed=False)
+            if calibration is not None and ts.toordinal() != day:
+                day = ts.toordinal()
+                calibration.advance(day)
+            result: Assessment = assess(
+                ctx, store, velocity, policy=policy, signals=signals, fail_closed=False, thresholds=calibration
+            )
             decision = result.decision
             stats.scored += 1
             name = names[decision]
@@ -427,6 +442,9 @@ class Replayer:
                 success = not is_ato  # the owner passes the factor, the attacker does not
             if success:
                 learn(ctx, store, velocity)
+                if calibration is not None:
+                    floored = decision is not ALLOW and any(r.floor for r in result.reasons)
+                    calibration.observe(n_before, result.score, floored=floored)
             else:
                 velocity.record_failure(uid, ip, ts)
             if on_scored is not None:

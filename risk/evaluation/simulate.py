@@ -14,6 +14,13 @@ ACM TOPS 2022):
 - very_targeted: the victim's own ISP and city and the exact user-agent string of the victim's
   last sign-in.
 
+With ``SimConfig.rtt`` the ``Round-Trip Time [ms]`` column holds what the sign-in page's script
+would measure (:class:`_RoundTrips`): a last-mile latency per user and network plus the path to a
+site served from Frankfurt (about 1 ms per 62 km of great-circle distance, fibre at 2/3 of the speed of
+light on routes 1.6 times longer), times a jitter. Its draws come from a random generator of
+their own, so a trace with round-trip times has exactly the rows of the one without. Scripted
+attackers run no script and send none; no attacker forges one.
+
 Attacker successes are labelled ``Is Account Takeover``; an extra ``Attacker Type`` column says
 which kind (the replay ignores columns it does not know). Deterministic for a given seed; this is
 simulation, not authentication code, so ``random.Random`` is fine.
@@ -22,6 +29,8 @@ simulation, not authentication code, so ``random.Random`` is fine.
 from __future__ import annotations
 
 import csv
+import itertools
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -326,6 +335,55 @@ class SimConfig:
     typo_rate: float = 0.04
     cookie_loss: float = 0.04  # share of legitimate sign-ins without the usual device cookie
     coordinates: bool = True
+    rtt: bool = False  # fill the Round-Trip Time [ms] column
+
+
+# The simulated site's servers (Frankfurt), the far end of every round trip.
+SERVER = (50.11, 8.68)
+# Round trip per km of great-circle distance: there and back (2x), routes 1.6x longer than the
+# great circle, light in fibre at about 200 km per ms.
+RTT_MS_PER_KM = 2 * 1.6 / 200
+# Last-mile latency of a network, as (median ms, spread of its lognormal).
+ACCESS_MS = {"home": (12.0, 0.45), "office": (6.0, 0.4), "mobile": (40.0, 0.3), "other": (18.0, 0.5)}
+
+
+def _km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+class _RoundTrips:
+    """Round-trip times the sign-in page would measure (the median of its timed requests)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(f"round-trip-{seed}")
+        self.access: dict = {}  # (user, network kind) -> that line's last-mile latency
+
+    def line(self, kind: str, owner=None) -> float:
+        """Return the last-mile latency of a network of ``kind``: stable per owner, fresh without one."""
+        if owner is not None and (owner, kind) in self.access:
+            return self.access[owner, kind]
+        if kind == "hosting":
+            value = self.rng.uniform(0.5, 2.0)
+        else:
+            median, spread = ACCESS_MS[kind]
+            value = median * self.rng.lognormvariate(0, spread)
+        if owner is not None:
+            self.access[owner, kind] = value
+        return value
+
+    def measure(self, access_ms: float, *places: tuple, mobile: bool = False) -> str:
+        """Return the measured time (text, one decimal) through ``places`` (lat, lon) to the site."""
+        hops = [*places, SERVER]
+        path = sum(_km(a, b) for a, b in itertools.pairwise(hops)) * RTT_MS_PER_KM
+        jitter = self.rng.lognormvariate(0, 0.25 if mobile else 0.08)
+        return f"{(access_ms + path) * jitter + 1.0:.1f}"
+
+
+def _place(city: tuple) -> tuple[float, float]:
+    """Return (lat, lon) of a (name, region, lat, lon) city."""
+    return city[2], city[3]
 
 
 class Simulator:
@@ -335,6 +393,7 @@ class Simulator:
         self.cfg = config
         self.rng = random.Random(config.seed)
         self.net = _Net()
+        self.rtts = _RoundTrips(config.seed) if config.rtt else None
         self.users = [self._make_user(i) for i in range(config.users)]
         self.index = 0
 
@@ -382,14 +441,14 @@ class Simulator:
         return user
 
     # --- rows --------------------------------------------------------------------------------
-    def _row(self, ts, uid, ip, cc, city, asn, ua, success, attack_ip, ato, attacker="", device_id=""):
+    def _row(self, ts, uid, ip, cc, city, asn, ua, success, attack_ip, ato, attacker="", device_id="", rtt=""):
         name, region, lat, lon = city
         jitter = self.rng
         row = [
             0,
             ts.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
             uid,
-            "",
+            rtt,
             ip,
             cc,
             region or "-",
@@ -430,25 +489,38 @@ class Simulator:
         mobile_dev = device.kind in dict(PHONE_KINDS)
         trip = next((t for t in user.trips if t[0] <= day <= t[1]), None)
         cc, city = user.cc, user.city
+        # Where the round trip goes: (network kind, whose line, places from the user on).
+        home = _place(user.city)
         if trip is not None:
             _, _, tcc, tcity, tasn = trip
             if mobile_dev and rng.random() < 0.5:  # roaming: traffic leaves via the home carrier
                 asn, ip = user.mobile_asn, self.net.address(rng, user.mobile_asn, user.cc, 400)
+                path = ("mobile", user.uid, (_place(tcity), home))
             else:  # hotel or cafe network at the destination
                 asn, ip, cc, city = tasn, self.net.address(rng, tasn, tcc), tcc, tcity
+                path = ("other", None, (_place(tcity),))
         elif user.vpn and rng.random() < user.vpn_share:
             asn, (cc, cname, region, lat, lon) = user.vpn
             city = (cname, region, lat, lon)
             ip = self.net.address(rng, asn, cc, 50)
+            path = ("home", user.uid, (home, (lat, lon)))
         elif mobile_dev and rng.random() < 0.45:
             asn, ip = user.mobile_asn, self.net.address(rng, user.mobile_asn, user.cc, 400)
+            path = ("mobile", user.uid, (home,))
         elif user.office and not mobile_dev and 8 <= ts.hour <= 17 and ts.weekday() < 5 and rng.random() < 0.7:
             asn, ip = user.office
+            path = ("office", user.uid, (home,))
         elif rng.random() < 0.03:  # a friend's, a cafe's or a library's network
             asn = pick_weighted(rng, WORLD[user.cc][2])
             ip = self.net.address(rng, asn, user.cc)
+            path = ("other", None, (home,))
         else:
             asn, ip = user.home_asn, user.home_ip
+            path = ("home", user.uid, (home,))
+        rtt = ""
+        if self.rtts is not None:
+            kind, owner, places = path
+            rtt = self.rtts.measure(self.rtts.line(kind, owner), *places, mobile=kind == "mobile")
         ua = _ua(device.kind, day, device.lag)
         # Cookies get cleared and private windows have none: a fresh id now and then.
         device_id = device.device_id if rng.random() >= self.cfg.cookie_loss else f"c{rng.getrandbits(48):x}"
@@ -468,10 +540,11 @@ class Simulator:
                     False,
                     "",
                     device_id,
+                    rtt,
                 )
             )
         attack_ip = rng.random() < (0.05 if asn in (9009, 60068) else 0.002)
-        rows.append(self._row(ts, user.uid, ip, cc, city, asn, ua, True, attack_ip, False, "", device_id))
+        rows.append(self._row(ts, user.uid, ip, cc, city, asn, ua, True, attack_ip, False, "", device_id, rtt))
         user.last = ua
         user.logins += 1
         return rows
@@ -488,10 +561,12 @@ class Simulator:
                 asn, exits = rng.choice(HOSTING)
                 cc, cname, region, lat, lon = rng.choice(exits)
                 city = (cname, region, lat, lon)
+                path = ("hosting", (lat, lon))
             else:
                 cc = rng.choice(list(WORLD))
                 asn = pick_weighted(rng, WORLD[cc][2])
                 city = rng.choice(WORLD[cc][1])
+                path = ("other", _place(city))
             ip = self.net.address(rng, asn, cc)
             if rng.random() < 0.35:
                 ua = (rng.choice(SCRIPTED_UAS), "", "", "")
@@ -500,6 +575,7 @@ class Simulator:
                     rng.choice(["win_chrome", "win_chrome", "mac_safari", "android_chrome"]), day, rng.randrange(0, 120)
                 )
             attack_ip = rng.random() < 0.4
+            rtt = self._attack_rtt(path, ua)
             # Credential stuffing: the same address fails against other accounts first.
             for k in range(rng.randint(3, 25)):
                 other = rng.choice(self.users)
@@ -516,6 +592,8 @@ class Simulator:
                         attack_ip,
                         False,
                         kind,
+                        "",
+                        rtt,
                     )
                 )
         elif kind == "vpn":
@@ -529,6 +607,9 @@ class Simulator:
             ip = self.net.address(rng, asn, cc, 50)
             ua = _ua(rng.choice(["win_chrome", "mac_safari", "iphone", "android_chrome"]), day, rng.randrange(0, 60))
             attack_ip = rng.random() < 0.2
+            # The attacker sits anywhere and tunnels to the exit in the victim's country.
+            where = self.rtts.rng.choice(WORLD[self.rtts.rng.choice(list(WORLD))][1]) if self.rtts else city
+            path = ("other", _place(where), _place(city))
         elif kind == "targeted":
             cc, city = victim.cc, victim.city
             device = max(victim.devices, key=lambda d: d.kind in dict(PHONE_KINDS))
@@ -538,14 +619,18 @@ class Simulator:
             ip = self.net.address(rng, asn, cc, 400 if mobile else None)
             ua = _ua(device.kind, day, device.lag)
             attack_ip = rng.random() < 0.05
+            path = ("mobile" if mobile else "home", _place(city))
         else:  # very targeted
             cc, city = victim.cc, victim.city
             asn = victim.home_asn
             ip = self.net.address(rng, asn, cc)
             ua = victim.last or _ua("win_chrome", day, 0)
             attack_ip = False
+            path = ("home", _place(city))
         # The attacker has the password, not the victim's device cookie.
         device_id = "" if ua[0] in SCRIPTED_UAS else f"c{rng.getrandbits(48):x}"
+        if kind != "naive":
+            rtt = self._attack_rtt(path, ua)
         for k in range(rng.randint(0, 2) if kind != "naive" else 0):
             rows.append(
                 self._row(
@@ -561,10 +646,17 @@ class Simulator:
                     False,
                     kind,
                     device_id,
+                    rtt,
                 )
             )
-        rows.append(self._row(ts, victim.uid, ip, cc, city, asn, ua, True, attack_ip, True, kind, device_id))
+        rows.append(self._row(ts, victim.uid, ip, cc, city, asn, ua, True, attack_ip, True, kind, device_id, rtt))
         return rows
+
+    def _attack_rtt(self, path: tuple, ua: tuple) -> str:
+        """Return the round trip an attacker's browser measures on ``path`` (kind, places...)."""
+        if self.rtts is None or ua[0] in SCRIPTED_UAS:  # a script runs no page script
+            return ""
+        return self.rtts.measure(self.rtts.line(path[0]), *path[1:], mobile=path[0] == "mobile")
 
     def days(self):
         """Yield each day's rows, sorted by time."""

@@ -122,8 +122,10 @@ class AdminScreensBrowserTests(BrowserTestCase):
         page.wait_for_url("**/admin/risk/dashboard/")
         self.assertIn("the last 30 days", page.text_content("h1"))
         charts = page.locator("svg[role=img]")
-        self.assertEqual(charts.count(), 5)
-        for i in range(5):
+        # Decisions, challenge rate, thresholds per band, rate against the target, reasons,
+        # countries, scores.
+        self.assertEqual(charts.count(), 7)
+        for i in range(7):
             box = charts.nth(i).bounding_box()
             self.assertGreater(box["width"], 600)
         self.screenshot("admin-dashboard")

@@ -45,7 +45,9 @@ class ContextTests(SimpleTestCase):
         self.assertIsNone(c.geo.country)
         self.assertTrue(c.is_automation)
         # No UA string: its level is left out; the parser's "Other" stands for the rest.
-        self.assertEqual(context_keys(c)[2:], [("bv", "Other"), ("osv", "Other"), ("dev", "bot")])
+        self.assertEqual(context_keys(c)[2:5], [("bv", "Other"), ("osv", "Other"), ("dev", "bot")])
+        # No round-trip time measured: the unknown bucket, and the count of sign-ins with the feature.
+        self.assertEqual(context_keys(c)[5:], [("rtt", "?"), ("rttc", "?"), ("rttn", "all")])
 
     def test_naive_timestamp_is_refused(self):
         with self.assertRaises(ValueError):

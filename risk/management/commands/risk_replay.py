@@ -74,12 +74,32 @@ class Command(BaseCommand):
         parser.add_argument(
             "--baseline", action="store_true", help="Use the plain Freeman et al. policy (no rule signals)."
         )
+        parser.add_argument(
+            "--calibrate",
+            action="store_true",
+            help=(
+                "Self-calibrating CHALLENGE thresholds, recomputed each day of the trace from the replayed "
+                "completed sign-ins (RISK_TARGET_CHALLENGE_RATE, RISK_CALIBRATION), as risk_calibrate --apply "
+                "does on the site."
+            ),
+        )
+        parser.add_argument(
+            "--ignore-rtt", action="store_true", help="Leave the Round-Trip Time [ms] column out (its effect)."
+        )
 
     def handle(self, *args, **options):
         source, output = options["input"], options["output"]
         if output and source != "-" and _same_file(source, output):
             raise CommandError(f"--output {output} is the input file: the replay would destroy it")
-        replayer = Replayer(baseline=options["baseline"])
+        if options["calibrate"]:
+            from risk.thresholds import calibration_problems
+
+            problems = calibration_problems()
+            if problems:
+                raise CommandError("; ".join(problems))
+        replayer = Replayer(
+            baseline=options["baseline"], calibrate=options["calibrate"], use_rtt=not options["ignore_rtt"]
+        )
         started = time.perf_counter()
         try:
             with contextlib.ExitStack() as stack:
@@ -97,4 +117,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         elapsed = time.perf_counter() - started
         self.stdout.write(("baseline (plain Freeman)\n" if options["baseline"] else "") + stats.summary())
+        if replayer.calibration is not None:
+            cfg = replayer.calibration.cfg
+            current = replayer.calibration.current
+            self.stdout.write(
+                f"self-calibrated CHALLENGE thresholds at the end (target {cfg.target:.2%}): "
+                + ", ".join(
+                    f"{cfg.band_label(i)}: {current[i]:.3f}" if i in current else f"{cfg.band_label(i)}: fixed"
+                    for i in range(len(cfg.bands))
+                )
+            )
         self.stdout.write(f"time: {elapsed:.2f} s ({stats.rows / max(elapsed, 1e-9):.0f} rows/s)")
