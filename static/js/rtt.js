@@ -19,7 +19,9 @@
 
   function probe(i) {
     var started = performance.now();
-    return fetch(url, { cache: "no-store", credentials: "same-origin", redirect: "error" }).then(function (response) {
+    // No cookies either way: a probe still in flight when the password is sent would carry the
+    // session cookie the sign-in is about to replace, and its answer would expire the new one.
+    return fetch(url, { cache: "no-store", credentials: "omit", redirect: "error" }).then(function (response) {
       var elapsed = performance.now() - started;
       if (!response.ok) {
         throw new Error("probe answered " + response.status);

@@ -140,6 +140,18 @@
   // The pending conditional (autofill) request, if any: a browser runs one WebAuthn request at a
   // time, so the explicit button stops it first.
   let autofill = null;
+  let beginning = null;
+
+  // Hold a form's submission until the autofill's begin request has been answered (see startAutofill).
+  function holdSubmit(form) {
+    form.addEventListener("submit", function (event) {
+      if (!beginning) return;
+      const pending = beginning;
+      beginning = null;
+      event.preventDefault();
+      pending.catch(function () {}).then(function () { form.submit(); });
+    });
+  }
 
   function stopAutofill() {
     if (autofill) {
@@ -155,7 +167,14 @@
     const controller = new AbortController();
     autofill = controller;
     try {
-      const options = await post(button.dataset.begin, {});
+      // The begin request writes the session (its challenge) and may set the session cookie. A
+      // password submitted while it is in flight could be answered first, and this answer's
+      // cookie would then replace the signed-in session's: the form waits for it (holdSubmit).
+      const begun = post(button.dataset.begin, {});
+      beginning = begun;
+      const settled = function () { if (beginning === begun) beginning = null; };
+      begun.then(settled, settled);
+      const options = await begun;
       const credential = await navigator.credentials.get({
         publicKey: requestOptions(options.publicKey),
         mediation: "conditional",
@@ -222,7 +241,11 @@
         return;
       }
       button.addEventListener("click", function () { run(button); });
-      if (button.dataset.webauthn === "passkey-login") startAutofill(button);
+      if (button.dataset.webauthn === "passkey-login") {
+        const field = document.querySelector("input[autocomplete~='webauthn']");
+        if (field && field.form) holdSubmit(field.form);
+        startAutofill(button);
+      }
     });
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });
