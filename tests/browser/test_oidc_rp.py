@@ -138,7 +138,7 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         # First sign-in of an account with a factor: asked for it, then back at the app.
         self.app_sign_in(app)
         self.password_step(user.email)
-        self.screenshot_if_setup_offer()
+        self.skip_setup_offer()
         self.app_code_step(key)
         first = self.at_app(app)
         self.assertEqual(first["email"], user.email)
@@ -163,7 +163,7 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         self.app_code_step(key)
         self.assertEqual(self.at_app(app)["acr"], acr.MFA)
 
-    def screenshot_if_setup_offer(self) -> None:
+    def skip_setup_offer(self) -> None:
         """Pass the first sign-in's offer to add a passkey, when it is shown, by skipping it."""
         page = self.page
         page.wait_for_load_state()
@@ -279,7 +279,6 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         page = self.page
         page.wait_for_selector("text=Allow Partner Reports to sign you in?")
         self.assertIn("See your email address", page.text_content("main"))
-        self.screenshot("oidc-consent")
         page.get_by_role("button", name="Allow", exact=True).click()
         self.assertEqual(self.at_app(app)["email"], user.email)
         page.goto(app.url + "/userinfo/")
@@ -294,8 +293,6 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         self.assertEqual(apps.count(), 1)
         self.assertIn("Partner Reports", apps.text_content())
         self.assertIn("last used", apps.text_content())
-        page.locator("#apps").scroll_into_view_if_needed()
-        self.screenshot("security-apps")
         apps.get_by_role("button", name="Remove Partner Reports").click()
         page.wait_for_load_state()
         self.assertEqual(page.get_by_test_id("app").count(), 0)
