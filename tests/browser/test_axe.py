@@ -59,6 +59,9 @@ class AxeCheckBrowserTests(BrowserTestCase):
         self.assertEqual(len(problems), 1, problems)
         self.assertTrue(problems[0].startswith("link-name (serious)"), problems)
         self.assertIn(f"on {self.url('/login/')}", problems[0])
+        # The page's own scripts may still change the DOM (the passkey autofill, the round-trip
+        # probes), which would make the check at the end of the test run again on this planted link.
+        self.page.evaluate("document.querySelector('main > a[href=\"/\"]:empty').remove()")
 
 
 class AxeSetupTests(SimpleTestCase):

@@ -20,13 +20,13 @@ FOCUSED_FIELD = "document.activeElement && document.activeElement.name"
 
 class FocusMixin:
     def assert_focus_in(self, name: str) -> None:
-        """Wait (a few seconds at most) for the focus to land in the field ``name``.
+        """Wait (15 seconds at most, for a loaded machine) for the focus to land in the field ``name``.
 
         Browsers apply ``autofocus`` at the next rendering step after the page is parsed, not at
         once, so the check waits for it instead of reading the focus the moment the page is there.
         """
         try:
-            self.page.wait_for_function(f"({FOCUSED_FIELD}) === {name!r}", timeout=5000)
+            self.page.wait_for_function(f"({FOCUSED_FIELD}) === {name!r}", timeout=15000)
         except Exception:
             self.fail(f"the focus is not in {name!r} but in {self.page.evaluate(FOCUSED_FIELD)!r}")
 
