@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from authsite.core import clock, events
 from authsite.login import flow
@@ -16,9 +17,9 @@ from factors.services import factor_account_email_device, user_factor_summaries,
 
 KEY = "challenge"
 ENROLL_KEY = "enrol"
-UNMET_MESSAGE = (
-    "{app} needs a sign-in with a passkey or security key, and your account has none. Sign in here, "
-    "add a passkey on your Security page, then go back to {app} and try again."
+UNMET_MESSAGE = _(
+    "%(app)s needs a sign-in with a passkey or security key, and your account has none. Sign in here, "
+    "add a passkey on your Security page, then go back to %(app)s and try again."
 )
 
 
@@ -57,7 +58,7 @@ class ChallengeStage(LoginStage):
                 events.auth_event(
                     request, events.MFA_FAIL, outcome="unmet_app_requirement", user_id=user.pk, app=facts.app.app_id
                 )
-                return flow.login_abort(request, UNMET_MESSAGE.format(app=facts.app.app_name))
+                return flow.login_abort(request, UNMET_MESSAGE % {"app": facts.app.app_name})
         required = requirement.required if requirement is not None else has_factor
         if facts.throttle_unavailable and has_factor:
             required = True

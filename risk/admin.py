@@ -88,13 +88,13 @@ class AppFilter(admin.SimpleListFilter):
     filter would offer them as a link with no text, WCAG 2.4.4).
     """
 
-    title = "application"
+    title = _("application")
     parameter_name = "app_id"
     SITE = "site"  # never a client ID: those are 40 random characters
 
     def lookups(self, request, model_admin):
         apps = LoginEvent.objects.order_by("app", "app_id").values_list("app_id", "app").distinct()
-        return [(app_id or self.SITE, name or "This site") for app_id, name in apps]
+        return [(app_id or self.SITE, name or _("This site")) for app_id, name in apps]
 
     def queryset(self, request, queryset):
         value = self.value()

@@ -18,7 +18,7 @@ from django.db.models.functions import Floor, Least, TruncDate
 from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from authsite.core import clock
 from authsite.core.parsing import parse_id
@@ -571,10 +571,10 @@ def _band_legend(labels: list[str], x: int, y: int) -> list[str]:
     for i, label in enumerate(labels):
         colour = BAND_COLOURS[i % len(BAND_COLOURS)]
         parts.append(f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{colour}"/>')
-        parts.append(_text(x + 16, y, f"{label} earlier sign-ins"))
+        parts.append(_text(x + 16, y, gettext("%(band)s earlier sign-ins") % {"band": label}))
         x += 40 + 7 * len(label) + 100
     parts.append(f'<line x1="{x}" x2="{x + 20}" y1="{y - 4}" y2="{y - 4}" stroke="{INK}" stroke-dasharray="4 3"/>')
-    parts.append(_text(x + 26, y, "fixed default"))
+    parts.append(_text(x + 26, y, gettext("fixed default")))
     return parts
 
 
@@ -601,10 +601,11 @@ def chart_thresholds(data: ThresholdData) -> SafeString:
         y = top + plot_h - plot_h * (v - lo) / (hi - lo)
         body.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         body.append(_text(left - 6, y + 4, _tick_label(v, decimals), text_anchor="end"))
+    fixed_title = gettext("fixed default %(threshold)s") % {"threshold": f"{data.fixed:.2f}"}
     y_fixed = top + plot_h - plot_h * (data.fixed - lo) / (hi - lo)
     body.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{y_fixed:.1f}" y2="{y_fixed:.1f}" stroke="{INK}" '
-        f'stroke-dasharray="4 3"><title>fixed default {data.fixed:.2f}</title></line>'
+        f'stroke-dasharray="4 3"><title>{escape(fixed_title)}</title></line>'
     )
     for i, (label, band_min) in enumerate(zip(data.bands, data.band_mins, strict=True)):
         colour = BAND_COLOURS[i % len(BAND_COLOURS)]
@@ -613,21 +614,34 @@ def chart_thresholds(data: ThresholdData) -> SafeString:
             line = " ".join(f"{x:.1f},{y:.1f}" for _, x, y in points)
             body.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for r, x, y in points:
-            state = "calibrated" if r.calibrated else "fixed default (too few sign-ins)"
+            state = gettext("calibrated") if r.calibrated else gettext("fixed default (too few sign-ins)")
+            point = gettext("%(band)s: %(threshold)s on %(when)s, %(state)s") % {
+                "band": label,
+                "threshold": f"{r.challenge:.2f}",
+                "when": f"{timezone.localtime(r.computed_at):%d %b %H:%M}",
+                "state": state,
+            }
             body.append(
-                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(label)}: '
-                f"{r.challenge:.2f} on {timezone.localtime(r.computed_at):%d %b %H:%M}, {state}</title></circle>"
+                f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{colour}"><title>{escape(point)}</title></circle>'
             )
     body += _x_labels(data.dates, left, plot_w / len(data.dates), height - bottom + 16)
     body += _band_legend(data.bands, left, 16)
     runs = len({r.computed_at for r in data.history})
+    fixed = f"{data.fixed:.2f}"
     desc = (
-        f"{runs} calibration run{'s' if runs != 1 else ''} in this period; the fixed default is {data.fixed:.2f}. "
-        "The table below lists every run."
+        ngettext(
+            "%(runs)d calibration run in this period; the fixed default is %(fixed)s. The table below lists every run.",
+            "%(runs)d calibration runs in this period; the fixed default is %(fixed)s. "
+            "The table below lists every run.",
+            runs,
+        )
+        % {"runs": runs, "fixed": fixed}
         if runs
-        else f"No calibration run in this period: the fixed default {data.fixed:.2f} is in force."
+        else gettext("No calibration run in this period: the fixed default %(fixed)s is in force.") % {"fixed": fixed}
     )
-    return _svg(width, height, title="CHALLENGE threshold per band", desc=desc, body=body, ident="chart-thresholds")
+    return _svg(
+        width, height, title=gettext("CHALLENGE threshold per band"), desc=desc, body=body, ident="chart-thresholds"
+    )
 
 
 def chart_target_rate(data: ThresholdData) -> SafeString:
@@ -643,11 +657,12 @@ def chart_target_rate(data: ThresholdData) -> SafeString:
     if any(f"{v:.0%}" == f"{w:.0%}" for v, w in itertools.pairwise(ticks)):
         body = _y_axis(left, top, plot_w=plot_w, plot_h=plot_h, ticks=ticks, fmt=lambda v: f"{v:.1%}")
     y_target = top + plot_h - plot_h * data.target / ticks[-1]
+    target = gettext("target %(rate)s") % {"rate": f"{data.target:.1%}"}
     body.append(
         f'<line x1="{left}" x2="{left + plot_w}" y1="{y_target:.1f}" y2="{y_target:.1f}" stroke="{INK}" '
-        f'stroke-dasharray="4 3"><title>target {data.target:.1%}</title></line>'
+        f'stroke-dasharray="4 3"><title>{escape(target)}</title></line>'
     )
-    body.append(_text(left + plot_w - 4, y_target - 4, f"target {data.target:.1%}", text_anchor="end"))
+    body.append(_text(left + plot_w - 4, y_target - 4, target, text_anchor="end"))
     xstep = plot_w / len(data.dates)
     segments: list[list[str]] = [[]]
     for i, day in enumerate(data.dates):
@@ -667,9 +682,22 @@ def chart_target_rate(data: ThresholdData) -> SafeString:
     total = sum(n for n, _ in data.completed.values())
     challenged = sum(c for _, c in data.completed.values())
     desc = (
-        f"{challenged} of {total} completed sign-ins of users with history were challenged "
-        f"({challenged / total:.1%}); the target is {data.target:.1%}."
+        ngettext(
+            "%(challenged)d of %(total)d completed sign-in of users with history was challenged (%(rate)s); "
+            "the target is %(target)s.",
+            "%(challenged)d of %(total)d completed sign-ins of users with history were challenged (%(rate)s); "
+            "the target is %(target)s.",
+            total,
+        )
+        % {
+            "challenged": challenged,
+            "total": total,
+            "rate": f"{challenged / total:.1%}",
+            "target": f"{data.target:.1%}",
+        }
         if total
-        else "No completed sign-ins of users with history in this period."
+        else gettext("No completed sign-ins of users with history in this period.")
     )
-    return _svg(width, height, title="Challenge rate against the target", desc=desc, body=body, ident="chart-target")
+    return _svg(
+        width, height, title=gettext("Challenge rate against the target"), desc=desc, body=body, ident="chart-target"
+    )

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -55,7 +56,7 @@ def app_revoke_view(request: HttpRequest) -> HttpResponse:
     """Withdraw an application's access: its tokens end and it must ask again."""
     client_id = request.POST.get("client_id", "")[:255]
     if app_revoke(request, user=request.user, client_id=client_id):
-        messages.success(request, "That app can no longer use your account. Its sign-in has ended.")
+        messages.success(request, gettext("That app can no longer use your account. Its sign-in has ended."))
     else:
-        messages.error(request, "That app isn't on your list any more.")
+        messages.error(request, gettext("That app isn't on your list any more."))
     return redirect(reverse("factors:security") + "#apps")

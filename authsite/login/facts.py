@@ -12,6 +12,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext
+
 from authsite.core.parsing import parse_round_trip_ms
 
 
@@ -155,8 +157,11 @@ def requirement_for_app(requirement: FactorRequirement, app: AppRequest | None) 
     if app is None or app.level is AuthLevel.PASSWORD:
         return requirement
     raised = requirement.raised_to(app.level)
-    what = "a passkey or security key" if app.level is AuthLevel.PHISHING_RESISTANT else "a second step"
-    reason = f"{app.app_name} asks for {what}"
+    # Written in the language of the request, as the page that shows it is.
+    if app.level is AuthLevel.PHISHING_RESISTANT:
+        reason = gettext("%(app)s asks for a passkey or security key") % {"app": app.app_name}
+    else:
+        reason = gettext("%(app)s asks for a second step") % {"app": app.app_name}
     return FactorRequirement(
         required=raised.required,
         minimum=raised.minimum,

@@ -6,6 +6,7 @@ django-oauth-toolkit registers ``ClientAdmin`` itself (``OAUTH2_PROVIDER["APPLIC
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext
 from oauth2_provider.generators import generate_client_secret
 
 from authsite.oidc.models import Client, Consent
@@ -42,8 +43,11 @@ class ClientAdmin(admin.ModelAdmin):
         if secret is not None:
             messages.warning(
                 request,
-                f"The client secret of {obj.name or obj.client_id} is {secret} . Copy it now: it is stored "
-                "hashed and cannot be shown again.",
+                gettext(
+                    "The client secret of %(client)s is %(secret)s . Copy it now: it is stored hashed and cannot "
+                    "be shown again."
+                )
+                % {"client": obj.name or obj.client_id, "secret": secret},
             )
 
 

@@ -9,6 +9,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from oauth2_provider.models import AbstractApplication
 from oauth2_provider.settings import oauth2_settings
 
@@ -18,9 +20,9 @@ from authsite.login.facts import AuthLevel
 class Policy(models.TextChoices):
     """How strong a sign-in a client requires, whatever the application asks for itself."""
 
-    ADAPTIVE = "adaptive", "Adaptive: the risk engine decides (default)"
-    MFA = "mfa", "MFA always"
-    PHISHING_RESISTANT = "phishing_resistant", "Phishing-resistant factor only (passkey or security key)"
+    ADAPTIVE = "adaptive", _("Adaptive: the risk engine decides (default)")
+    MFA = "mfa", _("MFA always")
+    PHISHING_RESISTANT = "phishing_resistant", _("Phishing-resistant factor only (passkey or security key)")
 
 
 LEVEL_FOR_POLICY = {
@@ -38,21 +40,21 @@ class Client(AbstractApplication):
     """
 
     allowed_scopes = models.CharField(
-        max_length=255, default="openid email", help_text="Space-separated scopes this client may ask for"
+        max_length=255, default="openid email", help_text=_("Space-separated scopes this client may ask for")
     )
     policy = models.CharField(max_length=32, choices=Policy.choices, default=Policy.ADAPTIVE)
     first_party = models.BooleanField(
-        default=False, help_text="A first-party application: its users are not asked to allow it (no consent screen)"
+        default=False, help_text=_("A first-party application: its users are not asked to allow it (no consent screen)")
     )
     backchannel_logout_uri = models.URLField(
         max_length=500,
         blank=True,
-        help_text="OpenID Connect back-channel logout: where to post a logout token when a session ends",
+        help_text=_("OpenID Connect back-channel logout: where to post a logout token when a session ends"),
     )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
-        verbose_name = "client"
+        verbose_name = _("client")
 
     @property
     def level(self) -> AuthLevel:
@@ -92,11 +94,13 @@ class Client(AbstractApplication):
             errors.update(exc.message_dict)
         unknown = set(self.scopes) - set(settings.OAUTH2_PROVIDER["SCOPES"])
         if unknown:
-            errors.setdefault("allowed_scopes", []).append(f"Unknown scopes: {', '.join(sorted(unknown))}.")
+            errors.setdefault("allowed_scopes", []).append(
+                gettext("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(sorted(unknown))}
+            )
         if "openid" not in self.scopes:
-            errors.setdefault("allowed_scopes", []).append("The openid scope is needed to sign users in.")
+            errors.setdefault("allowed_scopes", []).append(gettext("The openid scope is needed to sign users in."))
         if self.backchannel_logout_uri and not self.backchannel_logout_uri.startswith(("https://", "http://")):
-            errors.setdefault("backchannel_logout_uri", []).append("Use an https:// address.")
+            errors.setdefault("backchannel_logout_uri", []).append(gettext("Use an https:// address."))
         if errors:
             raise ValidationError(errors)
 

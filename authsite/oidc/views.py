@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import InvalidOIDCClientError, OAuthToolkitError
@@ -30,8 +32,8 @@ from authsite.oidc.models import Client
 logger = logging.getLogger("authsite.oidc")
 
 SCOPE_TEXTS = {
-    "openid": "Know who you are (a stable identifier, and how you signed in)",
-    "email": "See your email address",
+    "openid": _("Know who you are (a stable identifier, and how you signed in)"),
+    "email": _("See your email address"),
 }
 
 
@@ -170,7 +172,7 @@ class AuthorizeView(dot_views.AuthorizationView):
         return render(
             self.request,
             "oidc/error.html",
-            {"description": oauth_error.description or "The application sent a request this site cannot use."},
+            {"description": oauth_error.description or gettext("The application sent a request this site cannot use.")},
             status=oauth_error.status_code,
         )
 
