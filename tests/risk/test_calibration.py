@@ -199,9 +199,13 @@ class CalibrateCommandTests(TestCase):
         with (
             mock.patch("risk.management.commands.risk_calibrate.calibration_apply", side_effect=fake_apply),
             mock.patch("risk.management.commands.risk_calibrate.time.sleep", side_effect=fake_sleep),
+            # The loop reconnects after each run; closing the test's own connection would end its
+            # transaction (on PostgreSQL), so the call is counted instead.
+            mock.patch("risk.management.commands.risk_calibrate.connections.close_all") as close_all,
             self.assertLogs("risk.calibrate", "ERROR"),
             self.assertRaises(KeyboardInterrupt),
         ):
             self.call("--apply", "--every", "3600")
         self.assertEqual(len(calls), 2)
         self.assertEqual(sleeps, [3600, 3600])
+        self.assertEqual(close_all.call_count, 2)
