@@ -5,7 +5,7 @@ from __future__ import annotations
 from factors import services
 from tests.browser.base import BrowserTestCase
 from tests.browser.test_factor_pages import FocusMixin
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, totp_device
 
 ACTIVE = "(() => { const el = document.activeElement; return el ? el.tagName + ':' + el.textContent.trim() : ''; })()"
 
@@ -17,9 +17,7 @@ class KeyboardSignInBrowserTests(FocusMixin, BrowserTestCase):
         override.enable()
         self.addCleanup(override.disable)
         self.user = make_user("kim@example.com")
-        enrollment = services.factor_enroll_totp_begin(user=self.user, name="Authy")
-        enrollment.device.confirmed = True
-        enrollment.device.save()
+        totp_device(self.user, name="Authy")
         self.codes = services.factor_recovery_codes_generate(user=self.user)
 
     def tab_to(self, wanted: str, limit: int = 25) -> None:

@@ -14,7 +14,7 @@ from django.conf import settings
 
 from factors import services
 from tests.browser.base import BrowserTestCase
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, totp_device
 
 PHONE = {"width": 390, "height": 844}
 # The README shows the sign-in and the challenge in two languages besides English.
@@ -30,9 +30,7 @@ class LocalePagesBrowserTests(BrowserTestCase):
         override.enable()
         self.addCleanup(override.disable)
         self.user = make_user("lena@example.com")
-        enrollment = services.factor_enroll_totp_begin(user=self.user, name="Authy")
-        enrollment.device.confirmed = True
-        enrollment.device.save()
+        totp_device(self.user, name="Authy")
         self.codes = services.factor_recovery_codes_generate(user=self.user)
         self.english_h1: dict[str, str] = {}
         self.states = 0

@@ -14,9 +14,9 @@ from django.core import mail
 from django.utils import timezone
 
 from authsite.oidc import acr
-from factors import otp, services
+from factors import otp
 from tests.browser.base import DESKTOP_UA, BrowserTestCase
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import PASSWORD, make_user, totp_device
 from tests.oidc.factories import make_client
 from tests.oidc_rp.server import RelyingParty
 
@@ -98,10 +98,7 @@ class RelyingPartyBrowserTests(BrowserTestCase):
         return get_user_model().objects.get(email=email)
 
     def give_app(self, user) -> bytes:
-        enrollment = services.factor_enroll_totp_begin(user=user, name="Phone app")
-        enrollment.device.confirmed = True
-        enrollment.device.save()
-        return enrollment.device.bin_key
+        return totp_device(user)[1]
 
     def password_step(self, email: str) -> None:
         page = self.page
