@@ -45,7 +45,10 @@ translations: $(VENV)/.main
 	$(MAKEMESSAGES) -d djangojs
 	$(BIN)/python manage.py i18n_check
 
-run: $(VENV)/.main messages
+# Without gettext the site still runs, in English only (the catalogues cannot be compiled).
+run: $(VENV)/.main
+	@if command -v msgfmt >/dev/null; then $(MAKE) -s messages; \
+	  else echo "msgfmt not found (apt-get install gettext): the site runs in English only" >&2; fi
 	test -f $(GEOIP_DIR)/demo-city.mmdb || DJANGO_DEBUG=true $(BIN)/python manage.py geoip_demo_db $(GEOIP_DIR)
 	DJANGO_DEBUG=true PORT=$(PORT) GEOIP_CITY_DB=$${GEOIP_CITY_DB:-$(GEOIP_DIR)/demo-city.mmdb} \
 	  GEOIP_ASN_DB=$${GEOIP_ASN_DB:-$(GEOIP_DIR)/demo-asn.mmdb} sh -c \
